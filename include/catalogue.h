@@ -1,0 +1,35 @@
+/* kvfence: the endpoint catalogue: from a config to the list of hosts a
+ * Key Vault client needs, each with its ports. Pure. */
+#ifndef KVF_CATALOGUE_H
+#define KVF_CATALOGUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+#define HOST_MAX_PORTS 8
+
+struct endpoint {
+	char *name;			/* lower case, no trailing dot */
+	uint16_t ports[HOST_MAX_PORTS];	/* ascending */
+	unsigned n_ports;
+	const char *why;		/* "auth", "vault", "host", ... (static) */
+};
+
+struct endpoint_list {
+	struct endpoint *v;
+	size_t n, cap;
+};
+
+/* Fills list (sorted by name, one entry per name, ports merged).
+ * The caller frees with catalogue_free(). */
+void catalogue_build(const struct config *cfg, struct endpoint_list *list);
+void catalogue_free(struct endpoint_list *list);
+
+/* Index of name in list, or -1. */
+long catalogue_find(const struct endpoint_list *list, const char *name);
+
+/* True if the cloud is retired (germany): callers warn. */
+bool catalogue_cloud_retired(enum cloud c);
+
+#endif

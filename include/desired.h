@@ -1,0 +1,54 @@
+/* kvfence: per host, the addresses kvfence holds and when each was last
+ * seen in a definite answer; from those, the elements each set should
+ * hold (grace, fail-static, max-stale). Pure: now is passed in. */
+#ifndef KVF_DESIRED_H
+#define KVF_DESIRED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "addr.h"
+#include "catalogue.h"
+#include "elem.h"
+#include "result.h"
+#include "addrfilter.h"
+
+struct seen_addr {
+	struct kvf_addr addr;
+	int64_t last_seen;	/* seconds, the caller's clock */
+};
+
+struct host_state {
+	struct seen_addr *addrs;	/* sorted by address */
+	size_t n_addrs, cap_addrs;
+	unsigned ttl;			/* of the last good answer */
+	int64_t last_answer;		/* last definite answer; 0: never */
+	enum resolve_status last4, last6;
+	unsigned failures;		/* consecutive non-definite results */
+};
+
+/* Record addresses already in the kernel (or in the state file) as held,
+ * last seen at last_seen, without an answer. */
+void desired_seed(struct host_state *h, const struct kvf_addr *a, int64_t last_seen);
+
+/* Apply one filtered resolution at time now. Per family: a definite
+ * answer refreshes the answered addresses and drops those not seen for
+ * longer than grace; a failure keeps everything (fail-static). Returns
+ * the number of addresses added plus removed. */
+size_t desired_update(struct host_state *h, const struct host_result *res,
+		      const struct filtered *f, int64_t now, unsigned grace);
+
+/* Drop addresses last seen before now - max_stale (0: never). Returns how
+ * many were dropped. */
+size_t desired_expire_stale(struct host_state *h, int64_t now, unsigned max_stale);
+
+/* Append to out the elements for a set of keytype from every host: each
+ * held address of the set's family, once per port of the endpoint (once
+ * in all for a plain set), commented with the host name. out is sorted
+ * unique afterwards. */
+void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,
+		      enum set_keytype key, struct elem_list *out);
+
+void host_state_free(struct host_state *h);
+
+#endif

@@ -1,0 +1,16 @@
+/* kvfence: the difference between the elements kvfence wants in a set and
+ * those the kernel holds. Pure: sorts and walks, O(n log n). */
+#ifndef KVF_DIFF_H
+#define KVF_DIFF_H
+
+#include "elem.h"
+
+/* desired and kernel must be sorted unique (elem_list_sort_unique).
+ * add receives desired elements the kernel lacks; del receives kernel
+ * elements that are owned (elem.owned) and no longer desired. Elements
+ * the administrator added (not owned) are never deleted. Pointers in
+ * add/del borrow comments from the inputs. */
+void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
+		  struct elem_list *add, struct elem_list *del);
+
+#endif

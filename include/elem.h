@@ -1,0 +1,58 @@
+/* kvfence: set elements as kvfence sees them: an address, a port (0 in a
+ * plain address set) and the comment naming the host it came from. */
+#ifndef KVF_ELEM_H
+#define KVF_ELEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+
+enum set_keytype {
+	KEY_IPV4,		/* ipv4_addr */
+	KEY_IPV6,		/* ipv6_addr */
+	KEY_IPV4_PORT,		/* ipv4_addr . inet_service */
+	KEY_IPV6_PORT,		/* ipv6_addr . inet_service */
+};
+
+static inline bool keytype_has_port(enum set_keytype k)
+{
+	return k == KEY_IPV4_PORT || k == KEY_IPV6_PORT;
+}
+
+static inline int keytype_family(enum set_keytype k)
+{
+	return (k == KEY_IPV4 || k == KEY_IPV4_PORT) ? AF_INET : AF_INET6;
+}
+
+const char *keytype_name(enum set_keytype k);
+
+struct elem {
+	struct kvf_addr addr;
+	uint16_t port;		/* host order; 0 when the set has no port */
+	bool owned;		/* kernel elements: comment names one of our hosts */
+	const char *comment;	/* NULL: none. Not owned by the element. */
+};
+
+struct elem_list {
+	struct elem *v;
+	size_t n, cap;
+	/* Comments read from the kernel live here, freed with the list. */
+	char **strings;
+	size_t n_strings, cap_strings;
+};
+
+void elem_list_push(struct elem_list *l, const struct elem *e);
+/* Copy s into the list's string pool; the pointer lives as long as l. */
+const char *elem_list_intern(struct elem_list *l, const char *s);
+void elem_list_clear(struct elem_list *l);
+void elem_list_free(struct elem_list *l);
+/* Order by (family, address, port); ties keep the first (stable). */
+void elem_list_sort(struct elem_list *l);
+/* Sort then drop duplicate keys, keeping the first comment. */
+void elem_list_sort_unique(struct elem_list *l);
+int elem_key_cmp(const struct elem *a, const struct elem *b);
+/* "192.0.2.1 . 443" or "2001:db8::1" */
+const char *elem_format(const struct elem *e, char *buf, size_t len);
+
+#endif

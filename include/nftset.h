@@ -1,0 +1,67 @@
+/* kvfence: nftables I/O through libnftnl and libmnl: read a set's type and
+ * elements, create the table and sets, write element differences in one
+ * atomic batch. No nft process, no libnftables. */
+#ifndef KVF_NFTSET_H
+#define KVF_NFTSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "elem.h"
+
+struct setref {
+	int family;		/* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
+	const char *table;
+	const char *name;
+};
+
+struct nftset_ctx;
+struct nftset_batch;
+
+/* Open the netlink command socket. 0, or -errno (-EPERM without
+ * CAP_NET_ADMIN is reported at the first request, see below). */
+int nftset_open(struct nftset_ctx **ctx);
+void nftset_close(struct nftset_ctx *ctx);
+int nftset_fd(const struct nftset_ctx *ctx);
+
+/* Read the set's key type. 0 on success; -ENOENT if the table or the set
+ * does not exist; -EPROTOTYPE if the set exists but its key is none of
+ * enum set_keytype (err says what it is); -EPERM; other -errno. */
+int nftset_get(struct nftset_ctx *ctx, const struct setref *ref,
+	       enum set_keytype *key, char *err, size_t errlen);
+
+/* Append the set's elements to out (comments interned in out; owned is
+ * left false for the caller to decide). 0 or -errno. The dump is
+ * repeated if the ruleset generation changed while it ran. */
+int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
+		enum set_keytype key, struct elem_list *out,
+		char *err, size_t errlen);
+
+/* A batch: everything added to it is committed in one transaction. */
+struct nftset_batch *nftset_batch_new(struct nftset_ctx *ctx);
+void nftset_batch_add_table(struct nftset_batch *b, int family, const char *table);
+void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
+			  enum set_keytype key);
+/* Elements carry their comment as nftables element user data (the form
+ * `nft` writes and shows as comment "..."). */
+void nftset_batch_add_elems(struct nftset_batch *b, const struct setref *ref,
+			    enum set_keytype key, const struct elem *v, size_t n);
+void nftset_batch_del_elems(struct nftset_batch *b, const struct setref *ref,
+			    enum set_keytype key, const struct elem *v, size_t n);
+/* Number of netlink messages queued, excluding batch begin and end. */
+size_t nftset_batch_count(const struct nftset_batch *b);
+/* Send the batch and read the kernel's verdict. 0 when it committed;
+ * otherwise -errno of the first failing message, with err naming the
+ * object and the kernel's reason, e.g.
+ * "set inet filter kvfence4: add 3 elements: No such file or directory
+ * (kernel)"; nothing of the batch is then applied. An empty batch sends
+ * nothing and returns 0. */
+int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen);
+void nftset_batch_free(struct nftset_batch *b);
+
+/* Netlink messages written so far on this context (begin/end excluded). */
+uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx);
+
+const char *nftset_family_name(int nfproto);
+
+#endif

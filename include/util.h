@@ -1,0 +1,21 @@
+/* kvfence: allocation that never returns NULL (out of memory is fatal),
+ * and small string helpers shared by all modules. */
+#ifndef KVF_UTIL_H
+#define KVF_UTIL_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow *arr (of element size elsz) so that it holds at least need elements;
+ * capacity doubles. */
+void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
+
+bool str_endswith(const char *s, const char *suffix);
+
+#endif
