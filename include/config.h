@@ -1,0 +1,95 @@
+/* kvfence: the configuration file (kvfence.conf(5)): parsing, validation
+ * and the in-memory form every other module reads. Pure: reads files,
+ * never logs, never touches the kernel. */
+#ifndef KVF_CONFIG_H
+#define KVF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+
+enum cloud {
+	CLOUD_PUBLIC,
+	CLOUD_CHINA,
+	CLOUD_USGOV,
+	CLOUD_GERMANY,
+};
+
+enum endpoint_fn {
+	FN_AUTH		= 1 << 0,
+	FN_MANAGEMENT	= 1 << 1,
+	FN_GRAPH	= 1 << 2,
+	FN_VAULT	= 1 << 3,
+	FN_CRL		= 1 << 4,
+};
+#define FN_ALL (FN_AUTH | FN_MANAGEMENT | FN_GRAPH | FN_VAULT | FN_CRL)
+
+enum allow_private {
+	PRIVATE_NO,
+	PRIVATE_AUTO,
+	PRIVATE_YES,
+};
+
+struct config_host {
+	char *name;
+	uint16_t port;
+};
+
+struct config {
+	enum cloud cloud;
+	char **vaults;		size_t n_vaults;
+	char **hsms;		size_t n_hsms;
+	unsigned functions;	/* enum endpoint_fn bits */
+	bool microsoft_account;
+	bool auth_aliases;
+	bool graph_legacy;
+	struct config_host *hosts;	size_t n_hosts;
+	int table_family;	/* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
+	char *table;
+	char *set4;		/* NULL: "none", no IPv4 set */
+	char *set6;		/* NULL: "none", no IPv6 set */
+	bool create_sets;
+	unsigned refresh_min;	/* seconds */
+	unsigned refresh_max;
+	unsigned grace;
+	unsigned max_stale;	/* 0: none (fail-static for ever) */
+	bool resolver_system;
+	struct kvf_addr *resolvers;	size_t n_resolvers;
+	enum allow_private allow_private;
+	unsigned max_addresses;
+	char *state_file;
+	char *status_file;
+	char *metrics_file;	/* NULL: none */
+	char *path;		/* the main file */
+};
+
+#define CONFIG_ERRLEN 512
+
+/* Parse path into *cfg (which config_parse_file initialises). On error
+ * returns -1 and writes "file:line: reason" into err; *cfg is then freed
+ * and must not be used. 0 on success. */
+int config_parse_file(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Parse an in-memory buffer as if it were the file name (tests, fuzzing). */
+int config_parse_buffer(const char *name, const char *buf, size_t len,
+			struct config *cfg, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* "30s", "5m", "1h", "2d", "90" (seconds), combinations "1h30m".
+ * 0 on success, -EINVAL / -ERANGE otherwise. */
+int config_parse_duration(const char *text, unsigned *seconds);
+
+/* Azure vault / managed HSM names: 3-24 characters, ASCII letters, digits
+ * and hyphens, starting with a letter, not ending with a hyphen, no "--".
+ * NULL if valid, else a static reason. */
+const char *config_check_vault_name(const char *name);
+
+/* A DNS host name for "host": NULL if valid, else a static reason. */
+const char *config_check_hostname(const char *name);
+
+const char *config_cloud_name(enum cloud c);
+const char *config_family_name(int nfproto);
+
+#endif

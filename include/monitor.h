@@ -1,0 +1,34 @@
+/* kvfence: nftables change notifications (NFNLGRP_NFTABLES, as `nft
+ * monitor` reads them), reduced to one question: did somebody else touch
+ * what kvfence owns? */
+#ifndef KVF_MONITOR_H
+#define KVF_MONITOR_H
+
+#include <stddef.h>
+#include "nftset.h"
+
+struct monitor;
+
+/* Open and subscribe a netlink socket; receive buffer raised with
+ * SO_RCVBUFFORCE (SO_RCVBUF as fallback). 0 or -errno. */
+int monitor_open(struct monitor **m);
+void monitor_close(struct monitor *m);
+int monitor_fd(const struct monitor *m);
+
+enum monitor_event {
+	MON_NONE	= 0,
+	/* A transaction by another process touched the table of one of the
+	 * sets (table or set created, deleted or flushed, elements deleted,
+	 * ruleset flushed or reloaded). */
+	MON_CHANGED	= 1 << 0,
+	/* The socket overran (ENOBUFS): events were lost, resynchronise. */
+	MON_RESYNC	= 1 << 1,
+};
+
+/* Read every pending notification without blocking and return the OR of
+ * enum monitor_event. Transactions whose NFT_MSG_NEWGEN carries our own
+ * pid (NFTA_GEN_PROC_PID == getpid()) are ignored. refs are the sets
+ * kvfence maintains (their family and table decide relevance). */
+unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n);
+
+#endif

@@ -1,0 +1,64 @@
+/* kvfence: the reconcile engine shared by `sync` and `run`: the hosts of
+ * the config, what kvfence holds for each, and the kernel sets it keeps
+ * equal to that. */
+#ifndef KVF_RECONCILE_H
+#define KVF_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "catalogue.h"
+#include "config.h"
+#include "desired.h"
+#include "elem.h"
+#include "nftset.h"
+#include "result.h"
+
+#define ENGINE_MAX_SETS 2
+
+struct engine_set {
+	struct setref ref;
+	enum set_keytype key;
+	bool exists;		/* in the kernel, as last seen */
+	struct elem_list kernel;	/* as last read */
+	size_t size;		/* elements after the last reconcile */
+};
+
+struct engine {
+	const struct config *cfg;
+	struct endpoint_list eps;
+	struct host_state *hs;		/* parallel to eps.v */
+	struct engine_set sets[ENGINE_MAX_SETS];
+	size_t n_sets;
+	struct nftset_ctx *nft;		/* borrowed */
+};
+
+struct reconcile_stats {
+	size_t added, removed;
+	size_t messages;		/* netlink messages of the batch */
+};
+
+void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *nft);
+void engine_fini(struct engine *e);
+
+/* Read every set's type and elements from the kernel. A missing table or
+ * set is fine when create-sets is on (it will be created with the
+ * default concatenated type); otherwise -ENOENT. Elements whose comment
+ * names one of our hosts are marked owned and, if seed_at is not
+ * INT64_MIN, seeded into that host's state as last seen at seed_at.
+ * Returns 0 or -errno with err filled. */
+int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errlen);
+
+/* Filter a resolution of host i and fold it into its state; logs each
+ * rejected address and the cap. Returns addresses added plus removed. */
+size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
+			   int64_t now);
+
+/* Write the difference between the desired elements and the kernel
+ * elements last read, for all sets, in one batch (creating a missing
+ * table and sets). dry_run prints the plan instead. Logs one line per
+ * set. 0 or -errno with err filled; the kernel is then unchanged. */
+int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
+		     char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,892 @@
+/* kvfence: kvfence.conf(5). One directive per line, '#' comments, the
+ * style of chrony.conf. Every error names file:line and the reason; the
+ * parser never logs and never touches the kernel. */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <linux/netfilter.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+#define CONFIG_MAX_DEPTH	8
+#define CONFIG_MAX_SIZE		(16u << 20)	/* a config is never this big */
+#define CONFIG_MAX_LINE		4096
+#define CONFIG_MAX_ARGS		64
+#define NFT_NAME_MAX		255
+/* nftables keeps element comments up to 128 bytes with the NUL (nft's
+ * NFTNL_UDATA_COMMENT_MAXLEN); ownership by comment needs the whole name. */
+#define HOSTNAME_MAX		127
+
+struct where {
+	const char *file;
+	unsigned line;
+};
+
+struct parser {
+	struct config *cfg;
+	char *err;
+	size_t errlen;
+	struct where at;
+	char *stack[CONFIG_MAX_DEPTH];	/* realpaths of open files */
+	int depth;
+	struct where seen[32];		/* first use of each single directive */
+	char **files;			/* names kept alive for seen[] */
+	size_t n_files, cap_files;
+	bool set6_explicit, set4_explicit;
+	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at;
+};
+
+static int perr(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int l;
+
+	l = snprintf(p->err, p->errlen, "%s:%u: ", p->at.file, p->at.line);
+	if (l < 0 || (size_t)l >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + l, p->errlen - l, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int config_parse_duration(const char *text, unsigned *seconds)
+{
+	unsigned long long total = 0;
+	const char *s = text;
+	bool bare = *s != '\0' && strspn(s, "0123456789") == strlen(s);
+
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		unsigned long long n = 0, mult;
+
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		while (isdigit((unsigned char)*s)) {
+			n = n * 10 + (unsigned)(*s++ - '0');
+			if (n > UINT_MAX)
+				return -ERANGE;
+		}
+		switch (*s) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		case '\0':
+			if (!bare)
+				return -EINVAL;
+			mult = 1;	/* a bare number counts seconds */
+			s--;
+			break;
+		default:
+			return -EINVAL;
+		}
+		s++;
+		total += n * mult;
+		if (total > UINT_MAX)
+			return -ERANGE;
+	}
+	*seconds = (unsigned)total;
+	return 0;
+}
+
+const char *config_check_vault_name(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (len < 3 || len > 24)
+		return "must be 3 to 24 characters long";
+	if (!isalpha((unsigned char)name[0]))
+		return "must start with a letter";
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '-')
+			return "may contain only letters, digits and hyphens";
+		if (c == '-' && name[i + 1] == '-')
+			return "must not contain consecutive hyphens";
+	}
+	if (name[len - 1] == '-')
+		return "must not end with a hyphen";
+	return NULL;
+}
+
+const char *config_check_hostname(const char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len == 0)
+		return "is empty";
+	if (len > HOSTNAME_MAX)
+		return "is longer than 127 characters (the limit of an nftables element comment)";
+	if (!strchr(name, '.'))
+		return "is not a fully qualified name";
+	for (i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0)
+				return "has an empty label";
+			if (name[i - 1] == '-')
+				return "has a label ending with a hyphen";
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return "may contain only letters, digits, hyphens, underscores and dots";
+		if (label == 0 && c == '-')
+			return "has a label starting with a hyphen";
+		if (++label > 63)
+			return "has a label longer than 63 characters";
+	}
+	return NULL;
+}
+
+static bool nft_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!isalpha((unsigned char)s[0]) || strlen(s) > NFT_NAME_MAX)
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_./-", s[i]))
+			return false;
+	return true;
+}
+
+const char *config_cloud_name(enum cloud c)
+{
+	static const char *const names[] = {
+		[CLOUD_PUBLIC] = "public", [CLOUD_CHINA] = "china",
+		[CLOUD_USGOV] = "usgov", [CLOUD_GERMANY] = "germany",
+	};
+
+	return names[c];
+}
+
+const char *config_family_name(int nfproto)
+{
+	switch (nfproto) {
+	case NFPROTO_IPV4:	return "ip";
+	case NFPROTO_IPV6:	return "ip6";
+	default:		return "inet";
+	}
+}
+
+static void str_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static int parse_bool(struct parser *p, char **argv, bool *out)
+{
+	if (strcmp(argv[1], "yes") == 0)
+		*out = true;
+	else if (strcmp(argv[1], "no") == 0)
+		*out = false;
+	else
+		return perr(p, "%s: expected yes or no, not \"%s\"", argv[0], argv[1]);
+	return 0;
+}
+
+static int d_cloud(struct parser *p, int argc, char **argv)
+{
+	static const char *const names[] = { "public", "china", "usgov", "germany" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(argv[1], names[i]) == 0) {
+			p->cfg->cloud = (enum cloud)i;
+			return 0;
+		}
+	}
+	return perr(p, "cloud: unknown cloud \"%s\" (public, china, usgov, germany)", argv[1]);
+}
+
+static int push_name(struct parser *p, char ***v, size_t *n, const char *what,
+		     const char *name)
+{
+	const char *why = config_check_vault_name(name);
+	char *lower;
+	size_t i;
+
+	if (why)
+		return perr(p, "%s \"%s\": name %s", what, name, why);
+	lower = xstrdup(name);
+	str_lower(lower);
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*v)[i], lower) == 0) {
+			free(lower);
+			return perr(p, "%s \"%s\" is given twice", what, name);
+		}
+	}
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = lower;
+	return 0;
+}
+
+static int d_vault(struct parser *p, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (push_name(p, &p->cfg->vaults, &p->cfg->n_vaults, "vault", argv[i]))
+			return -1;
+	return 0;
+}
+
+static int d_hsm(struct parser *p, int argc, char **argv)
+{
+	int i;
+
+	p->hsm_at = p->at;
+	for (i = 1; i < argc; i++)
+		if (push_name(p, &p->cfg->hsms, &p->cfg->n_hsms, "managed-hsm", argv[i]))
+			return -1;
+	return 0;
+}
+
+static int d_endpoints(struct parser *p, int argc, char **argv)
+{
+	static const struct { const char *word; unsigned fn; } words[] = {
+		{ "auth", FN_AUTH }, { "management", FN_MANAGEMENT },
+		{ "graph", FN_GRAPH }, { "vault", FN_VAULT }, { "crl", FN_CRL },
+	};
+	unsigned fns = 0;
+	int i;
+	size_t j;
+
+	p->endpoints_at = p->at;
+	if (argc == 2 && strcmp(argv[1], "none") == 0) {
+		p->cfg->functions = 0;
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		for (j = 0; j < sizeof(words) / sizeof(words[0]); j++)
+			if (strcmp(argv[i], words[j].word) == 0)
+				break;
+		if (j == sizeof(words) / sizeof(words[0]))
+			return perr(p, "endpoints: unknown function \"%s\" (auth, management, graph, vault, crl, or none alone)", argv[i]);
+		if (fns & words[j].fn)
+			return perr(p, "endpoints: \"%s\" is given twice", argv[i]);
+		fns |= words[j].fn;
+	}
+	p->cfg->functions = fns;
+	return 0;
+}
+
+static int d_microsoft_account(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->microsoft_account);
+}
+
+static int d_auth_aliases(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->auth_aliases);
+}
+
+static int d_graph_legacy(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->graph_legacy);
+}
+
+static int d_create_sets(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->create_sets);
+}
+
+static int d_host(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+	const char *why;
+	char *name, *end;
+	unsigned long port;
+	size_t len, i;
+
+	name = xstrdup(argv[1]);
+	len = strlen(name);
+	if (len > 1 && name[len - 1] == '.')
+		name[len - 1] = '\0';
+	str_lower(name);
+	why = config_check_hostname(name);
+	if (why) {
+		perr(p, "host \"%s\": name %s", argv[1], why);
+		goto fail;
+	}
+	errno = 0;
+	port = strtoul(argv[2], &end, 10);
+	if (errno || *end || !isdigit((unsigned char)argv[2][0]) || port < 1 || port > 65535) {
+		perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1], argv[2]);
+		goto fail;
+	}
+	for (i = 0; i < cfg->n_hosts; i++) {
+		if (strcmp(cfg->hosts[i].name, name) == 0 && cfg->hosts[i].port == port) {
+			perr(p, "host %s %lu is given twice", name, port);
+			goto fail;
+		}
+	}
+	cfg->hosts = xreallocarray(cfg->hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
+	cfg->hosts[cfg->n_hosts].name = name;
+	cfg->hosts[cfg->n_hosts++].port = (uint16_t)port;
+	return 0;
+fail:
+	free(name);
+	return -1;
+}
+
+static int d_table(struct parser *p, int argc, char **argv)
+{
+	const char *name = argv[argc - 1];
+	int fam = NFPROTO_INET;
+
+	p->table_at = p->at;
+	if (argc == 3) {
+		if (strcmp(argv[1], "inet") == 0)
+			fam = NFPROTO_INET;
+		else if (strcmp(argv[1], "ip") == 0)
+			fam = NFPROTO_IPV4;
+		else if (strcmp(argv[1], "ip6") == 0)
+			fam = NFPROTO_IPV6;
+		else
+			return perr(p, "table: family \"%s\" is not inet, ip or ip6", argv[1]);
+	}
+	if (!nft_name_ok(name))
+		return perr(p, "table: \"%s\" is not a valid nftables name", name);
+	p->cfg->table_family = fam;
+	free(p->cfg->table);
+	p->cfg->table = xstrdup(name);
+	return 0;
+}
+
+static int set_name(struct parser *p, char **argv, char **out)
+{
+	p->set_at = p->at;
+	free(*out);
+	*out = NULL;
+	if (strcmp(argv[1], "none") == 0)
+		return 0;
+	if (!nft_name_ok(argv[1]))
+		return perr(p, "%s: \"%s\" is not a valid nftables name", argv[0], argv[1]);
+	*out = xstrdup(argv[1]);
+	return 0;
+}
+
+static int d_set4(struct parser *p, int argc, char **argv)
+{
+	p->set4_explicit = true;
+	return set_name(p, argv, &p->cfg->set4);
+}
+
+static int d_set6(struct parser *p, int argc, char **argv)
+{
+	p->set6_explicit = true;
+	return set_name(p, argv, &p->cfg->set6);
+}
+
+static int duration(struct parser *p, char **argv, unsigned *out, bool none_ok)
+{
+	int r;
+
+	if (none_ok && strcmp(argv[1], "none") == 0) {
+		*out = 0;
+		return 0;
+	}
+	r = config_parse_duration(argv[1], out);
+	if (r == -ERANGE)
+		return perr(p, "%s: \"%s\" is too long", argv[0], argv[1]);
+	if (r < 0)
+		return perr(p, "%s: \"%s\" is not a duration (like 30s, 5m, 1h, 2d%s)",
+			    argv[0], argv[1], none_ok ? ", or none" : "");
+	if (*out == 0 && !none_ok)
+		return perr(p, "%s: must be longer than 0s", argv[0]);
+	return 0;
+}
+
+static int d_refresh_min(struct parser *p, int argc, char **argv)
+{
+	p->refresh_at = p->at;
+	return duration(p, argv, &p->cfg->refresh_min, false);
+}
+
+static int d_refresh_max(struct parser *p, int argc, char **argv)
+{
+	p->refresh_at = p->at;
+	return duration(p, argv, &p->cfg->refresh_max, false);
+}
+
+static int d_grace(struct parser *p, int argc, char **argv)
+{
+	return duration(p, argv, &p->cfg->grace, true);
+}
+
+static int d_max_stale(struct parser *p, int argc, char **argv)
+{
+	if (duration(p, argv, &p->cfg->max_stale, true))
+		return -1;
+	if (strcmp(argv[1], "none") != 0 && p->cfg->max_stale == 0)
+		return perr(p, "max-stale: must be longer than 0s (or none)");
+	return 0;
+}
+
+static int d_resolver(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+	int i;
+
+	free(cfg->resolvers);
+	cfg->resolvers = NULL;
+	cfg->n_resolvers = 0;
+	if (argc == 2 && strcmp(argv[1], "system") == 0) {
+		cfg->resolver_system = true;
+		return 0;
+	}
+	cfg->resolver_system = false;
+	cfg->resolvers = xcalloc((size_t)argc - 1, sizeof(*cfg->resolvers));
+	for (i = 1; i < argc; i++) {
+		if (addr_parse(argv[i], &cfg->resolvers[i - 1]) < 0)
+			return perr(p, "resolver: \"%s\" is not an IP address (or use: resolver system)", argv[i]);
+		cfg->n_resolvers++;
+	}
+	return 0;
+}
+
+static int d_allow_private(struct parser *p, int argc, char **argv)
+{
+	if (strcmp(argv[1], "auto") == 0)
+		p->cfg->allow_private = PRIVATE_AUTO;
+	else if (strcmp(argv[1], "yes") == 0)
+		p->cfg->allow_private = PRIVATE_YES;
+	else if (strcmp(argv[1], "no") == 0)
+		p->cfg->allow_private = PRIVATE_NO;
+	else
+		return perr(p, "allow-private: expected auto, yes or no, not \"%s\"", argv[1]);
+	return 0;
+}
+
+static int d_max_addresses(struct parser *p, int argc, char **argv)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(argv[1], &end, 10);
+	if (errno || *end || !isdigit((unsigned char)argv[1][0]) || n < 1 || n > 4096)
+		return perr(p, "max-addresses-per-host: \"%s\" is not a number from 1 to 4096", argv[1]);
+	p->cfg->max_addresses = (unsigned)n;
+	return 0;
+}
+
+static int path_arg(struct parser *p, char **argv, char **out, bool none_ok)
+{
+	free(*out);
+	*out = NULL;
+	if (none_ok && strcmp(argv[1], "none") == 0)
+		return 0;
+	if (argv[1][0] != '/')
+		return perr(p, "%s: \"%s\" is not an absolute path", argv[0], argv[1]);
+	*out = xstrdup(argv[1]);
+	return 0;
+}
+
+static int d_state_file(struct parser *p, int argc, char **argv)
+{
+	return path_arg(p, argv, &p->cfg->state_file, false);
+}
+
+static int d_status_file(struct parser *p, int argc, char **argv)
+{
+	return path_arg(p, argv, &p->cfg->status_file, false);
+}
+
+static int d_metrics_file(struct parser *p, int argc, char **argv)
+{
+	return path_arg(p, argv, &p->cfg->metrics_file, true);
+}
+
+static int parse_file(struct parser *p, const char *path);
+
+/* include GLOB: relative to the including file's directory. A pattern
+ * that matches nothing is fine (an empty conf.d); a plain name that does
+ * not exist is an error. */
+static int d_include(struct parser *p, int argc, char **argv)
+{
+	char *pattern;
+	glob_t g;
+	int r, ret = 0;
+	size_t i;
+
+	if (argv[1][0] == '/') {
+		pattern = xstrdup(argv[1]);
+	} else {
+		const char *slash = strrchr(p->at.file, '/');
+		int dirlen = slash ? (int)(slash - p->at.file) : 1;
+
+		pattern = xasprintf("%.*s/%s", dirlen, slash ? p->at.file : ".", argv[1]);
+	}
+	r = glob(pattern, GLOB_ERR, NULL, &g);
+	if (r == GLOB_NOMATCH) {
+		if (!strpbrk(argv[1], "*?["))
+			ret = perr(p, "include: %s: No such file or directory", pattern);
+		free(pattern);
+		return ret;
+	}
+	if (r != 0) {
+		ret = perr(p, "include: %s: cannot read", pattern);
+		goto out;
+	}
+	for (i = 0; i < g.gl_pathc && ret == 0; i++) {
+		struct where saved = p->at;
+
+		ret = parse_file(p, g.gl_pathv[i]);
+		p->at = saved;
+	}
+	globfree(&g);
+out:
+	free(pattern);
+	return ret;
+}
+
+struct directive {
+	const char *name;
+	int (*fn)(struct parser *, int, char **);
+	int min_args, max_args;
+	bool repeatable;
+};
+
+static const struct directive directives[] = {
+	{ "cloud",		d_cloud,		1, 1,			false },
+	{ "vault",		d_vault,		1, CONFIG_MAX_ARGS,	true },
+	{ "managed-hsm",	d_hsm,			1, CONFIG_MAX_ARGS,	true },
+	{ "endpoints",		d_endpoints,		1, 5,			false },
+	{ "microsoft-account",	d_microsoft_account,	1, 1,			false },
+	{ "auth-aliases",	d_auth_aliases,		1, 1,			false },
+	{ "graph-legacy",	d_graph_legacy,		1, 1,			false },
+	{ "host",		d_host,			2, 2,			true },
+	{ "table",		d_table,		1, 2,			false },
+	{ "set4",		d_set4,			1, 1,			false },
+	{ "set6",		d_set6,			1, 1,			false },
+	{ "create-sets",	d_create_sets,		1, 1,			false },
+	{ "refresh-min",	d_refresh_min,		1, 1,			false },
+	{ "refresh-max",	d_refresh_max,		1, 1,			false },
+	{ "grace",		d_grace,		1, 1,			false },
+	{ "max-stale",		d_max_stale,		1, 1,			false },
+	{ "resolver",		d_resolver,		1, 8,			false },
+	{ "allow-private",	d_allow_private,	1, 1,			false },
+	{ "max-addresses-per-host", d_max_addresses,	1, 1,			false },
+	{ "state-file",		d_state_file,		1, 1,			false },
+	{ "status-file",	d_status_file,		1, 1,			false },
+	{ "metrics-file",	d_metrics_file,		1, 1,			false },
+	{ "include",		d_include,		1, 1,			true },
+};
+#define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+_Static_assert(N_DIRECTIVES <= 32, "struct parser.seen is too small");
+
+static int tokenize(char *line, char **argv)
+{
+	int argc = 0;
+	char *s = line;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return argc;
+		if (argc == CONFIG_MAX_ARGS)
+			return -1;
+		argv[argc++] = s;
+		while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '#')
+			s++;
+		if (*s == '#') {
+			*s = '\0';
+			return argc;
+		}
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+static int dispatch(struct parser *p, int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < N_DIRECTIVES; i++)
+		if (strcmp(argv[0], directives[i].name) == 0)
+			break;
+	if (i == N_DIRECTIVES)
+		return perr(p, "unknown directive \"%.64s\"", argv[0]);
+	if (argc - 1 < directives[i].min_args)
+		return perr(p, "%s: missing argument", argv[0]);
+	if (argc - 1 > directives[i].max_args)
+		return perr(p, "%s: too many arguments", argv[0]);
+	if (!directives[i].repeatable) {
+		if (p->seen[i].file)
+			return perr(p, "%s is already set at %s:%u", argv[0],
+				    p->seen[i].file, p->seen[i].line);
+		p->seen[i] = p->at;
+	}
+	return directives[i].fn(p, argc, argv);
+}
+
+static int parse_lines(struct parser *p, const char *buf, size_t len)
+{
+	char line[CONFIG_MAX_LINE + 1], *argv[CONFIG_MAX_ARGS];
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		int argc;
+
+		p->at.line++;
+		if (memchr(buf + pos, '\0', l))
+			return perr(p, "binary data (a NUL byte) in a text file");
+		if (l > CONFIG_MAX_LINE)
+			return perr(p, "line longer than %d characters", CONFIG_MAX_LINE);
+		memcpy(line, buf + pos, l);
+		line[l] = '\0';
+		pos += l + 1;
+		argc = tokenize(line, argv);
+		if (argc < 0)
+			return perr(p, "too many words on one line");
+		if (argc > 0 && dispatch(p, argc, argv))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *keep_name(struct parser *p, const char *name)
+{
+	array_reserve(&p->files, &p->cap_files, p->n_files + 1, sizeof(*p->files));
+	p->files[p->n_files] = xstrdup(name);
+	return p->files[p->n_files++];
+}
+
+/* A config that someone else may write can open the firewall: refuse it. */
+static int check_owner(struct parser *p, const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return perr(p, "%s: not a regular file", path);
+	if (st->st_mode & S_IWOTH)
+		return perr(p, "%s: writable by any user (mode %03o); refusing it",
+			    path, (unsigned)(st->st_mode & 0777));
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return perr(p, "%s: owned by uid %u, neither root nor this user; refusing it",
+			    path, (unsigned)st->st_uid);
+	return 0;
+}
+
+static int read_file(struct parser *p, const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	FILE *f;
+	int ret = -1;
+
+	f = fopen(path, "re");
+	if (!f)
+		return perr(p, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0) {
+		perr(p, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (check_owner(p, path, &st))
+		goto out;
+	if ((unsigned long long)st.st_size > CONFIG_MAX_SIZE) {
+		perr(p, "%s: larger than %u MiB; not a configuration file", path,
+		     CONFIG_MAX_SIZE >> 20);
+		goto out;
+	}
+	*buf = xmalloc((size_t)st.st_size + 1);
+	*len = fread(*buf, 1, (size_t)st.st_size, f);
+	if (ferror(f)) {
+		perr(p, "%s: %s", path, strerror(errno));
+		free(*buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	fclose(f);
+	return ret;
+}
+
+static int parse_file(struct parser *p, const char *path)
+{
+	char real[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int i, ret;
+
+	if (!realpath(path, real))
+		return perr(p, "%s: %s", path, strerror(errno));
+	for (i = 0; i < p->depth; i++)
+		if (strcmp(p->stack[i], real) == 0)
+			return perr(p, "include loop: %s includes itself", path);
+	if (p->depth == CONFIG_MAX_DEPTH)
+		return perr(p, "includes nested deeper than %d", CONFIG_MAX_DEPTH);
+	if (read_file(p, path, &buf, &len))
+		return -1;
+	p->stack[p->depth++] = xstrdup(real);
+	p->at.file = keep_name(p, path);
+	p->at.line = 0;
+	ret = parse_lines(p, buf, len);
+	free(p->stack[--p->depth]);
+	free(buf);
+	return ret;
+}
+
+static void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cloud = CLOUD_PUBLIC;
+	cfg->functions = FN_ALL;
+	cfg->graph_legacy = true;
+	cfg->table_family = NFPROTO_INET;
+	cfg->table = xstrdup("filter");
+	cfg->set4 = xstrdup("kvfence4");
+	cfg->set6 = xstrdup("kvfence6");
+	cfg->create_sets = true;
+	cfg->refresh_min = 30;
+	cfg->refresh_max = 3600;
+	cfg->grace = 1800;
+	cfg->resolver_system = true;
+	cfg->allow_private = PRIVATE_AUTO;
+	cfg->max_addresses = 64;
+	cfg->state_file = xstrdup(LOCALSTATEDIR "/lib/kvfence/state");
+	cfg->status_file = xstrdup(RUNSTATEDIR "/kvfence/status.json");
+}
+
+/* Checks that involve several directives, reported at the line of the
+ * directive that makes the combination wrong. */
+static int config_validate(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+
+	if (cfg->refresh_min > cfg->refresh_max) {
+		p->at = p->refresh_at;
+		return perr(p, "refresh-min (%us) is longer than refresh-max (%us)",
+			    cfg->refresh_min, cfg->refresh_max);
+	}
+	if (cfg->table_family == NFPROTO_IPV4 && cfg->set6) {
+		if (p->set6_explicit) {
+			p->at = p->table_at;
+			return perr(p, "table ip %s cannot hold the IPv6 set %s (use an inet table, or set6 none)",
+				    cfg->table, cfg->set6);
+		}
+		free(cfg->set6);
+		cfg->set6 = NULL;
+	}
+	if (cfg->table_family == NFPROTO_IPV6 && cfg->set4) {
+		if (p->set4_explicit) {
+			p->at = p->table_at;
+			return perr(p, "table ip6 %s cannot hold the IPv4 set %s (use an inet table, or set4 none)",
+				    cfg->table, cfg->set4);
+		}
+		free(cfg->set4);
+		cfg->set4 = NULL;
+	}
+	if (!cfg->set4 && !cfg->set6) {
+		p->at = p->set_at;
+		return perr(p, "no set to fill: set4 and set6 are both none");
+	}
+	if (cfg->set4 && cfg->set6 && strcmp(cfg->set4, cfg->set6) == 0) {
+		p->at = p->set_at;
+		return perr(p, "set4 and set6 are both \"%s\"", cfg->set4);
+	}
+	if ((cfg->n_vaults || cfg->n_hsms) && !(cfg->functions & FN_VAULT)) {
+		p->at = p->endpoints_at;
+		return perr(p, "vaults or managed HSMs are configured but endpoints leaves out vault");
+	}
+	if (cfg->n_hsms && cfg->cloud == CLOUD_GERMANY) {
+		p->at = p->hsm_at;
+		return perr(p, "managed-hsm: the germany cloud has no Managed HSM");
+	}
+	return 0;
+}
+
+static void parser_free(struct parser *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_files; i++)
+		free(p->files[i]);
+	free(p->files);
+}
+
+static int finish(struct parser *p, int ret)
+{
+	if (ret == 0)
+		ret = config_validate(p);
+	if (ret)
+		config_free(p->cfg);
+	parser_free(p);
+	return ret ? -1 : 0;
+}
+
+int config_parse_file(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .err = err, .errlen = errlen };
+	int ret;
+
+	config_defaults(cfg);
+	cfg->path = xstrdup(path);
+	p.at.file = keep_name(&p, path);
+	ret = parse_file(&p, path);
+	/* Cross-directive errors point into the main file when nothing else
+	 * is known. */
+	if (!ret && !p.at.file)
+		p.at.file = cfg->path;
+	return finish(&p, ret);
+}
+
+int config_parse_buffer(const char *name, const char *buf, size_t len,
+			struct config *cfg, char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .err = err, .errlen = errlen };
+
+	config_defaults(cfg);
+	cfg->path = xstrdup(name);
+	p.at.file = keep_name(&p, name);
+	return finish(&p, parse_lines(&p, buf, len));
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	free_strv(cfg->vaults, cfg->n_vaults);
+	free_strv(cfg->hsms, cfg->n_hsms);
+	for (i = 0; i < cfg->n_hosts; i++)
+		free(cfg->hosts[i].name);
+	free(cfg->hosts);
+	free(cfg->table);
+	free(cfg->set4);
+	free(cfg->set6);
+	free(cfg->resolvers);
+	free(cfg->state_file);
+	free(cfg->status_file);
+	free(cfg->metrics_file);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}

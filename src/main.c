@@ -1,0 +1,331 @@
+/* kvfence: command line. Each command is a function; main() only parses
+ * the global options and dispatches. Exit codes follow sysexits.h. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalogue.h"
+#include "config.h"
+#include "kvfence.h"
+#include "log.h"
+#include "nftset.h"
+#include "reconcile.h"
+#include "resolver.h"
+#include "rules.h"
+#include "util.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(const char *conf, int argc, char **argv);
+	const char *usage;
+};
+
+static void usage(FILE *out);
+
+static int load_config(const char *path, struct config *cfg)
+{
+	char err[CONFIG_ERRLEN];
+
+	if (config_parse_file(path, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (catalogue_cloud_retired(cfg->cloud))
+		log_warnx("cloud %s is retired (Microsoft Cloud Deutschland closed on "
+			  "2021-10-29); its hosts are kept as the seed lists them",
+			  config_cloud_name(cfg->cloud));
+	return 0;
+}
+
+static const char *ports_text(const struct endpoint *e, char *buf, size_t len)
+{
+	size_t l = 0;
+	unsigned i;
+
+	buf[0] = '\0';
+	for (i = 0; i < e->n_ports && l < len; i++)
+		l += (size_t)snprintf(buf + l, len - l, "%s%u", i ? "," : "", e->ports[i]);
+	return buf;
+}
+
+static int cmd_endpoints(const char *conf, int argc, char **argv)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+	char ports[64];
+	size_t i;
+
+	if (argc > 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	catalogue_build(&cfg, &eps);
+	for (i = 0; i < eps.n; i++)
+		printf("%s %s %s\n", eps.v[i].name, ports_text(&eps.v[i], ports, sizeof(ports)),
+		       eps.v[i].why);
+	catalogue_free(&eps);
+	config_free(&cfg);
+	return KVF_EX_OK;
+}
+
+static void print_plan(const struct config *cfg, const struct endpoint_list *eps)
+{
+	static const char *const priv[] = { "no", "auto", "yes" };
+	char ports[64], a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	printf("config %s: valid\n", cfg->path);
+	printf("cloud %s%s\n", config_cloud_name(cfg->cloud),
+	       catalogue_cloud_retired(cfg->cloud) ? " (retired)" : "");
+	printf("table %s %s: set4 %s, set6 %s%s\n", config_family_name(cfg->table_family),
+	       cfg->table, cfg->set4 ? cfg->set4 : "none", cfg->set6 ? cfg->set6 : "none",
+	       cfg->create_sets ? " (created when missing)" : "");
+	printf("resolver");
+	if (cfg->resolver_system)
+		printf(" system (/etc/resolv.conf)");
+	for (i = 0; i < cfg->n_resolvers; i++)
+		printf(" %s", addr_format(&cfg->resolvers[i], a, sizeof(a)));
+	printf("\nrefresh %us..%us, grace %us, allow-private %s, max-addresses-per-host %u\n",
+	       cfg->refresh_min, cfg->refresh_max, cfg->grace, priv[cfg->allow_private],
+	       cfg->max_addresses);
+	if (cfg->max_stale)
+		printf("max-stale %us: addresses unconfirmed that long are removed\n",
+		       cfg->max_stale);
+	else
+		printf("max-stale none: addresses are kept through any DNS outage\n");
+	printf("%zu hosts:\n", eps->n);
+	for (i = 0; i < eps->n; i++)
+		printf("  %-48s %-8s %s\n", eps->v[i].name,
+		       ports_text(&eps->v[i], ports, sizeof(ports)), eps->v[i].why);
+}
+
+static int cmd_check(const char *conf, int argc, char **argv)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+
+	if (argc > 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	catalogue_build(&cfg, &eps);
+	print_plan(&cfg, &eps);
+	if (eps.n == 0)
+		printf("note: no hosts: nothing to resolve\n");
+	catalogue_free(&eps);
+	config_free(&cfg);
+	return KVF_EX_OK;
+}
+
+static int cmd_rules(const char *conf, int argc, char **argv)
+{
+	enum rules_hook hook = HOOK_OUTPUT;
+	struct endpoint_list eps;
+	struct config cfg;
+
+	if (argc == 3 && strcmp(argv[1], "--hook") == 0) {
+		if (strcmp(argv[2], "forward") == 0)
+			hook = HOOK_FORWARD;
+		else if (strcmp(argv[2], "output") != 0)
+			return KVF_EX_USAGE;
+	} else if (argc != 1) {
+		return KVF_EX_USAGE;
+	}
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	catalogue_build(&cfg, &eps);
+	rules_print(stdout, &cfg, &eps, hook);
+	catalogue_free(&eps);
+	config_free(&cfg);
+	return KVF_EX_OK;
+}
+
+struct sync_run {
+	struct engine *e;
+	int64_t now;
+	size_t failed;
+};
+
+static void log_failure(const char *host, const struct host_result *res)
+{
+	if (!resolve_status_definite(res->status4))
+		log_warnx("host %s: A query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status4));
+	if (!resolve_status_definite(res->status6))
+		log_warnx("host %s: AAAA query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status6));
+	if (res->status4 == RES_NXDOMAIN)
+		log_warnx("host %s: does not exist (NXDOMAIN)", host);
+}
+
+static void sync_answer(void *arg, size_t idx, const struct host_result *res)
+{
+	struct sync_run *run = arg;
+	const char *host = run->e->eps.v[idx].name;
+
+	if (!resolve_status_definite(res->status4) || !resolve_status_definite(res->status6))
+		run->failed++;
+	log_failure(host, res);
+	engine_apply_result(run->e, idx, res, run->now);
+}
+
+static int nft_exit(int r)
+{
+	return r == -EPERM || r == -EACCES ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
+}
+
+static int resolve_all(struct engine *e, const struct config *cfg, struct sync_run *run)
+{
+	char err[256];
+	struct resolver *res;
+	size_t i;
+
+	if (resolver_new(&res, cfg, err, sizeof(err)) < 0) {
+		log_warnx("resolver: %s", err);
+		return -1;
+	}
+	for (i = 0; i < e->eps.n; i++)
+		resolver_resolve(res, e->eps.v[i].name, sync_answer, run, i);
+	resolver_wait(res);
+	resolver_free(res);
+	return 0;
+}
+
+/* Resolve every host once and reconcile once. Elements of hosts whose
+ * resolution failed stay as they are (fail-static); when no host got an
+ * answer nothing at all is written. */
+static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_run)
+{
+	struct sync_run run = { .now = time(NULL) };
+	struct reconcile_stats st;
+	struct engine e;
+	char err[512];
+	int r, ret = KVF_EX_OK;
+
+	engine_init(&e, cfg, nft);
+	run.e = &e;
+	/* Kernel elements count as seen long ago: kept while DNS fails,
+	 * replaced by any definite answer. */
+	r = engine_read_kernel(&e, 0, err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s", err);
+		ret = nft_exit(r);
+		goto out;
+	}
+	if (resolve_all(&e, cfg, &run) < 0) {
+		ret = KVF_EX_UNAVAILABLE;
+		goto out;
+	}
+	if (e.eps.n && run.failed == e.eps.n) {
+		log_warnx("sync: no host could be resolved; the sets are left as they are");
+		ret = KVF_EX_UNAVAILABLE;
+		goto out;
+	}
+	r = engine_reconcile(&e, dry_run, &st, err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s", err);
+		ret = nft_exit(r);
+		goto out;
+	}
+	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", e.eps.n, run.failed,
+		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");
+	if (run.failed)
+		ret = KVF_EX_UNAVAILABLE;
+out:
+	engine_fini(&e);
+	return ret;
+}
+
+static int cmd_sync(const char *conf, int argc, char **argv)
+{
+	struct nftset_ctx *nft;
+	struct config cfg;
+	bool dry_run = false;
+	int r, ret;
+
+	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
+		dry_run = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	r = nftset_open(&nft);
+	if (r < 0) {
+		log_warnx("netlink: %s", strerror(-r));
+		config_free(&cfg);
+		return nft_exit(r);
+	}
+	ret = do_sync(&cfg, nft, dry_run);
+	if (ret == KVF_EX_NOPERM)
+		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets");
+	nftset_close(nft);
+	config_free(&cfg);
+	return ret;
+}
+
+static const struct cmd commands[] = {
+	{ "sync",	cmd_sync,	"sync [--dry-run]" },
+	{ "check",	cmd_check,	"check" },
+	{ "endpoints",	cmd_endpoints,	"endpoints" },
+	{ "rules",	cmd_rules,	"rules [--hook output|forward]" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: kvfence [-v] [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  kvfence [-c FILE] %s\n", commands[i].usage);
+	fprintf(out, "\noptions:\n"
+		"  -c, --config FILE  configuration file (default %s)\n"
+		"  -v, --verbose      log debug messages\n"
+		"  -h, --help         this help\n"
+		"  -V, --version      print the version\n", KVF_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf = KVF_DEFAULT_CONFIG;
+	int c, verbose = 0, ret;
+	size_t i;
+
+	while ((c = getopt_long(argc, argv, "+c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return KVF_EX_OK;
+		case 'V': printf("kvfence %s\n", PACKAGE_VERSION); return KVF_EX_OK;
+		default: usage(stderr); return KVF_EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return KVF_EX_USAGE;
+	}
+	log_init(LOG_TO_STDERR, verbose);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		ret = commands[i].fn(conf, argc - optind, argv + optind);
+		if (ret == KVF_EX_USAGE)
+			fprintf(stderr, "usage: kvfence %s\n", commands[i].usage);
+		return ret;
+	}
+	fprintf(stderr, "kvfence: unknown command \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return KVF_EX_USAGE;
+}

@@ -1,0 +1,280 @@
+/* kvfence: the reconcile engine: kernel sets read, desired elements
+ * computed from host states, the difference written in one batch. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrfilter.h"
+#include "diff.h"
+#include "log.h"
+#include "reconcile.h"
+#include "util.h"
+
+static void add_set(struct engine *e, const char *name, enum set_keytype key)
+{
+	struct engine_set *s = &e->sets[e->n_sets++];
+
+	memset(s, 0, sizeof(*s));
+	s->ref.family = e->cfg->table_family;
+	s->ref.table = e->cfg->table;
+	s->ref.name = name;
+	s->key = key;
+}
+
+void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *nft)
+{
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->nft = nft;
+	catalogue_build(cfg, &e->eps);
+	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
+	if (cfg->set4)
+		add_set(e, cfg->set4, KEY_IPV4_PORT);
+	if (cfg->set6)
+		add_set(e, cfg->set6, KEY_IPV6_PORT);
+}
+
+void engine_fini(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->eps.n; i++)
+		host_state_free(&e->hs[i]);
+	free(e->hs);
+	for (i = 0; i < e->n_sets; i++)
+		elem_list_free(&e->sets[i].kernel);
+	catalogue_free(&e->eps);
+	memset(e, 0, sizeof(*e));
+}
+
+static const char *set_desc(const struct engine_set *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "set %s %s %s", nftset_family_name(s->ref.family),
+		 s->ref.table, s->ref.name);
+	return buf;
+}
+
+static int check_type(struct engine *e, struct engine_set *s, enum set_keytype key,
+		      char *err, size_t errlen)
+{
+	char d[300];
+
+	if (keytype_family(key) != keytype_family(s->key)) {
+		snprintf(err, errlen, "%s has type %s, but holds %s addresses for kvfence",
+			 set_desc(s, d, sizeof(d)), keytype_name(key),
+			 keytype_family(s->key) == AF_INET ? "IPv4" : "IPv6");
+		return -EPROTOTYPE;
+	}
+	s->key = key;
+	return 0;
+}
+
+static void mark_and_seed(struct engine *e, struct engine_set *s, int64_t seed_at)
+{
+	size_t i;
+
+	for (i = 0; i < s->kernel.n; i++) {
+		struct elem *el = &s->kernel.v[i];
+		long h = el->comment ? catalogue_find(&e->eps, el->comment) : -1;
+
+		el->owned = h >= 0;
+		if (h >= 0 && seed_at != INT64_MIN)
+			desired_seed(&e->hs[h], &el->addr, seed_at);
+	}
+	elem_list_sort_unique(&s->kernel);
+}
+
+static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
+		    char *err, size_t errlen)
+{
+	enum set_keytype key;
+	char d[300];
+	int r;
+
+	elem_list_clear(&s->kernel);
+	r = nftset_get(e->nft, &s->ref, &key, err, errlen);
+	if (r == -ENOENT) {
+		s->exists = false;
+		s->key = keytype_family(s->key) == AF_INET ? KEY_IPV4_PORT : KEY_IPV6_PORT;
+		if (e->cfg->create_sets)
+			return 0;
+		snprintf(err, errlen, "%s does not exist and create-sets is no",
+			 set_desc(s, d, sizeof(d)));
+		return r;
+	}
+	if (r < 0)
+		return r;
+	s->exists = true;
+	r = check_type(e, s, key, err, errlen);
+	if (r < 0)
+		return r;
+	r = nftset_list(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
+	if (r < 0)
+		return r;
+	mark_and_seed(e, s, seed_at);
+	return 0;
+}
+
+int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errlen)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < e->n_sets; i++) {
+		r = read_set(e, &e->sets[i], seed_at, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void log_rejections(const char *host, const struct filtered *f, unsigned max)
+{
+	char a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < f->n_rejected; i++)
+		log_warnx("host %s: rejected %s address %s", host,
+			  addrfilter_class_name(f->rejected[i].why),
+			  addr_format(&f->rejected[i].addr, a, sizeof(a)));
+	if (f->n_capped)
+		log_warnx("host %s: answered more than max-addresses-per-host %u addresses; "
+			  "%zu left out", host, max, f->n_capped);
+}
+
+size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
+			   int64_t now)
+{
+	const struct config *cfg = e->cfg;
+	const char *host = e->eps.v[i].name;
+	struct filtered f;
+	size_t changed;
+
+	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
+	log_rejections(host, &f, cfg->max_addresses);
+	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
+	filtered_free(&f);
+	return changed;
+}
+
+static void print_plan(const struct engine_set *s, const struct elem_list *add,
+		       const struct elem_list *del)
+{
+	char d[300], el[128];
+	size_t i;
+
+	if (!s->exists)
+		printf("would create %s { type %s }\n", set_desc(s, d, sizeof(d)),
+		       keytype_name(s->key));
+	for (i = 0; i < add->n; i++)
+		printf("would add to %s: %s comment \"%s\"\n", s->ref.name,
+		       elem_format(&add->v[i], el, sizeof(el)), add->v[i].comment);
+	for (i = 0; i < del->n; i++)
+		printf("would remove from %s: %s\n", s->ref.name,
+		       elem_format(&del->v[i], el, sizeof(el)));
+}
+
+/* A missing set (and its table) is created in the same transaction that
+ * fills it: the administrator's rules never see it empty. */
+static void queue_set(struct nftset_batch *b, struct engine_set *s, bool *table_queued,
+		      const struct elem_list *add, const struct elem_list *del)
+{
+	if (!s->exists) {
+		if (!*table_queued)
+			nftset_batch_add_table(b, s->ref.family, s->ref.table);
+		*table_queued = true;
+		nftset_batch_add_set(b, &s->ref, s->key);
+	}
+	nftset_batch_del_elems(b, &s->ref, s->key, del->v, del->n);
+	nftset_batch_add_elems(b, &s->ref, s->key, add->v, add->n);
+}
+
+struct set_diff {
+	struct elem_list desired, add, del;
+};
+
+static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
+{
+	memset(d, 0, sizeof(*d));
+	desired_elements(&e->eps, e->hs, s->key, &d->desired);
+	diff_compute(&d->desired, &s->kernel, &d->add, &d->del);
+}
+
+static void set_diff_free(struct set_diff *d)
+{
+	elem_list_free(&d->desired);
+	elem_list_free(&d->add);
+	elem_list_free(&d->del);
+}
+
+/* After a commit the kernel holds what we wanted: take it as the new
+ * "kernel" view (foreign elements kept), so the next reconcile needs no
+ * dump unless the monitor says someone else changed the set. */
+static void commit_view(struct engine_set *s, struct set_diff *d)
+{
+	struct elem_list next = { 0 };
+	size_t i;
+
+	/* Foreign comments live in the old list's pool: copy them. Ours
+	 * point at the endpoint names, which outlive every view. */
+	for (i = 0; i < s->kernel.n; i++) {
+		struct elem el = s->kernel.v[i];
+
+		if (el.owned)
+			continue;
+		if (el.comment)
+			el.comment = elem_list_intern(&next, el.comment);
+		elem_list_push(&next, &el);
+	}
+	for (i = 0; i < d->desired.n; i++) {
+		struct elem el = d->desired.v[i];
+
+		el.owned = true;
+		elem_list_push(&next, &el);
+	}
+	elem_list_sort_unique(&next);
+	elem_list_free(&s->kernel);
+	s->kernel = next;
+	s->exists = true;
+	s->size = next.n;
+}
+
+int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
+		     char *err, size_t errlen)
+{
+	struct set_diff d[ENGINE_MAX_SETS];
+	struct nftset_batch *b;
+	bool table_queued = false;
+	size_t i;
+	int r = 0;
+
+	memset(st, 0, sizeof(*st));
+	b = nftset_batch_new(e->nft);
+	for (i = 0; i < e->n_sets; i++) {
+		compute(e, &e->sets[i], &d[i]);
+		if (dry_run)
+			print_plan(&e->sets[i], &d[i].add, &d[i].del);
+		else
+			queue_set(b, &e->sets[i], &table_queued, &d[i].add, &d[i].del);
+		st->added += d[i].add.n;
+		st->removed += d[i].del.n;
+	}
+	st->messages = nftset_batch_count(b);
+	if (!dry_run)
+		r = nftset_batch_commit(b, err, errlen);
+	for (i = 0; i < e->n_sets; i++) {
+		struct engine_set *s = &e->sets[i];
+
+		if (r == 0 && !dry_run) {
+			commit_view(s, &d[i]);
+			log_info("set=%s added=%zu removed=%zu size=%zu", s->ref.name,
+				 d[i].add.n, d[i].del.n, s->size);
+		}
+		set_diff_free(&d[i]);
+	}
+	nftset_batch_free(b);
+	return r;
+}
