@@ -157,6 +157,8 @@ static void merge_duplicates(struct endpoint_list *l)
 {
 	size_t i, w = 0;
 
+	if (l->n == 0)
+		return;
 	qsort(l->v, l->n, sizeof(*l->v), cmp_endpoint);
 	for (i = 0; i < l->n; i++) {
 		if (w && strcmp(l->v[w - 1].name, l->v[i].name) == 0) {
@@ -195,6 +197,8 @@ long catalogue_find(const struct endpoint_list *list, const char *name)
 	struct endpoint key = { .name = (char *)name };
 	const struct endpoint *e;
 
+	if (list->n == 0)
+		return -1;
 	e = bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_endpoint);
 	return e ? e - list->v : -1;
 }

@@ -54,7 +54,8 @@ static int perr(struct parser *p, const char *fmt, ...)
 	va_list ap;
 	int l;
 
-	l = snprintf(p->err, p->errlen, "%s:%u: ", p->at.file, p->at.line);
+	/* Line 0: the file itself could not be read; the reason names it. */
+	l = p->at.line ? snprintf(p->err, p->errlen, "%s:%u: ", p->at.file, p->at.line) : 0;
 	if (l < 0 || (size_t)l >= p->errlen)
 		return -1;
 	va_start(ap, fmt);

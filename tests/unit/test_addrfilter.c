@@ -1,0 +1,147 @@
+/* Unit tests of the address filter (DESIGN §5). */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "addrfilter.h"
+#include "tap.h"
+
+static enum addr_class cls(const char *text)
+{
+	struct kvf_addr a;
+
+	if (addr_parse(text, &a) < 0)
+		return (enum addr_class)-1;
+	return addrfilter_classify(&a);
+}
+
+static void test_classes(void)
+{
+	static const struct { const char *a; enum addr_class c; } cases[] = {
+		{ "192.0.2.1", ADDR_PUBLIC }, { "198.51.100.7", ADDR_PUBLIC },
+		{ "203.0.113.9", ADDR_PUBLIC }, { "20.38.1.2", ADDR_PUBLIC },
+		{ "2001:db8::1", ADDR_PUBLIC }, { "2603:1000::1", ADDR_PUBLIC },
+		{ "0.0.0.0", ADDR_UNSPECIFIED }, { "::", ADDR_UNSPECIFIED },
+		{ "127.0.0.1", ADDR_LOOPBACK }, { "127.255.0.9", ADDR_LOOPBACK },
+		{ "::1", ADDR_LOOPBACK },
+		{ "169.254.1.1", ADDR_LINKLOCAL }, { "fe80::1", ADDR_LINKLOCAL },
+		{ "224.0.0.1", ADDR_MULTICAST }, { "239.1.2.3", ADDR_MULTICAST },
+		{ "ff02::1", ADDR_MULTICAST },
+		{ "255.255.255.255", ADDR_BROADCAST },
+		{ "240.0.0.1", ADDR_RESERVED }, { "0.1.2.3", ADDR_RESERVED },
+		{ "192.0.0.8", ADDR_RESERVED }, { "198.18.0.1", ADDR_RESERVED },
+		{ "fec0::1", ADDR_RESERVED }, { "100::1", ADDR_RESERVED },
+		{ "4000::1", ADDR_RESERVED },
+		{ "10.1.2.3", ADDR_PRIVATE }, { "172.16.0.1", ADDR_PRIVATE },
+		{ "172.31.255.255", ADDR_PRIVATE }, { "172.32.0.1", ADDR_PUBLIC },
+		{ "192.168.1.1", ADDR_PRIVATE }, { "100.64.0.1", ADDR_PRIVATE },
+		{ "100.128.0.1", ADDR_PUBLIC }, { "fd00::1", ADDR_PRIVATE },
+		{ "fc00::1", ADDR_PRIVATE },
+		{ "::ffff:192.0.2.1", ADDR_MAPPED }, { "::192.0.2.1", ADDR_MAPPED },
+		{ "64:ff9b::192.0.2.1", ADDR_MAPPED }, { "2002:c000:201::1", ADDR_MAPPED },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(cls(cases[i].a) == cases[i].c, "%s is %s", cases[i].a,
+		   addrfilter_class_name(cases[i].c));
+}
+
+static void test_privatelink(void)
+{
+	char *chain_kv[] = { "contoso.privatelink.vaultcore.azure.net" };
+	char *chain_entra[] = { "login.mso.msidentity.com", "ak.privatelink.msidentity.com" };
+
+	ok(addrfilter_privatelink_zone("contoso.privatelink.vaultcore.azure.net"), "vaultcore zone");
+	ok(addrfilter_privatelink_zone("CONTOSO.privatelink.vaultcore.azure.net."), "case, root dot");
+	ok(addrfilter_privatelink_zone("x.privatelink.vaultcore.usgovcloudapi.net"), "usgov zone");
+	ok(addrfilter_privatelink_zone("x.privatelink.vaultcore.azure.cn"), "china zone");
+	ok(addrfilter_privatelink_zone("h.privatelink.managedhsm.azure.net"), "hsm zone");
+	ok(!addrfilter_privatelink_zone("privatelink.vaultcore.azure.net"), "the zone apex is no host");
+	ok(!addrfilter_privatelink_zone("ak.privatelink.msidentity.com"), "Entra's label proves nothing");
+	ok(!addrfilter_privatelink_zone("x.privatelink.vaultcore.azure.net.evil.com"), "suffix only");
+	ok(!addrfilter_privatelink_zone("xprivatelink.vaultcore.azure.net"), "label boundary");
+	ok(addrfilter_chain_privatelink("contoso.vault.azure.net", chain_kv, 1), "vault chain");
+	ok(!addrfilter_chain_privatelink("login.microsoftonline.com", chain_entra, 2), "entra chain");
+}
+
+static struct host_result result(const char *const *addrs, size_t n, char **cnames, size_t nc)
+{
+	static struct kvf_addr buf[600];
+	struct host_result r = { .status4 = RES_OK, .status6 = RES_OK };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		addr_parse(addrs[i], &buf[i]);
+	r.addrs = buf;
+	r.n_addrs = n;
+	r.cnames = cnames;
+	r.n_cnames = nc;
+	return r;
+}
+
+static void test_apply(void)
+{
+	static const char *const mixed[] = {
+		"192.0.2.1", "127.0.0.1", "10.1.2.3", "224.0.0.1", "::1", "fe80::1",
+		"::ffff:192.0.2.1", "2001:db8::1", "192.0.2.1",
+	};
+	static const char *const priv[] = { "10.20.30.40" };
+	char *kv[] = { "contoso.privatelink.vaultcore.azure.net" };
+	char *entra[] = { "x.privatelink.msidentity.com" };
+	struct host_result r = result(mixed, 9, NULL, 0);
+	struct filtered f;
+	char a[KVF_ADDRSTRLEN];
+
+	addrfilter_apply("h.example.com", &r, PRIVATE_YES, 64, &f);
+	is_int(f.n_addrs, 3, "public + private kept under yes, duplicate merged");
+	is_int(f.n_rejected, 5, "five rejected");
+	filtered_free(&f);
+
+	addrfilter_apply("h.example.com", &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 2, "auto without privatelink: private rejected");
+	is_str(addr_format(&f.addrs[0], a, sizeof(a)), "192.0.2.1", "sorted, v4 first");
+	filtered_free(&f);
+
+	r = result(priv, 1, kv, 1);
+	addrfilter_apply("contoso.vault.azure.net", &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 1, "auto: private through the vaultcore zone accepted");
+	filtered_free(&f);
+	addrfilter_apply("contoso.vault.azure.net", &r, PRIVATE_NO, 64, &f);
+	is_int(f.n_addrs, 0, "no: private refused even through the zone");
+	filtered_free(&f);
+
+	r = result(priv, 1, entra, 1);
+	addrfilter_apply("login.microsoftonline.com", &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 0, "auto: another privatelink. name is not enough");
+	filtered_free(&f);
+}
+
+static void test_cap(void)
+{
+	static char text[500][20];
+	const char *ptrs[500];
+	struct host_result r;
+	struct filtered f;
+	size_t i;
+
+	for (i = 0; i < 500; i++) {
+		snprintf(text[i], sizeof(text[i]), "198.51.%zu.%zu", 100 + i / 250, i % 250 + 1);
+		ptrs[i] = text[i];
+	}
+	r = result(ptrs, 500, NULL, 0);
+	addrfilter_apply("big.example.com", &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 64, "capped at max-addresses-per-host");
+	is_int(f.n_capped, 436, "the rest counted as capped");
+	filtered_free(&f);
+}
+
+int main(void)
+{
+	test_classes();
+	test_privatelink();
+	test_apply();
+	test_cap();
+	return done_testing();
+}

@@ -1,0 +1,124 @@
+/* Unit tests of the endpoint catalogue: every cloud, every function. */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "config.h"
+#include "tap.h"
+
+static void build(const char *text, struct config *cfg, struct endpoint_list *eps)
+{
+	char err[CONFIG_ERRLEN];
+
+	if (config_parse_buffer("t.conf", text, strlen(text), cfg, err, sizeof(err)) < 0) {
+		printf("# %s\n", err);
+		memset(eps, 0, sizeof(*eps));
+		return;
+	}
+	catalogue_build(cfg, eps);
+}
+
+static int port_of(const struct endpoint_list *eps, const char *name, unsigned k)
+{
+	long i = catalogue_find(eps, name);
+
+	if (i < 0 || k >= eps->v[i].n_ports)
+		return -1;
+	return eps->v[i].ports[k];
+}
+
+static void check_hosts(const char *conf, const char *const *want, size_t n_want,
+			size_t total, const char *what)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+	size_t i, found = 0;
+
+	build(conf, &cfg, &eps);
+	for (i = 0; i < n_want; i++) {
+		if (catalogue_find(&eps, want[i]) >= 0)
+			found++;
+		else
+			printf("#   %s: missing %s\n", what, want[i]);
+	}
+	ok(found == n_want && eps.n == total, "%s: %zu hosts, the expected ones", what, eps.n);
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
+static void test_clouds(void)
+{
+	static const char *const pub[] = {
+		"login.microsoftonline.com", "management.azure.com", "graph.microsoft.com",
+		"contoso.vault.azure.net", "hsm1.managedhsm.azure.net",
+	};
+	static const char *const cn[] = {
+		"login.chinacloudapi.cn", "management.chinacloudapi.cn",
+		"graph.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn",
+		"contoso.vault.azure.cn", "hsm1.managedhsm.azure.cn",
+	};
+	static const char *const gov[] = {
+		"login.microsoftonline.us", "management.usgovcloudapi.net",
+		"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us",
+		"contoso.vault.usgovcloudapi.net", "hsm1.managedhsm.usgovcloudapi.net",
+	};
+	static const char *const de[] = {
+		"login.microsoftonline.de", "management.microsoftazure.de",
+		"graph.cloudapi.de", "contoso.vault.microsoftazure.de",
+	};
+
+	check_hosts("cloud public\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
+		    pub, 5, 5, "public");
+	check_hosts("cloud china\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
+		    cn, 6, 6, "china, seed and current graph");
+	check_hosts("cloud usgov\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
+		    gov, 7, 7, "usgov, seed and current graph");
+	check_hosts("cloud germany\nvault contoso\nendpoints auth management graph vault\n",
+		    de, 4, 4, "germany as the seed lists it");
+	check_hosts("cloud usgov\ngraph-legacy no\nendpoints graph\n", gov + 3, 2, 2,
+		    "usgov graph-legacy no drops the seed host");
+	ok(catalogue_cloud_retired(CLOUD_GERMANY) && !catalogue_cloud_retired(CLOUD_PUBLIC),
+	   "germany is retired");
+}
+
+static void test_options(void)
+{
+	static const char *const aliases[] = {
+		"login.microsoftonline.com", "login.windows.net", "login.microsoft.com",
+		"sts.windows.net", "login.live.com",
+	};
+	static const char *const crl[] = {
+		"crl3.digicert.com", "ocsp.digicert.com", "oneocsp.microsoft.com",
+		"www.microsoft.com", "cacerts.digicert.com",
+	};
+	struct endpoint_list eps;
+	struct config cfg;
+
+	check_hosts("endpoints auth\nauth-aliases yes\nmicrosoft-account yes\n", aliases, 5, 5,
+		    "auth aliases and Microsoft accounts");
+	check_hosts("endpoints crl\n", crl, 5, 11, "crl hosts");
+	check_hosts("cloud china\nendpoints crl\n", crl, 5, 12, "china adds cdp1.public-trust.com");
+	check_hosts("endpoints none\n", NULL, 0, 0, "endpoints none: nothing");
+
+	build("endpoints crl\nhost www.microsoft.com 443\nhost adfs.contoso.com 443\n", &cfg, &eps);
+	ok(port_of(&eps, "crl3.digicert.com", 0) == 80, "crl on port 80");
+	ok(port_of(&eps, "www.microsoft.com", 0) == 80 && port_of(&eps, "www.microsoft.com", 1) == 443,
+	   "a name from two sources is merged with both ports");
+	ok(port_of(&eps, "adfs.contoso.com", 0) == 443, "extra host");
+	catalogue_free(&eps);
+	config_free(&cfg);
+
+	build("endpoints auth\n", &cfg, &eps);
+	ok(eps.n == 1 && port_of(&eps, "login.microsoftonline.com", 0) == 443, "auth on 443");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	test_clouds();
+	test_options();
+	return done_testing();
+}

@@ -1,0 +1,270 @@
+/* Unit tests of the config parser: good files, and bad input that must
+ * be refused with file:line and a reason. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tap.h"
+
+static int parse(const char *text, struct config *cfg, char *err)
+{
+	return config_parse_buffer("t.conf", text, strlen(text), cfg, err, CONFIG_ERRLEN);
+}
+
+static void test_defaults(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+
+	is_int(parse("", &cfg, err), 0, "empty config is valid");
+	is_int(cfg.cloud, CLOUD_PUBLIC, "default cloud public");
+	is_int(cfg.functions, FN_ALL, "default endpoints: all functions");
+	is_str(cfg.table, "filter", "default table filter");
+	is_int(cfg.table_family, NFPROTO_INET, "default family inet");
+	is_str(cfg.set4, "kvfence4", "default set4");
+	is_str(cfg.set6, "kvfence6", "default set6");
+	is_int(cfg.refresh_min, 30, "refresh-min 30s");
+	is_int(cfg.refresh_max, 3600, "refresh-max 1h");
+	is_int(cfg.grace, 1800, "grace 30m");
+	is_int(cfg.max_stale, 0, "max-stale none");
+	is_int(cfg.allow_private, PRIVATE_AUTO, "allow-private auto");
+	is_int(cfg.max_addresses, 64, "max-addresses-per-host 64");
+	ok(cfg.resolver_system, "resolver system");
+	ok(cfg.graph_legacy && !cfg.microsoft_account && !cfg.auth_aliases, "booleans");
+	config_free(&cfg);
+}
+
+static void test_full(void)
+{
+	static const char text[] =
+		"# a full config\n"
+		"cloud usgov   # trailing comment\n"
+		"vault Contoso-Prod contoso-dev\n"
+		"vault other1\n"
+		"managed-hsm contoso-hsm\n"
+		"endpoints auth vault\n"
+		"microsoft-account yes\n"
+		"auth-aliases yes\n"
+		"graph-legacy no\n"
+		"host adfs.contoso.com. 443\n"
+		"host adfs.contoso.com 8443\n"
+		"table ip6 fw\n"
+		"set6 v6set\n"
+		"create-sets no\n"
+		"refresh-min 10s\n"
+		"refresh-max 1h30m\n"
+		"grace 5m\n"
+		"max-stale 2d\n"
+		"resolver 192.0.2.53 2001:db8::53\n"
+		"allow-private no\n"
+		"max-addresses-per-host 8\n"
+		"state-file /tmp/s\n"
+		"status-file /tmp/st.json\n"
+		"metrics-file /tmp/m.prom\n";
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+
+	if (!ok(parse(text, &cfg, err) == 0, "full config parses"))
+		printf("# %s\n", err);
+	is_int(cfg.cloud, CLOUD_USGOV, "cloud usgov");
+	is_int(cfg.n_vaults, 3, "three vaults");
+	is_str(cfg.vaults[0], "contoso-prod", "vault names are lower-cased");
+	is_int(cfg.n_hsms, 1, "one hsm");
+	is_int(cfg.functions, FN_AUTH | FN_VAULT, "endpoints auth vault");
+	ok(cfg.microsoft_account && cfg.auth_aliases && !cfg.graph_legacy, "booleans set");
+	is_int(cfg.n_hosts, 2, "two host lines");
+	is_str(cfg.hosts[0].name, "adfs.contoso.com", "trailing dot stripped");
+	is_int(cfg.hosts[1].port, 8443, "second port");
+	is_int(cfg.table_family, NFPROTO_IPV6, "table ip6");
+	ok(cfg.set4 == NULL, "set4 dropped in an ip6 table");
+	is_str(cfg.set6, "v6set", "set6 named");
+	ok(!cfg.create_sets, "create-sets no");
+	is_int(cfg.refresh_max, 5400, "1h30m");
+	is_int(cfg.max_stale, 2 * 86400, "2d");
+	is_int(cfg.n_resolvers, 2, "two resolvers");
+	ok(!cfg.resolver_system, "not system");
+	is_int(cfg.allow_private, PRIVATE_NO, "allow-private no");
+	is_str(cfg.metrics_file, "/tmp/m.prom", "metrics file");
+	config_free(&cfg);
+}
+
+struct bad {
+	const char *text;
+	const char *want;	/* "t.conf:LINE: ..." prefix and a substring */
+	const char *reason;
+};
+
+static const struct bad bad_inputs[] = {
+	{ "vualt contoso\n", "t.conf:1:", "unknown directive \"vualt\"" },
+	{ "\ncloud azure\n", "t.conf:2:", "unknown cloud" },
+	{ "vault ab\n", "t.conf:1:", "3 to 24" },
+	{ "vault 1abc\n", "t.conf:1:", "start with a letter" },
+	{ "vault abc--def\n", "t.conf:1:", "consecutive hyphens" },
+	{ "vault abcdef-\n", "t.conf:1:", "end with a hyphen" },
+	{ "vault abc_def\n", "t.conf:1:", "letters, digits and hyphens" },
+	{ "vault abcdefghijklmnopqrstuvwxy\n", "t.conf:1:", "3 to 24" },
+	{ "cloud public\n\n# x\ncloud china\n", "t.conf:4:", "already set at t.conf:1" },
+	{ "refresh-min 10x\n", "t.conf:1:", "not a duration" },
+	{ "grace -5m\n", "t.conf:1:", "not a duration" },
+	{ "refresh-min 2h\nrefresh-max 1h\n", "t.conf:2:", "longer than refresh-max" },
+	{ "host adfs.contoso.com 0\n", "t.conf:1:", "1 to 65535" },
+	{ "host adfs.contoso.com 70000\n", "t.conf:1:", "1 to 65535" },
+	{ "host localhost 443\n", "t.conf:1:", "fully qualified" },
+	{ "host bad..name.com 443\n", "t.conf:1:", "empty label" },
+	{ "host -x.example.com 443\n", "t.conf:1:", "starting with a hyphen" },
+	{ "endpoints auth dns\n", "t.conf:1:", "unknown function \"dns\"" },
+	{ "microsoft-account maybe\n", "t.conf:1:", "yes or no" },
+	{ "resolver dns.google\n", "t.conf:1:", "not an IP address" },
+	{ "allow-private sometimes\n", "t.conf:1:", "auto, yes or no" },
+	{ "max-addresses-per-host 0\n", "t.conf:1:", "1 to 4096" },
+	{ "table nft filter\n", "t.conf:1:", "not inet, ip or ip6" },
+	{ "set4 9bad\n", "t.conf:1:", "not a valid nftables name" },
+	{ "set4 none\nset6 none\n", "t.conf:2:", "no set to fill" },
+	{ "table ip x\nset6 v6\n", "t.conf:1:", "cannot hold the IPv6 set" },
+	{ "vault contoso\nendpoints auth\n", "t.conf:2:", "leaves out vault" },
+	{ "cloud germany\nmanaged-hsm hsm1\n", "t.conf:2:", "no Managed HSM" },
+	{ "vault contoso contoso\n", "t.conf:1:", "given twice" },
+	{ "state-file relative/path\n", "t.conf:1:", "absolute path" },
+	{ "cloud\n", "t.conf:1:", "missing argument" },
+	{ "cloud public china\n", "t.conf:1:", "too many arguments" },
+	{ "max-stale 0s\n", "t.conf:1:", "longer than 0s" },
+	{ "refresh-max 99999999999d\n", "t.conf:1:", "too long" },
+};
+
+static void test_bad_inputs(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
+		const struct bad *b = &bad_inputs[i];
+		struct config cfg;
+		char err[CONFIG_ERRLEN] = "";
+		int r = parse(b->text, &cfg, err);
+
+		ok(r < 0 && strncmp(err, b->want, strlen(b->want)) == 0 &&
+		   strstr(err, b->reason), "refused with %s %s", b->want, b->reason);
+		if (r == 0)
+			config_free(&cfg);
+		else if (!strstr(err, b->reason) || strncmp(err, b->want, strlen(b->want)))
+			printf("#   got: %s\n", err);
+	}
+}
+
+static void test_binary_garbage(void)
+{
+	static const char garbage[] = "cloud public\n\x7f" "ELF\x02\x01\x01\0\0\0";
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+
+	ok(config_parse_buffer("g.conf", garbage, sizeof(garbage) - 1, &cfg, err,
+			       sizeof(err)) < 0 && strstr(err, "g.conf:2:") &&
+	   strstr(err, "NUL"), "binary garbage refused at its line");
+}
+
+static void test_durations(void)
+{
+	unsigned s;
+
+	ok(config_parse_duration("30s", &s) == 0 && s == 30, "30s");
+	ok(config_parse_duration("5m", &s) == 0 && s == 300, "5m");
+	ok(config_parse_duration("1h", &s) == 0 && s == 3600, "1h");
+	ok(config_parse_duration("2d", &s) == 0 && s == 172800, "2d");
+	ok(config_parse_duration("1h30m10s", &s) == 0 && s == 5410, "1h30m10s");
+	ok(config_parse_duration("90", &s) == 0 && s == 90, "bare number is seconds");
+	ok(config_parse_duration("", &s) == -EINVAL, "empty");
+	ok(config_parse_duration("m", &s) == -EINVAL, "unit alone");
+	ok(config_parse_duration("5 m", &s) == -EINVAL, "space inside");
+	ok(config_parse_duration("1h30", &s) == -EINVAL, "trailing bare number");
+	ok(config_parse_duration("5w", &s) == -EINVAL, "unknown unit");
+	ok(config_parse_duration("99999999999s", &s) == -ERANGE, "overflow");
+}
+
+static void test_names(void)
+{
+	ok(config_check_vault_name("abc") == NULL, "3 chars ok");
+	ok(config_check_vault_name("a23456789012345678901234") == NULL, "24 chars ok");
+	ok(config_check_vault_name("contoso-prod-1") == NULL, "hyphens ok");
+	ok(config_check_vault_name("a-b") == NULL, "a-b ok");
+	ok(config_check_vault_name("-abc") != NULL, "leading hyphen");
+	ok(config_check_vault_name("ab.c") != NULL, "dot refused");
+	ok(config_check_hostname("login.microsoftonline.com") == NULL, "hostname ok");
+	ok(config_check_hostname("x.example") == NULL, "two labels ok");
+	ok(config_check_hostname("a.b-.c") != NULL, "label ending in hyphen");
+}
+
+static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
+
+static void write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static void test_files(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN], path[256];
+
+	if (!mkdtemp(tmpdir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	mkdir(strcat(strcpy(path, tmpdir), "/conf.d"), 0755);
+	write_file("main.conf", "cloud public\ninclude conf.d/*.conf\n", 0644);
+	write_file("conf.d/a.conf", "vault contoso\n", 0644);
+	write_file("conf.d/b.conf", "\nhost adfs.contoso.com 443\n", 0644);
+	snprintf(path, sizeof(path), "%s/main.conf", tmpdir);
+	if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0, "include glob"))
+		printf("# %s\n", err);
+	else {
+		ok(cfg.n_vaults == 1 && cfg.n_hosts == 1, "included directives applied");
+		config_free(&cfg);
+	}
+
+	write_file("conf.d/b.conf", "\ncloud china\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "conf.d/b.conf:2:") &&
+	   strstr(err, "main.conf:1"), "duplicate across an include names both places: %s", err);
+
+	write_file("conf.d/b.conf", "include ../main.conf\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "include loop"), "include loop refused: %s", err);
+
+	write_file("conf.d/b.conf", "include nothere.conf\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "No such file"), "missing plain include refused: %s", err);
+
+	write_file("conf.d/b.conf", "vault other\n", 0666);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "writable by any user"),
+	   "world-writable include refused: %s", err);
+
+	snprintf(path, sizeof(path), "%s/absent.conf", tmpdir);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "absent.conf"),
+	   "missing main file: %s", err);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
+	ok(system(path) == 0, "clean up %s", tmpdir);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_full();
+	test_bad_inputs();
+	test_binary_garbage();
+	test_durations();
+	test_names();
+	test_files();
+	return done_testing();
+}

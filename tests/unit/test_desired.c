@@ -1,0 +1,150 @@
+/* Unit tests of the desired state: grace, fail-static, max-stale, and the
+ * elements per set. */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "desired.h"
+#include "tap.h"
+
+static struct kvf_addr A(const char *s)
+{
+	struct kvf_addr a;
+
+	addr_parse(s, &a);
+	return a;
+}
+
+/* Feed one answer of the given addresses with statuses st4/st6. */
+static size_t answer(struct host_state *h, enum resolve_status st4, enum resolve_status st6,
+		     const char *const *addrs, size_t n, int64_t now, unsigned grace)
+{
+	struct kvf_addr v[16];
+	struct host_result r = { .status4 = st4, .status6 = st6, .ttl = 60 };
+	struct filtered f = { .addrs = v, .n_addrs = n };
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i] = A(addrs[i]);
+	r.addrs = v;
+	r.n_addrs = n;
+	return desired_update(h, &r, &f, now, grace);
+}
+
+static bool holds(const struct host_state *h, const char *addr)
+{
+	struct kvf_addr a = A(addr);
+	size_t i;
+
+	for (i = 0; i < h->n_addrs; i++)
+		if (addr_cmp(&h->addrs[i].addr, &a) == 0)
+			return true;
+	return false;
+}
+
+static void test_grace(void)
+{
+	static const char *const first[] = { "192.0.2.1", "2001:db8::1" };
+	static const char *const second[] = { "192.0.2.2", "2001:db8::1" };
+	struct host_state h = { 0 };
+
+	is_int(answer(&h, RES_OK, RES_OK, first, 2, 1000, 600), 2, "two new addresses");
+	is_int(answer(&h, RES_OK, RES_OK, second, 2, 1100, 600), 1, "one more, none dropped yet");
+	ok(holds(&h, "192.0.2.1") && holds(&h, "192.0.2.2"), "old address held within grace");
+	answer(&h, RES_OK, RES_OK, second, 2, 1600, 600);
+	ok(holds(&h, "192.0.2.1"), "still held at exactly grace");
+	answer(&h, RES_OK, RES_OK, second, 2, 1601, 600);
+	ok(!holds(&h, "192.0.2.1") && holds(&h, "192.0.2.2"), "dropped after grace");
+	is_int(h.last_answer, 1601, "last answer recorded");
+	host_state_free(&h);
+}
+
+static void test_fail_static(void)
+{
+	static const char *const one[] = { "192.0.2.1", "2001:db8::1" };
+	static const char *const v4[] = { "192.0.2.7" };
+	struct host_state h = { 0 };
+
+	answer(&h, RES_OK, RES_OK, one, 2, 1000, 60);
+	answer(&h, RES_TIMEOUT, RES_TIMEOUT, NULL, 0, 1000000, 60);
+	ok(holds(&h, "192.0.2.1") && holds(&h, "2001:db8::1"), "timeout keeps everything");
+	answer(&h, RES_SERVFAIL, RES_REFUSED, NULL, 0, 2000000, 60);
+	ok(h.n_addrs == 2 && h.failures == 2, "servfail, refused keep everything");
+	is_int(h.last_answer, 1000, "failures are not answers");
+	/* A good A answer with a failed AAAA query: only IPv4 may age. */
+	answer(&h, RES_OK, RES_SERVFAIL, v4, 1, 3000000, 60);
+	ok(!holds(&h, "192.0.2.1") && holds(&h, "192.0.2.7") && holds(&h, "2001:db8::1"),
+	   "a failed AAAA keeps IPv6 while IPv4 follows its answer");
+	answer(&h, RES_NXDOMAIN, RES_NXDOMAIN, NULL, 0, 3000001, 60);
+	ok(holds(&h, "192.0.2.7") && !holds(&h, "2001:db8::1"),
+	   "NXDOMAIN: a fresh address not at once, one older than grace at once");
+	answer(&h, RES_NXDOMAIN, RES_NXDOMAIN, NULL, 0, 4000000, 60);
+	is_int(h.n_addrs, 0, "NXDOMAIN: gone after grace");
+	host_state_free(&h);
+}
+
+static void test_nodata(void)
+{
+	static const char *const both[] = { "192.0.2.1", "2001:db8::1" };
+	static const char *const v4[] = { "192.0.2.1" };
+	struct host_state h = { 0 };
+
+	answer(&h, RES_OK, RES_OK, both, 2, 10, 0);
+	answer(&h, RES_OK, RES_NODATA, v4, 1, 20, 0);
+	ok(holds(&h, "192.0.2.1") && !holds(&h, "2001:db8::1"), "NODATA for AAAA ages IPv6");
+	host_state_free(&h);
+}
+
+static void test_seed_and_stale(void)
+{
+	struct host_state h = { 0 };
+	struct kvf_addr a = A("203.0.113.5");
+
+	desired_seed(&h, &a, 0);
+	answer(&h, RES_TIMEOUT, RES_TIMEOUT, NULL, 0, 5000, 1800);
+	ok(holds(&h, "203.0.113.5"), "seeded address kept while DNS fails");
+	is_int(desired_expire_stale(&h, 5000, 0), 0, "max-stale none keeps it");
+	is_int(desired_expire_stale(&h, 5000, 4000), 1, "max-stale drops it when unconfirmed");
+	host_state_free(&h);
+}
+
+static void test_elements(void)
+{
+	static const char *const a1[] = { "192.0.2.1", "2001:db8::1" };
+	static const char *const a2[] = { "192.0.2.1" };
+	struct endpoint ep[2] = {
+		{ .name = "a.example.com", .ports = { 80, 443 }, .n_ports = 2 },
+		{ .name = "b.example.com", .ports = { 443 }, .n_ports = 1 },
+	};
+	struct endpoint_list eps = { .v = ep, .n = 2 };
+	struct host_state hs[2] = { { 0 } };
+	struct elem_list l = { 0 };
+	char buf[64];
+
+	answer(&hs[0], RES_OK, RES_OK, a1, 2, 1, 60);
+	answer(&hs[1], RES_OK, RES_OK, a2, 1, 1, 60);
+	desired_elements(&eps, hs, KEY_IPV4_PORT, &l);
+	is_int(l.n, 2, "v4 concat: 192.0.2.1 . 80 and . 443, shared address once per port");
+	is_str(elem_format(&l.v[0], buf, sizeof(buf)), "192.0.2.1 . 80", "first element");
+	is_str(l.v[1].comment, "a.example.com", "comment of the first host");
+	elem_list_free(&l);
+	desired_elements(&eps, hs, KEY_IPV4, &l);
+	is_int(l.n, 1, "plain v4 set: addresses only, once");
+	elem_list_free(&l);
+	desired_elements(&eps, hs, KEY_IPV6_PORT, &l);
+	ok(l.n == 2 && l.v[0].port == 80, "v6 concat: two ports");
+	elem_list_free(&l);
+	host_state_free(&hs[0]);
+	host_state_free(&hs[1]);
+}
+
+int main(void)
+{
+	test_grace();
+	test_fail_static();
+	test_nodata();
+	test_seed_and_stale();
+	test_elements();
+	return done_testing();
+}
