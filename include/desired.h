@@ -4,6 +4,7 @@
 #ifndef KVF_DESIRED_H
 #define KVF_DESIRED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 struct seen_addr {
 	struct kvf_addr addr;
 	int64_t last_seen;	/* seconds, the caller's clock */
+	bool current;		/* named by the latest definite answer */
 };
 
 struct host_state {
@@ -24,6 +26,9 @@ struct host_state {
 	unsigned ttl;			/* of the last good answer */
 	int64_t last_answer;		/* last definite answer; 0: never */
 	enum resolve_status last4, last6;
+	/* The latest result of the family was definite: only then may
+	 * addresses it no longer names age out (fail-static otherwise). */
+	bool definite4, definite6;
 	unsigned failures;		/* consecutive non-definite results */
 };
 
@@ -37,6 +42,14 @@ void desired_seed(struct host_state *h, const struct kvf_addr *a, int64_t last_s
  * the number of addresses added plus removed. */
 size_t desired_update(struct host_state *h, const struct host_result *res,
 		      const struct filtered *f, int64_t now, unsigned grace);
+
+/* Drop addresses no longer answered and last seen before now - grace, in
+ * the families whose latest result was definite. Returns how many. */
+size_t desired_expire(struct host_state *h, int64_t now, unsigned grace);
+
+/* When desired_expire or desired_expire_stale will next drop something:
+ * the earliest such time, or INT64_MAX. */
+int64_t desired_next_expiry(const struct host_state *h, unsigned grace, unsigned max_stale);
 
 /* Drop addresses last seen before now - max_stale (0: never). Returns how
  * many were dropped. */

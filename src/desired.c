@@ -32,7 +32,7 @@ static long find_addr(const struct host_state *h, const struct kvf_addr *a, bool
 }
 
 /* Insert or refresh a; returns true if it was new. */
-static bool hold(struct host_state *h, const struct kvf_addr *a, int64_t seen)
+static bool hold(struct host_state *h, const struct kvf_addr *a, int64_t seen, bool current)
 {
 	bool found;
 	long i = find_addr(h, a, &found);
@@ -40,29 +40,34 @@ static bool hold(struct host_state *h, const struct kvf_addr *a, int64_t seen)
 	if (found) {
 		if (seen > h->addrs[i].last_seen)
 			h->addrs[i].last_seen = seen;
+		h->addrs[i].current |= current;
 		return false;
 	}
 	array_reserve(&h->addrs, &h->cap_addrs, h->n_addrs + 1, sizeof(*h->addrs));
 	memmove(&h->addrs[i + 1], &h->addrs[i], (h->n_addrs - (size_t)i) * sizeof(*h->addrs));
 	h->addrs[i].addr = *a;
 	h->addrs[i].last_seen = seen;
+	h->addrs[i].current = current;
 	h->n_addrs++;
 	return true;
 }
 
 void desired_seed(struct host_state *h, const struct kvf_addr *a, int64_t last_seen)
 {
-	hold(h, a, last_seen);
+	hold(h, a, last_seen, false);
 }
 
-/* Drop addresses of family that pass the test; returns how many. */
-static size_t drop_if(struct host_state *h, int family, int64_t before)
+/* Drop addresses of family (AF_UNSPEC: any) last seen before "before",
+ * sparing current ones unless all is set; returns how many. */
+static size_t drop_old(struct host_state *h, int family, int64_t before, bool all)
 {
 	size_t i, w = 0, n = h->n_addrs;
 
 	for (i = 0; i < n; i++) {
-		if ((family == AF_UNSPEC || h->addrs[i].addr.family == family) &&
-		    h->addrs[i].last_seen < before)
+		const struct seen_addr *s = &h->addrs[i];
+
+		if ((family == AF_UNSPEC || s->addr.family == family) &&
+		    (all || !s->current) && s->last_seen < before)
 			continue;
 		h->addrs[w++] = h->addrs[i];
 	}
@@ -70,25 +75,37 @@ static size_t drop_if(struct host_state *h, int family, int64_t before)
 	return n - w;
 }
 
+static void forget_current(struct host_state *h, int family)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_addrs; i++)
+		if (h->addrs[i].addr.family == family)
+			h->addrs[i].current = false;
+}
+
 size_t desired_update(struct host_state *h, const struct host_result *res,
 		      const struct filtered *f, int64_t now, unsigned grace)
 {
 	static const int families[2] = { AF_INET, AF_INET6 };
 	enum resolve_status st[2] = { res->status4, res->status6 };
+	bool *definite[2] = { &h->definite4, &h->definite6 };
 	size_t changed = 0, i;
 	int k;
 
 	h->last4 = res->status4;
 	h->last6 = res->status6;
 	for (k = 0; k < 2; k++) {
-		if (!resolve_status_definite(st[k]))
+		*definite[k] = resolve_status_definite(st[k]);
+		if (!*definite[k])
 			continue;
+		forget_current(h, families[k]);
 		for (i = 0; i < f->n_addrs; i++)
 			if (f->addrs[i].family == families[k])
-				changed += hold(h, &f->addrs[i], now);
-		changed += drop_if(h, families[k], now - (int64_t)grace);
+				changed += hold(h, &f->addrs[i], now, true);
+		changed += drop_old(h, families[k], now - (int64_t)grace, false);
 	}
-	if (resolve_status_definite(res->status4) && resolve_status_definite(res->status6)) {
+	if (h->definite4 && h->definite6) {
 		h->failures = 0;
 		h->last_answer = now;
 		h->ttl = res->ttl;
@@ -98,11 +115,40 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 	return changed;
 }
 
+size_t desired_expire(struct host_state *h, int64_t now, unsigned grace)
+{
+	size_t n = 0;
+
+	if (h->definite4)
+		n += drop_old(h, AF_INET, now - (int64_t)grace, false);
+	if (h->definite6)
+		n += drop_old(h, AF_INET6, now - (int64_t)grace, false);
+	return n;
+}
+
+int64_t desired_next_expiry(const struct host_state *h, unsigned grace, unsigned max_stale)
+{
+	int64_t next = INT64_MAX;
+	size_t i;
+
+	for (i = 0; i < h->n_addrs; i++) {
+		const struct seen_addr *s = &h->addrs[i];
+		bool definite = s->addr.family == AF_INET ? h->definite4 : h->definite6;
+
+		/* Dropped once last_seen < now - grace, i.e. one second on. */
+		if (definite && !s->current && s->last_seen + (int64_t)grace + 1 < next)
+			next = s->last_seen + (int64_t)grace + 1;
+		if (max_stale && s->last_seen + (int64_t)max_stale + 1 < next)
+			next = s->last_seen + (int64_t)max_stale + 1;
+	}
+	return next;
+}
+
 size_t desired_expire_stale(struct host_state *h, int64_t now, unsigned max_stale)
 {
 	if (max_stale == 0)
 		return 0;
-	return drop_if(h, AF_UNSPEC, now - (int64_t)max_stale);
+	return drop_old(h, AF_UNSPEC, now - (int64_t)max_stale, true);
 }
 
 void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,

@@ -139,8 +139,37 @@ static void test_elements(void)
 	host_state_free(&hs[1]);
 }
 
+static void test_expire_timer(void)
+{
+	static const char *const first[] = { "192.0.2.1" };
+	static const char *const second[] = { "192.0.2.2" };
+	struct host_state h = { 0 };
+	struct kvf_addr a = A("198.51.100.1");
+
+	/* Seeded before any answer: no grace timer runs (fail-static). */
+	desired_seed(&h, &a, 100);
+	ok(desired_next_expiry(&h, 60, 0) == INT64_MAX, "no expiry before a definite answer");
+	is_int(desired_expire(&h, 100000, 60), 0, "nothing expires before a definite answer");
+	host_state_free(&h);
+
+	answer(&h, RES_OK, RES_NODATA, first, 1, 1000, 60);
+	ok(desired_next_expiry(&h, 60, 0) == INT64_MAX, "a current address never expires by grace");
+	ok(desired_next_expiry(&h, 60, 500) == 1501, "but by max-stale");
+	answer(&h, RES_OK, RES_NODATA, second, 1, 1010, 60);
+	is_int(desired_next_expiry(&h, 60, 0), 1061, "the old address leaves one second after grace");
+	is_int(desired_expire(&h, 1060, 60), 0, "not at grace");
+	is_int(desired_expire(&h, 1061, 60), 1, "after grace");
+	ok(holds(&h, "192.0.2.2"), "the current address stays");
+	/* A failure after that: fail-static again, even past grace. */
+	answer(&h, RES_OK, RES_NODATA, first, 1, 2000, 60);
+	answer(&h, RES_TIMEOUT, RES_TIMEOUT, NULL, 0, 2001, 60);
+	is_int(desired_expire(&h, 99999, 60), 0, "DNS down: nothing ages out");
+	host_state_free(&h);
+}
+
 int main(void)
 {
+	test_expire_timer();
 	test_grace();
 	test_fail_static();
 	test_nodata();
