@@ -31,6 +31,10 @@ struct engine {
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */
+	/* Hosts dropped from the config by a reload: their elements are
+	 * still ours to remove. Cleared by a successful reconcile. */
+	char **retired;
+	size_t n_retired;
 };
 
 struct reconcile_stats {
@@ -40,6 +44,11 @@ struct reconcile_stats {
 
 void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *nft);
 void engine_fini(struct engine *e);
+
+/* Move what old holds into e (a freshly initialised engine for a new
+ * config): the state of every host both know, and the names only old
+ * knows as retired. */
+void engine_adopt(struct engine *e, struct engine *old);
 
 /* Read every set's type and elements from the kernel. A missing table or
  * set is fine when create-sets is on (it will be created with the

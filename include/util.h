@@ -18,4 +18,9 @@ void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
 
+/* Replace path with data atomically: write path.tmp beside it, fsync,
+ * rename, fsync the directory. The directory is created (0755) if
+ * missing. 0 or -errno. */
+int atomic_write(const char *path, const void *data, size_t len, unsigned mode);
+
 #endif

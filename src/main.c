@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "catalogue.h"
 #include "config.h"
 #include "kvfence.h"
@@ -18,6 +19,7 @@
 #include "reconcile.h"
 #include "resolver.h"
 #include "rules.h"
+#include "status.h"
 #include "util.h"
 
 struct cmd {
@@ -269,7 +271,44 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	return ret;
 }
 
+static int verbose;
+
+static int cmd_run(const char *conf, int argc, char **argv)
+{
+	bool foreground = false;
+
+	if (argc == 2 && strcmp(argv[1], "-f") == 0)
+		foreground = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	return agent_run(conf, foreground, verbose);
+}
+
+static int cmd_status(const char *conf, int argc, char **argv)
+{
+	struct config cfg;
+	bool json = false;
+	int r;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	r = status_print(cfg.status_file, json, stdout);
+	if (r == -ENOENT)
+		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
+	else if (r < 0)
+		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
+			r == -EINVAL ? "not a kvfence status file" : strerror(-r));
+	config_free(&cfg);
+	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
+}
+
 static const struct cmd commands[] = {
+	{ "run",	cmd_run,	"run [-f]" },
+	{ "status",	cmd_status,	"status [--json]" },
 	{ "sync",	cmd_sync,	"sync [--dry-run]" },
 	{ "check",	cmd_check,	"check" },
 	{ "endpoints",	cmd_endpoints,	"endpoints" },
@@ -300,7 +339,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *conf = KVF_DEFAULT_CONFIG;
-	int c, verbose = 0, ret;
+	int c, ret;
 	size_t i;
 
 	while ((c = getopt_long(argc, argv, "+c:vhV", opts, NULL)) != -1) {

@@ -47,7 +47,45 @@ void engine_fini(struct engine *e)
 	for (i = 0; i < e->n_sets; i++)
 		elem_list_free(&e->sets[i].kernel);
 	catalogue_free(&e->eps);
+	for (i = 0; i < e->n_retired; i++)
+		free(e->retired[i]);
+	free(e->retired);
 	memset(e, 0, sizeof(*e));
+}
+
+static void retire(struct engine *e, const char *name)
+{
+	e->retired = xreallocarray(e->retired, e->n_retired + 1, sizeof(*e->retired));
+	e->retired[e->n_retired++] = xstrdup(name);
+}
+
+void engine_adopt(struct engine *e, struct engine *old)
+{
+	size_t i;
+
+	for (i = 0; i < e->eps.n; i++) {
+		long j = catalogue_find(&old->eps, e->eps.v[i].name);
+
+		if (j >= 0) {
+			e->hs[i] = old->hs[j];
+			memset(&old->hs[j], 0, sizeof(old->hs[j]));
+		}
+	}
+	for (i = 0; i < old->eps.n; i++)
+		if (catalogue_find(&e->eps, old->eps.v[i].name) < 0)
+			retire(e, old->eps.v[i].name);
+	for (i = 0; i < old->n_retired; i++)
+		retire(e, old->retired[i]);
+}
+
+static bool is_retired(const struct engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_retired; i++)
+		if (strcmp(e->retired[i], name) == 0)
+			return true;
+	return false;
 }
 
 static const char *set_desc(const struct engine_set *s, char *buf, size_t len)
@@ -80,7 +118,7 @@ static void mark_and_seed(struct engine *e, struct engine_set *s, int64_t seed_a
 		struct elem *el = &s->kernel.v[i];
 		long h = el->comment ? catalogue_find(&e->eps, el->comment) : -1;
 
-		el->owned = h >= 0;
+		el->owned = h >= 0 || (el->comment && is_retired(e, el->comment));
 		if (h >= 0 && seed_at != INT64_MIN)
 			desired_seed(&e->hs[h], &el->addr, seed_at);
 	}
@@ -265,6 +303,11 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	st->messages = nftset_batch_count(b);
 	if (!dry_run)
 		r = nftset_batch_commit(b, err, errlen);
+	if (r == 0 && !dry_run) {
+		for (i = 0; i < e->n_retired; i++)
+			free(e->retired[i]);
+		e->n_retired = 0;
+	}
 	for (i = 0; i < e->n_sets; i++) {
 		struct engine_set *s = &e->sets[i];
 

@@ -1,0 +1,730 @@
+/* kvfence: the resident agent. Hosts are re-resolved when their TTL runs
+ * out; answers fold into the desired state; the kernel sets follow in one
+ * batch per burst of answers. Notifications of foreign ruleset changes
+ * trigger an immediate re-read and refill from what is held, with no DNS
+ * round trip. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "agent.h"
+#include "kvfence.h"
+#include "log.h"
+#include "monitor.h"
+#include "reconcile.h"
+#include "resolver.h"
+#include "schedule.h"
+#include "state.h"
+#include "status.h"
+#include "util.h"
+
+#define COALESCE_MS	200	/* answers of one burst share one batch */
+#define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
+#define RETRY_MS	1000	/* after a failed batch */
+#define FAIL_LOG_S	600	/* one failure message per host per 10 min */
+#define NEVER		INT64_MAX
+
+struct agent {
+	const char *conf_path;
+	struct config cfg;
+	struct engine e;
+	struct resolver *res;
+	struct nftset_ctx *nft;
+	struct monitor *mon;
+	int ep, tfd, sfd, lockfd;
+	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
+	int64_t *next_wall;	/* per host, for status.json */
+	int64_t *fail_logged;	/* per host, wall s of the last failure message */
+	bool running, started, discard_answers;
+	bool dirty, need_read, state_dirty;
+	int64_t dirty_at;	/* when the first unreconciled answer came */
+	int64_t retry_at, full_at, state_at, watchdog_at;
+	int64_t watchdog_ms;
+	struct status_summary sum;
+	uint32_t rng;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t next_random(struct agent *a)
+{
+	/* xorshift32: jitter needs spread, not secrecy. */
+	a->rng ^= a->rng << 13;
+	a->rng ^= a->rng >> 17;
+	a->rng ^= a->rng << 5;
+	return a->rng;
+}
+
+static void notify(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void notify(struct agent *a, const char *fmt, ...)
+{
+#ifdef HAVE_LIBSYSTEMD
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sd_notify(0, buf);
+#else
+	(void)a;
+	(void)fmt;
+#endif
+}
+
+static void resolver_fd_changed(void *arg, int fd, bool readable, bool writable)
+{
+	struct agent *a = arg;
+	struct epoll_event ev = { .data.fd = fd };
+
+	if (!readable && !writable) {
+		epoll_ctl(a->ep, EPOLL_CTL_DEL, fd, NULL);
+		return;
+	}
+	ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
+	if (epoll_ctl(a->ep, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+		if (epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			log_warn("epoll: c-ares socket %d", fd);
+}
+
+static int watch(struct agent *a, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* One message per host per FAIL_LOG_S while it keeps failing, and one
+ * when it recovers. */
+static void log_result(struct agent *a, size_t i, const struct host_result *res,
+		       unsigned failures_before)
+{
+	const char *host = a->e.eps.v[i].name;
+	int64_t now = time(NULL);
+
+	if (a->e.hs[i].failures == 0) {
+		if (failures_before > 0)
+			log_info("host %s: resolving again after %u failures", host,
+				 failures_before);
+		a->fail_logged[i] = 0;
+		return;
+	}
+	a->sum.resolve_failures++;
+	if (a->fail_logged[i] && now - a->fail_logged[i] < FAIL_LOG_S)
+		return;
+	a->fail_logged[i] = now;
+	log_warnx("host %s: resolution failed (A %s, AAAA %s, %u in a row); keeping its %zu "
+		  "addresses", host, resolve_status_name(res->status4),
+		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
+}
+
+static void on_answer(void *arg, size_t i, const struct host_result *res)
+{
+	struct agent *a = arg;
+	struct host_state *h;
+	unsigned before;
+	int64_t delay;
+
+	if (a->discard_answers)
+		return;
+	h = &a->e.hs[i];
+	before = h->failures;
+	engine_apply_result(&a->e, i, res, time(NULL));
+	log_result(a, i, res, before);
+	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
+				  a->cfg.refresh_max, next_random(a));
+	a->due[i] = mono_ms() + delay;
+	a->next_wall[i] = time(NULL) + delay / 1000;
+	if (!a->dirty)
+		a->dirty_at = mono_ms();
+	a->dirty = true;
+	a->state_dirty = true;
+}
+
+static void resolve_due(struct agent *a, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < a->e.eps.n; i++) {
+		if (a->due[i] > now)
+			continue;
+		a->due[i] = NEVER;
+		resolver_resolve(a->res, a->e.eps.v[i].name, on_answer, a, i);
+	}
+}
+
+/* Addresses past grace (or max-stale) leave on time, not at the next
+ * answer of their host. */
+static void expire(struct agent *a)
+{
+	int64_t now = time(NULL);
+	size_t i, n = 0, stale = 0;
+
+	for (i = 0; i < a->e.eps.n; i++) {
+		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
+		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
+	}
+	if (stale)
+		log_msg(LOG_ERR, "max-stale %us: removed %zu addresses that no DNS answer "
+			"confirmed for that long (failing closed)", a->cfg.max_stale, stale);
+	if (n || stale) {
+		a->dirty = true;
+		a->dirty_at = 0;
+		a->state_dirty = true;
+	}
+}
+
+static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
+{
+	int64_t now = time(NULL), next = NEVER;
+	size_t i;
+
+	for (i = 0; i < a->e.eps.n; i++) {
+		int64_t t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+
+		if (t < next)
+			next = t;
+	}
+	if (next == NEVER)
+		return NEVER;
+	return now_ms + (next > now ? (next - now) * 1000 : 0);
+}
+
+static void write_outputs(struct agent *a)
+{
+	int r;
+
+	a->sum.now = time(NULL);
+	a->sum.next_refresh = a->next_wall;
+	r = status_write_json(a->cfg.status_file, &a->e, &a->sum);
+	if (r < 0)
+		log_warnx("status file %s: %s", a->cfg.status_file, strerror(-r));
+	if (a->cfg.metrics_file) {
+		r = status_write_metrics(a->cfg.metrics_file, &a->e, &a->sum);
+		if (r < 0)
+			log_warnx("metrics file %s: %s", a->cfg.metrics_file, strerror(-r));
+	}
+}
+
+static void save_state(struct agent *a)
+{
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
+
+	if (r < 0)
+		log_warnx("state file %s: %s", a->cfg.state_file, strerror(-r));
+	a->state_dirty = false;
+	a->state_at = mono_ms() + STATE_SAVE_MS;
+}
+
+static size_t held_total(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		n += a->e.sets[i].size;
+	return n;
+}
+
+static void reconcile(struct agent *a)
+{
+	struct reconcile_stats st;
+	struct timespec t0, t1;
+	char err[512];
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (a->need_read) {
+		r = engine_read_kernel(&a->e, INT64_MIN, err, sizeof(err));
+		if (r < 0)
+			goto fail;
+		a->need_read = false;
+	}
+	r = engine_reconcile(&a->e, false, &st, err, sizeof(err));
+	if (r < 0)
+		goto fail;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->dirty = false;
+	a->retry_at = NEVER;
+	a->sum.last_reconcile = time(NULL);
+	a->sum.reconcile_seconds = (double)(t1.tv_sec - t0.tv_sec) +
+				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	a->sum.reconciles++;
+	write_outputs(a);
+	notify(a, "STATUS=%zu hosts, %zu elements, last reconcile %.1f ms",
+	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
+	return;
+fail:
+	/* The kernel is as it was; the monitor or the retry will bring us
+	 * back. Re-read before the retry: someone may have changed it. */
+	log_warnx("reconcile failed: %s; retrying", err);
+	a->need_read = true;
+	a->retry_at = mono_ms() + RETRY_MS;
+}
+
+static void dump_state(struct agent *a)
+{
+	int64_t now = time(NULL), mono = mono_ms();
+	char addrs[1024], buf[KVF_ADDRSTRLEN];
+	size_t i, j, l;
+
+	log_info("state: %zu hosts, %zu set elements, %llu reconciles, %llu resolve failures",
+		 a->e.eps.n, held_total(a), (unsigned long long)a->sum.reconciles,
+		 (unsigned long long)a->sum.resolve_failures);
+	for (i = 0; i < a->e.eps.n; i++) {
+		const struct host_state *h = &a->e.hs[i];
+
+		addrs[0] = '\0';
+		for (j = 0, l = 0; j < h->n_addrs && l < sizeof(addrs) - 50; j++)
+			l += (size_t)snprintf(addrs + l, sizeof(addrs) - l, "%s%s%s", j ? "," : "",
+					      addr_format(&h->addrs[j].addr, buf, sizeof(buf)),
+					      h->addrs[j].current ? "" : "(grace)");
+		log_info("host=%s ttl=%u age=%llds next=%llds a=%s aaaa=%s failures=%u addresses=%s",
+			 a->e.eps.v[i].name, h->ttl,
+			 (long long)(h->last_answer ? now - h->last_answer : -1),
+			 (long long)(a->due[i] == NEVER ? 0 : (a->due[i] - mono) / 1000),
+			 resolve_status_name(h->last4), resolve_status_name(h->last6),
+			 h->failures, addrs[0] ? addrs : "none");
+	}
+}
+
+static void alloc_hosts(struct agent *a)
+{
+	size_t n = a->e.eps.n ? a->e.eps.n : 1, i;
+
+	a->due = xcalloc(n, sizeof(*a->due));
+	a->next_wall = xcalloc(n, sizeof(*a->next_wall));
+	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
+	for (i = 0; i < a->e.eps.n; i++)
+		a->due[i] = 0;	/* everything is due at start */
+}
+
+static void free_hosts(struct agent *a)
+{
+	free(a->due);
+	free(a->next_wall);
+	free(a->fail_logged);
+}
+
+static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
+{
+	char err[256];
+
+	if (resolver_new(out, cfg, err, sizeof(err)) < 0) {
+		log_warnx("resolver: %s", err);
+		return -1;
+	}
+	resolver_set_fd_hook(*out, resolver_fd_changed, a);
+	return 0;
+}
+
+/* Queries in flight belong to the old host numbering: drop them. */
+static void drop_resolver(struct agent *a)
+{
+	a->discard_answers = true;
+	resolver_free(a->res);
+	a->discard_answers = false;
+	a->res = NULL;
+}
+
+/* SIGHUP: a valid new config replaces the old; hosts both know keep what
+ * they hold; dropped hosts' elements are removed; every host is resolved
+ * again now. An invalid one changes nothing. */
+static void reload(struct agent *a)
+{
+	struct config ncfg;
+	struct engine ne;
+	struct resolver *nres;
+	char err[CONFIG_ERRLEN];
+	if (config_parse_file(a->conf_path, &ncfg, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (new_resolver(a, &ncfg, &nres) < 0) {
+		log_msg(LOG_ERR, "reload: keeping the running configuration");
+		config_free(&ncfg);
+		return;
+	}
+	drop_resolver(a);
+	a->res = nres;
+	engine_init(&ne, &ncfg, a->nft);
+	engine_adopt(&ne, &a->e);
+	engine_fini(&a->e);
+	config_free(&a->cfg);
+	/* The engine points into the config's strings, which move with it. */
+	a->cfg = ncfg;
+	ne.cfg = &a->cfg;
+	a->e = ne;
+	/* Everything is resolved again: the old queries were dropped. */
+	free_hosts(a);
+	alloc_hosts(a);
+	a->need_read = a->dirty = true;
+	a->dirty_at = 0;
+	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
+}
+
+static void on_signal(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: exiting; the sets stay filled", si.ssi_signo);
+			a->running = false;
+			break;
+		case SIGHUP:
+			notify(a, "RELOADING=1");
+			reload(a);
+			notify(a, "READY=1");
+			break;
+		case SIGUSR1:
+			dump_state(a);
+			break;
+		}
+	}
+}
+
+static void on_monitor(struct agent *a)
+{
+	struct setref refs[ENGINE_MAX_SETS];
+	unsigned ev;
+	size_t i;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		refs[i] = a->e.sets[i].ref;
+	ev = monitor_read(a->mon, refs, a->e.n_sets);
+	if (ev & MON_RESYNC)
+		log_warnx("nftables notifications were lost; re-reading the sets");
+	else if (ev & MON_CHANGED)
+		log_info("ruleset changed by another process; re-reading and refilling the sets");
+	if (ev) {
+		a->need_read = a->dirty = true;
+		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
+	}
+}
+
+static int64_t min64(int64_t x, int64_t y)
+{
+	return x < y ? x : y;
+}
+
+/* The earliest thing the loop must do without an event. */
+static int64_t next_deadline(struct agent *a, int64_t now)
+{
+	int64_t t = min64(a->full_at, a->retry_at);
+	int ms;
+	size_t i;
+
+	for (i = 0; i < a->e.eps.n; i++)
+		t = min64(t, a->due[i]);
+	ms = resolver_timeout_ms(a->res);
+	if (ms >= 0)
+		t = min64(t, now + ms);
+	if (a->dirty)
+		t = min64(t, a->dirty_at + COALESCE_MS);
+	if (a->state_dirty)
+		t = min64(t, a->state_at);
+	if (a->watchdog_ms)
+		t = min64(t, a->watchdog_at);
+	return min64(t, expiry_deadline(a, now));
+}
+
+static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
+{
+	struct itimerspec its = { 0 };
+	int64_t d = deadline - now;
+
+	if (deadline == NEVER) {
+		timerfd_settime(a->tfd, 0, &its, NULL);	/* disarm */
+		return;
+	}
+	if (d < 1)
+		d = 1;	/* 0 would disarm */
+	its.it_value.tv_sec = d / 1000;
+	its.it_value.tv_nsec = (d % 1000) * 1000000;
+	timerfd_settime(a->tfd, 0, &its, NULL);
+}
+
+/* Everything time-driven, in order: queries due, c-ares timeouts, aging,
+ * the safety-net re-read, the batch, the state file, the watchdog. */
+static void tick(struct agent *a)
+{
+	int64_t now = mono_ms();
+
+	resolve_due(a, now);
+	resolver_process_timeout(a->res);
+	expire(a);
+	if (now >= a->full_at) {
+		a->need_read = a->dirty = true;
+		a->dirty_at = 0;
+		a->full_at = now + (int64_t)a->cfg.refresh_max * 1000;
+	}
+	if (a->dirty && (a->need_read || now >= a->dirty_at + COALESCE_MS ||
+			 resolver_pending(a->res) == 0) &&
+	    (a->retry_at == NEVER || now >= a->retry_at))
+		reconcile(a);
+	if (a->state_dirty && now >= a->state_at)
+		save_state(a);
+	if (a->watchdog_ms && now >= a->watchdog_at) {
+		notify(a, "WATCHDOG=1");
+		a->watchdog_at = now + a->watchdog_ms / 2;
+	}
+}
+
+static void dispatch(struct agent *a, const struct epoll_event *ev)
+{
+	uint64_t expirations;
+
+	if (ev->data.fd == a->tfd) {
+		if (read(a->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+			log_warn("timerfd");
+	} else if (ev->data.fd == a->sfd) {
+		on_signal(a);
+	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
+		on_monitor(a);
+	} else {
+		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
+				    ev->events & EPOLLOUT);
+	}
+}
+
+static void loop(struct agent *a)
+{
+	struct epoll_event evs[32];
+	int n, i;
+
+	while (a->running) {
+		int64_t now = mono_ms();
+
+		arm_timer(a, next_deadline(a, now), now);
+		n = epoll_wait(a->ep, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n && a->running; i++)
+			dispatch(a, &evs[i]);
+		if (a->running)
+			tick(a);
+	}
+}
+
+/* Two agents writing the same sets would undo each other's work: the
+ * second one refuses, naming the first. */
+static int take_lock(struct agent *a)
+{
+	char *path = xasprintf("%s.lock", a->cfg.state_file), *dir = xstrdup(path);
+	char pid[32] = "";
+	ssize_t n;
+
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		log_warn("mkdir for %s", path);
+	free(dir);
+	a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (a->lockfd < 0) {
+		log_warn("lock file %s", path);
+		free(path);
+		return KVF_EX_CANTCREAT;
+	}
+	if (flock(a->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(a->lockfd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_msg(LOG_ERR, "another kvfence agent (pid %s) holds %s: refusing to run a second "
+			"one on the same state", pid[0] ? pid : "?", path);
+		free(path);
+		return KVF_EX_TEMPFAIL;
+	}
+	if (ftruncate(a->lockfd, 0) == 0) {
+		n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (pwrite(a->lockfd, pid, (size_t)n, 0) < 0)
+			log_warn("lock file %s", path);
+	}
+	free(path);
+	return 0;
+}
+
+static void load_state(struct agent *a)
+{
+	char err[512];
+	int r;
+
+	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, time(NULL), a->cfg.grace,
+		       err, sizeof(err));
+	if (r == -ENOENT)
+		log_info("no state file %s: a first start", a->cfg.state_file);
+	else if (r < 0)
+		log_warnx("state file ignored: %s", err);
+	else
+		log_info("state file %s: warm start", a->cfg.state_file);
+}
+
+static int open_fds(struct agent *a)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a->ep = epoll_create1(EPOLL_CLOEXEC);
+	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
+		log_warn("epoll, signalfd or timerfd");
+		return -1;
+	}
+	if (watch(a, a->sfd) < 0 || watch(a, a->tfd) < 0 || watch(a, monitor_fd(a->mon)) < 0) {
+		log_warn("epoll_ctl");
+		return -1;
+	}
+	return 0;
+}
+
+static void setup_watchdog(struct agent *a)
+{
+#ifdef HAVE_LIBSYSTEMD
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0) {
+		a->watchdog_ms = (int64_t)(usec / 1000);
+		a->watchdog_at = mono_ms();
+	}
+#else
+	(void)a;
+#endif
+}
+
+static int open_kernel(struct agent *a)
+{
+	char err[512];
+	int r;
+
+	r = nftset_open(&a->nft);
+	if (r == 0)
+		r = monitor_open(&a->mon);
+	if (r < 0) {
+		log_msg(LOG_ERR, "netlink: %s", strerror(-r));
+		return r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
+	}
+	engine_init(&a->e, &a->cfg, a->nft);
+	/* What the kernel holds of ours stays until answers say otherwise. */
+	r = engine_read_kernel(&a->e, 0, err, sizeof(err));
+	if (r < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		if (r == -EPERM || r == -EACCES) {
+			log_msg(LOG_ERR, "kvfence needs CAP_NET_ADMIN");
+			return KVF_EX_NOPERM;
+		}
+		return KVF_EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static int start(struct agent *a)
+{
+	int r;
+
+	r = take_lock(a);
+	if (r == 0)
+		r = open_kernel(a);
+	if (r)
+		return r;
+	load_state(a);
+	alloc_hosts(a);
+	if (new_resolver(a, &a->cfg, &a->res) < 0)
+		return KVF_EX_UNAVAILABLE;
+	if (open_fds(a) < 0)
+		return KVF_EX_OSERR;
+	setup_watchdog(a);
+	a->sum.started = time(NULL);
+	a->retry_at = NEVER;
+	a->full_at = mono_ms() + (int64_t)a->cfg.refresh_max * 1000;
+	/* Warm start: fill the sets from the state file before any answer. */
+	a->dirty = true;
+	reconcile(a);
+	log_info("running: %zu hosts, sets %s %s, %zu elements held", a->e.eps.n,
+		 a->cfg.set4 ? a->cfg.set4 : "-", a->cfg.set6 ? a->cfg.set6 : "-", held_total(a));
+	notify(a, "READY=1\nSTATUS=%zu hosts, %zu elements (warm start)", a->e.eps.n,
+	       held_total(a));
+	a->started = true;
+	return 0;
+}
+
+static void stop(struct agent *a)
+{
+	if (a->res)
+		drop_resolver(a);
+	/* Only an agent that loaded the state may overwrite it. */
+	if (a->started) {
+		save_state(a);
+		write_outputs(a);
+	}
+	engine_fini(&a->e);
+	free_hosts(a);
+	if (a->mon)
+		monitor_close(a->mon);
+	if (a->nft)
+		nftset_close(a->nft);
+	if (a->ep >= 0)
+		close(a->ep);
+	if (a->sfd >= 0)
+		close(a->sfd);
+	if (a->tfd >= 0)
+		close(a->tfd);
+	if (a->lockfd >= 0)
+		close(a->lockfd);
+	config_free(&a->cfg);
+}
+
+int agent_run(const char *conf_path, bool foreground, int verbose)
+{
+	struct agent a = { .conf_path = conf_path, .ep = -1, .sfd = -1, .tfd = -1,
+			   .lockfd = -1, .running = true };
+	char err[CONFIG_ERRLEN];
+	int r;
+
+	log_init(foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, verbose);
+	if (config_parse_file(conf_path, &a.cfg, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return KVF_EX_CONFIG;
+	}
+	if (getrandom(&a.rng, sizeof(a.rng), GRND_NONBLOCK) != sizeof(a.rng) || a.rng == 0)
+		a.rng = (uint32_t)getpid() | 1;
+	r = start(&a);
+	if (r == 0)
+		loop(&a);
+	stop(&a);
+	return r;
+}

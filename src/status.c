@@ -1,0 +1,248 @@
+/* kvfence: status.json and the Prometheus textfile. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "status.h"
+#include "util.h"
+
+static json_t *addresses_json(const struct host_state *h)
+{
+	json_t *arr = json_array();
+	char a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < h->n_addrs; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
+			"address", addr_format(&h->addrs[i].addr, a, sizeof(a)),
+			"last_seen", (json_int_t)h->addrs[i].last_seen,
+			"current", h->addrs[i].current));
+	return arr;
+}
+
+static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
+			 int64_t next_refresh)
+{
+	json_t *ports = json_array();
+	unsigned p;
+
+	for (p = 0; p < ep->n_ports; p++)
+		json_array_append_new(ports, json_integer(ep->ports[p]));
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:o}",
+		"name", ep->name, "function", ep->why, "ports", ports,
+		"ttl", (json_int_t)h->ttl,
+		"last_answer", (json_int_t)h->last_answer,
+		"next_refresh", (json_int_t)next_refresh,
+		"a", resolve_status_name(h->last4),
+		"aaaa", resolve_status_name(h->last6),
+		"failures", (json_int_t)h->failures,
+		"addresses", addresses_json(h));
+}
+
+static json_t *status_json(const struct engine *e, const struct status_summary *sum)
+{
+	json_t *hosts = json_array(), *sets = json_array();
+	size_t i;
+
+	for (i = 0; i < e->n_sets; i++) {
+		const struct engine_set *s = &e->sets[i];
+
+		json_array_append_new(sets, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
+			"family", nftset_family_name(s->ref.family), "table", s->ref.table,
+			"name", s->ref.name, "type", keytype_name(s->key),
+			"elements", (json_int_t)s->size, "exists", s->exists));
+	}
+	for (i = 0; i < e->eps.n; i++)
+		json_array_append_new(hosts, host_json(&e->eps.v[i], &e->hs[i],
+						       sum->next_refresh ? sum->next_refresh[i] : 0));
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o}",
+		"version", PACKAGE_VERSION, "pid", (json_int_t)getpid(),
+		"updated", (json_int_t)sum->now, "started", (json_int_t)sum->started,
+		"last_reconcile", (json_int_t)sum->last_reconcile,
+		"reconcile_seconds", sum->reconcile_seconds,
+		"reconciles", (json_int_t)sum->reconciles,
+		"resolve_failures", (json_int_t)sum->resolve_failures,
+		"sets", sets, "hosts", hosts);
+}
+
+int status_write_json(const char *path, const struct engine *e,
+		      const struct status_summary *sum)
+{
+	json_t *root = status_json(e, sum);
+	char *text;
+	int r;
+
+	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return -ENOMEM;
+	r = atomic_write(path, text, strlen(text), 0644);
+	free(text);
+	return r;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	array_reserve(&b->p, &b->cap, b->len + (size_t)n + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void metrics_sets(struct buf *b, const struct engine *e)
+{
+	size_t i;
+
+	bprintf(b, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
+		"# TYPE kvfence_set_elements gauge\n");
+	for (i = 0; i < e->n_sets; i++)
+		bprintf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
+			nftset_family_name(e->sets[i].ref.family), e->sets[i].ref.table,
+			e->sets[i].ref.name, e->sets[i].size);
+}
+
+static void metrics_hosts(struct buf *b, const struct engine *e)
+{
+	size_t i;
+
+	bprintf(b, "# HELP kvfence_host_addresses Addresses held per host.\n"
+		"# TYPE kvfence_host_addresses gauge\n");
+	for (i = 0; i < e->eps.n; i++)
+		bprintf(b, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
+			e->hs[i].n_addrs);
+	bprintf(b, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
+		"# TYPE kvfence_host_failing gauge\n");
+	for (i = 0; i < e->eps.n; i++)
+		bprintf(b, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
+			e->hs[i].failures > 0);
+}
+
+int status_write_metrics(const char *path, const struct engine *e,
+			 const struct status_summary *sum)
+{
+	struct buf b = { 0 };
+	int r;
+
+	bprintf(&b, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
+		"kvfence_hosts %zu\n", e->eps.n);
+	metrics_sets(&b, e);
+	metrics_hosts(&b, e);
+	bprintf(&b, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
+		"# TYPE kvfence_resolve_failures_total counter\n"
+		"kvfence_resolve_failures_total %llu\n"
+		"# HELP kvfence_last_reconcile_timestamp_seconds Time of the last successful reconcile.\n"
+		"# TYPE kvfence_last_reconcile_timestamp_seconds gauge\n"
+		"kvfence_last_reconcile_timestamp_seconds %lld\n"
+		"# HELP kvfence_reconcile_duration_seconds Duration of the last reconcile.\n"
+		"# TYPE kvfence_reconcile_duration_seconds gauge\n"
+		"kvfence_reconcile_duration_seconds %.6f\n",
+		(unsigned long long)sum->resolve_failures, (long long)sum->last_reconcile,
+		sum->reconcile_seconds);
+	r = atomic_write(path, b.p, b.len, 0644);
+	free(b.p);
+	return r;
+}
+
+static const char *ago(int64_t now, int64_t t, char *buf, size_t len)
+{
+	if (t <= 0)
+		snprintf(buf, len, "never");
+	else if (t >= now)
+		snprintf(buf, len, "in %llds", (long long)(t - now));
+	else
+		snprintf(buf, len, "%llds ago", (long long)(now - t));
+	return buf;
+}
+
+static void print_host(FILE *out, json_t *h, int64_t now)
+{
+	json_t *addrs = json_object_get(h, "addresses"), *a;
+	char t1[32], t2[32];
+	size_t i;
+
+	fprintf(out, "%-44s %5lld %-12s %-12s %s/%s%s\n",
+		json_string_value(json_object_get(h, "name")),
+		(long long)json_integer_value(json_object_get(h, "ttl")),
+		ago(now, json_integer_value(json_object_get(h, "last_answer")), t1, sizeof(t1)),
+		ago(now, json_integer_value(json_object_get(h, "next_refresh")), t2, sizeof(t2)),
+		json_string_value(json_object_get(h, "a")),
+		json_string_value(json_object_get(h, "aaaa")),
+		json_integer_value(json_object_get(h, "failures")) ? " (failing)" : "");
+	json_array_foreach(addrs, i, a) {
+		fprintf(out, "    %-40s %s%s\n", json_string_value(json_object_get(a, "address")),
+			json_is_true(json_object_get(a, "current")) ? "answered" : "in grace, seen ",
+			json_is_true(json_object_get(a, "current")) ? "" :
+			ago(now, json_integer_value(json_object_get(a, "last_seen")), t1, sizeof(t1)));
+	}
+}
+
+static void print_table(FILE *out, json_t *root)
+{
+	json_t *sets = json_object_get(root, "sets"), *hosts = json_object_get(root, "hosts"), *v;
+	int64_t now = time(NULL);
+	char t[32];
+	size_t i;
+
+	fprintf(out, "kvfence %s, pid %lld, updated %s, last reconcile %s (%.3f s)\n",
+		json_string_value(json_object_get(root, "version")),
+		(long long)json_integer_value(json_object_get(root, "pid")),
+		ago(now, json_integer_value(json_object_get(root, "updated")), t, sizeof(t)),
+		ago(now, json_integer_value(json_object_get(root, "last_reconcile")), t, sizeof(t)),
+		json_real_value(json_object_get(root, "reconcile_seconds")));
+	json_array_foreach(sets, i, v)
+		fprintf(out, "set %s %s %s (%s): %lld elements\n",
+			json_string_value(json_object_get(v, "family")),
+			json_string_value(json_object_get(v, "table")),
+			json_string_value(json_object_get(v, "name")),
+			json_string_value(json_object_get(v, "type")),
+			(long long)json_integer_value(json_object_get(v, "elements")));
+	fprintf(out, "\n%-44s %5s %-12s %-12s %s\n", "HOST", "TTL", "ANSWERED", "NEXT", "A/AAAA");
+	json_array_foreach(hosts, i, v)
+		print_host(out, v, now);
+}
+
+int status_print(const char *path, bool json, FILE *out)
+{
+	json_error_t jerr;
+	json_t *root;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	root = json_loadf(f, 0, &jerr);
+	fclose(f);
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	if (json)
+		json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	else
+		print_table(out, root);
+	if (json)
+		fputc('\n', out);
+	json_decref(root);
+	return 0;
+}
