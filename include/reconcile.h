@@ -24,10 +24,17 @@ struct engine_set {
 	size_t size;		/* elements after the last reconcile */
 };
 
+/* Rejected addresses already logged for a host: each is logged once. */
+struct logged_rejects {
+	struct kvf_addr *v;
+	size_t n;
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
+	struct logged_rejects *logged;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */

@@ -31,6 +31,7 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 	e->nft = nft;
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
+	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
 	if (cfg->set4)
 		add_set(e, cfg->set4, KEY_IPV4_PORT);
 	if (cfg->set6)
@@ -41,9 +42,12 @@ void engine_fini(struct engine *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->eps.n; i++)
+	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
+		free(e->logged[i].v);
+	}
 	free(e->hs);
+	free(e->logged);
 	for (i = 0; i < e->n_sets; i++)
 		elem_list_free(&e->sets[i].kernel);
 	catalogue_free(&e->eps);
@@ -69,6 +73,8 @@ void engine_adopt(struct engine *e, struct engine *old)
 		if (j >= 0) {
 			e->hs[i] = old->hs[j];
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
+			e->logged[i] = old->logged[j];
+			memset(&old->logged[j], 0, sizeof(old->logged[j]));
 		}
 	}
 	for (i = 0; i < old->eps.n; i++)
@@ -169,15 +175,36 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 	return 0;
 }
 
-static void log_rejections(const char *host, const struct filtered *f, unsigned max)
+/* True the first time a is rejected for this host. A hostile server
+ * could answer new addresses for ever: past a bound, stop remembering
+ * (and logging) new ones rather than grow without limit. */
+#define LOGGED_REJECTS_MAX 256
+
+static bool first_rejection(struct logged_rejects *l, const struct kvf_addr *a)
+{
+	size_t i;
+
+	if (l->n >= LOGGED_REJECTS_MAX)
+		return false;
+	for (i = 0; i < l->n; i++)
+		if (addr_cmp(&l->v[i], a) == 0)
+			return false;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = *a;
+	return true;
+}
+
+static void log_rejections(const char *host, const struct filtered *f, unsigned max,
+			   struct logged_rejects *logged)
 {
 	char a[KVF_ADDRSTRLEN];
 	size_t i;
 
 	for (i = 0; i < f->n_rejected; i++)
-		log_warnx("host %s: rejected %s address %s", host,
-			  addrfilter_class_name(f->rejected[i].why),
-			  addr_format(&f->rejected[i].addr, a, sizeof(a)));
+		if (first_rejection(logged, &f->rejected[i].addr))
+			log_warnx("host %s: rejected %s address %s", host,
+				  addrfilter_class_name(f->rejected[i].why),
+				  addr_format(&f->rejected[i].addr, a, sizeof(a)));
 	if (f->n_capped)
 		log_warnx("host %s: answered more than max-addresses-per-host %u addresses; "
 			  "%zu left out", host, max, f->n_capped);
@@ -192,7 +219,7 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	size_t changed;
 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
-	log_rejections(host, &f, cfg->max_addresses);
+	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
 	filtered_free(&f);
 	return changed;
