@@ -39,7 +39,8 @@
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */
 #define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
-#define RETRY_MS	1000	/* after a failed batch */
+#define RETRY_MS	1000	/* after a failed batch, doubling */
+#define RETRY_MAX_MS	60000
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
 
@@ -56,8 +57,10 @@ struct agent {
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
+	bool blocked;		/* a set is missing and may not be created */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	int64_t retry_at, full_at, state_at, watchdog_at;
+	int64_t retry_ms;	/* backoff after failed batches */
 	int64_t watchdog_ms;
 	struct status_summary sum;
 	uint32_t rng;
@@ -270,7 +273,11 @@ static void reconcile(struct agent *a)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	if (a->retry_ms || a->blocked)
+		log_info("reconcile succeeded again");
+	a->blocked = false;
 	a->retry_at = NEVER;
+	a->retry_ms = 0;
 	a->sum.last_reconcile = time(NULL);
 	a->sum.reconcile_seconds = (double)(t1.tv_sec - t0.tv_sec) +
 				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -280,11 +287,22 @@ static void reconcile(struct agent *a)
 	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
 	return;
 fail:
-	/* The kernel is as it was; the monitor or the retry will bring us
-	 * back. Re-read before the retry: someone may have changed it. */
-	log_warnx("reconcile failed: %s; retrying", err);
+	/* The kernel is as it was. Re-read before retrying: someone may have
+	 * changed it. A set we may not create waits for the administrator's
+	 * rules to come back; the monitor will tell us. */
 	a->need_read = true;
-	a->retry_at = mono_ms() + RETRY_MS;
+	if (r == -ENOENT && !a->cfg.create_sets) {
+		if (!a->blocked)
+			log_warnx("%s; waiting for it to appear", err);
+		a->blocked = true;
+		return;
+	}
+	a->retry_ms = a->retry_ms ? a->retry_ms * 2 : RETRY_MS;
+	if (a->retry_ms > RETRY_MAX_MS)
+		a->retry_ms = RETRY_MAX_MS;
+	log_warnx("reconcile failed: %s; retrying in %llds", err,
+		  (long long)a->retry_ms / 1000);
+	a->retry_at = mono_ms() + a->retry_ms;
 }
 
 static void dump_state(struct agent *a)
@@ -427,6 +445,7 @@ static void on_monitor(struct agent *a)
 	if (ev) {
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
+		a->blocked = false;
 	}
 }
 
@@ -447,8 +466,8 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	ms = resolver_timeout_ms(a->res);
 	if (ms >= 0)
 		t = min64(t, now + ms);
-	if (a->dirty)
-		t = min64(t, a->dirty_at + COALESCE_MS);
+	if (a->dirty && !a->blocked)
+		t = min64(t, a->retry_at != NEVER ? a->retry_at : a->dirty_at + COALESCE_MS);
 	if (a->state_dirty)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
@@ -484,11 +503,11 @@ static void tick(struct agent *a)
 	if (now >= a->full_at) {
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;
+		a->blocked = false;
 		a->full_at = now + (int64_t)a->cfg.refresh_max * 1000;
 	}
-	if (a->dirty && (a->need_read || now >= a->dirty_at + COALESCE_MS ||
-			 resolver_pending(a->res) == 0) &&
-	    (a->retry_at == NEVER || now >= a->retry_at))
+	if (a->dirty && !a->blocked && (a->retry_at == NEVER || now >= a->retry_at) &&
+	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a);
