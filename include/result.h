@@ -29,7 +29,8 @@ struct host_result {
 	enum resolve_status status6;	/* of the AAAA query */
 	struct kvf_addr *addrs;		/* both families, as answered */
 	size_t n_addrs;
-	unsigned ttl;			/* minimum over the chain and records */
+	unsigned ttl;			/* minimum over the chain and records;
+					 * 0 when none (NODATA, failures) */
 	char **cnames;			/* the chain's targets, in order */
 	size_t n_cnames;
 };
