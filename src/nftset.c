@@ -1,0 +1,1002 @@
+/* kvfence: nftables I/O over a netlink socket with libnftnl and libmnl:
+ * read a set's key type and elements, and commit table, set and element
+ * changes in one atomic batch, mapping every kernel error to its message. */
+#ifdef HAVE_CONFIG_H
+#include "autoconfig.h"
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "log.h"
+#include "nftset.h"
+#include "util.h"
+
+/* nftables datatype ids (nftables include/datatype.h); a concatenation
+ * is encoded as (type1 << TYPE_BITS) | type2. */
+#define NFT_TYPE_IPV4_ADDR	7
+#define NFT_TYPE_IPV6_ADDR	8
+#define NFT_TYPE_INET_SERVICE	13
+#define NFT_TYPE_BITS		6
+/* nftables enum byteorder, stored in set user data as nft does. */
+#define NFT_BYTEORDER_INVALID	0
+#define NFT_BYTEORDER_BIG	2
+
+/* The element list nest length is a u16. An element costs at most
+ * 4 (nest) + 28 (key) + 4 + 256 (user data, NFT_USERDATA_MAXLEN) = 292
+ * bytes, so 200 of them (58,400 bytes) always fit. */
+#define ELEMS_PER_MSG		200
+/* Room reserved in the batch buffer before building one message. */
+#define MSG_ROOM		(UINT16_MAX + 4096)
+#define KEY_MAXLEN		20
+#define RECV_BUFSIZ		65536
+/* A dump racing ruleset changes is repeated; give up after this many. */
+#define LIST_RETRIES		8
+/* Receive buffer accounting for one ack skb (truesize), generously. */
+#define ACK_TRUESIZE		1024
+#define ACK_WAIT_MS		1000
+
+struct nftset_ctx {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	uint32_t set_id;
+	uint64_t msgs_sent;
+	bool kernel_err;	/* the last talk() failed on the kernel's word */
+	char *buf;		/* RECV_BUFSIZ, for replies and acks */
+};
+
+struct batch_msg {
+	uint32_t seq;
+	size_t off;		/* of the message in the batch buffer */
+	char *desc;		/* "set inet filter kvfence4: add 3 elements" */
+	enum set_keytype key;
+	bool elems;
+};
+
+struct nftset_batch {
+	struct nftset_ctx *ctx;
+	char *buf;
+	size_t len, cap;
+	struct batch_msg *msgs;
+	size_t n, cap_msgs;
+	int error;		/* first error found while queueing */
+	char *error_msg;
+};
+
+const char *nftset_family_name(int nfproto)
+{
+	switch (nfproto) {
+	case NFPROTO_INET:	return "inet";
+	case NFPROTO_IPV4:	return "ip";
+	case NFPROTO_IPV6:	return "ip6";
+	case NFPROTO_ARP:	return "arp";
+	case NFPROTO_BRIDGE:	return "bridge";
+	case NFPROTO_NETDEV:	return "netdev";
+	}
+	return "unknown";
+}
+
+static uint32_t keytype_nft_type(enum set_keytype k)
+{
+	switch (k) {
+	case KEY_IPV4:		return NFT_TYPE_IPV4_ADDR;
+	case KEY_IPV6:		return NFT_TYPE_IPV6_ADDR;
+	case KEY_IPV4_PORT:
+		return NFT_TYPE_IPV4_ADDR << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
+	case KEY_IPV6_PORT:
+		return NFT_TYPE_IPV6_ADDR << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
+	}
+	return 0;
+}
+
+static uint32_t keytype_addrlen(enum set_keytype k)
+{
+	return keytype_family(k) == AF_INET ? 4 : 16;
+}
+
+/* Each field of a concatenation takes whole 32-bit registers: the 2-byte
+ * port is padded to 4. */
+static uint32_t keytype_len(enum set_keytype k)
+{
+	return keytype_addrlen(k) + (keytype_has_port(k) ? 4 : 0);
+}
+
+static int keytype_from_kernel(uint32_t type, uint32_t len, enum set_keytype *out)
+{
+	static const enum set_keytype all[] = {
+		KEY_IPV4, KEY_IPV6, KEY_IPV4_PORT, KEY_IPV6_PORT,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (keytype_nft_type(all[i]) == type && keytype_len(all[i]) == len) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -EPROTOTYPE;
+}
+
+static void set_err(char *err, size_t errlen, const struct setref *ref,
+		    const char *reason)
+{
+	snprintf(err, errlen, "set %s %s %s: %s", nftset_family_name(ref->family),
+		 ref->table, ref->name, reason);
+}
+
+static void set_err_errno(char *err, size_t errlen, const struct setref *ref,
+			  const struct nftset_ctx *ctx, int r)
+{
+	snprintf(err, errlen, "set %s %s %s: %s%s", nftset_family_name(ref->family),
+		 ref->table, ref->name, strerror(-r), ctx->kernel_err ? " (kernel)" : "");
+}
+
+/* libnftnl allocates with malloc: out of memory is fatal, as in xmalloc. */
+static void *nn(void *p)
+{
+	if (!p)
+		fatalx("out of memory");
+	return p;
+}
+
+/* Socket */
+
+static void sock_opt_flag(struct mnl_socket *nl, int opt)
+{
+	int one = 1;
+
+	/* Old kernels lack these; the acks are then merely less detailed. */
+	mnl_socket_setsockopt(nl, opt, &one, sizeof(one));
+}
+
+int nftset_open(struct nftset_ctx **ctxp)
+{
+	struct nftset_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	int r;
+
+	ctx->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!ctx->nl)
+		goto fail;
+	if (mnl_socket_bind(ctx->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	sock_opt_flag(ctx->nl, NETLINK_EXT_ACK);
+	sock_opt_flag(ctx->nl, NETLINK_CAP_ACK);
+	ctx->portid = mnl_socket_get_portid(ctx->nl);
+	ctx->seq = (uint32_t)time(NULL);
+	ctx->buf = xmalloc(RECV_BUFSIZ);
+	*ctxp = ctx;
+	return 0;
+fail:
+	r = -errno;
+	if (ctx->nl)
+		mnl_socket_close(ctx->nl);
+	free(ctx);
+	*ctxp = NULL;
+	return r;
+}
+
+void nftset_close(struct nftset_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	mnl_socket_close(ctx->nl);
+	free(ctx->buf);
+	free(ctx);
+}
+
+int nftset_fd(const struct nftset_ctx *ctx)
+{
+	return mnl_socket_get_fd(ctx->nl);
+}
+
+uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx)
+{
+	return ctx->msgs_sent;
+}
+
+static uint32_t next_seq(struct nftset_ctx *ctx)
+{
+	return ++ctx->seq;
+}
+
+/* Leftovers of an earlier request that was abandoned halfway would
+ * otherwise be read as the answer to the next one. Reading also lets
+ * an unfinished dump run to its end. */
+static void drain(struct nftset_ctx *ctx)
+{
+	while (recv(nftset_fd(ctx), ctx->buf, RECV_BUFSIZ, MSG_DONTWAIT) > 0)
+		;
+}
+
+/* The kernel doubles what it is given. FORCE ignores rmem_max/wmem_max
+ * and needs CAP_NET_ADMIN, which kvfence has anyway. */
+static void sock_buf_reserve(int fd, int force_opt, int opt, size_t need)
+{
+	int cur = 0, val;
+	socklen_t sl = sizeof(cur);
+
+	if (need > INT_MAX / 2)
+		need = INT_MAX / 2;
+	if (getsockopt(fd, SOL_SOCKET, opt, &cur, &sl) == 0 && (size_t)cur >= need)
+		return;
+	val = (int)need;
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof(val)) < 0)
+		setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val));
+}
+
+/* Send one request and run cb over the answer until the ack or the end
+ * of the dump. 0 or -errno (the kernel's, for a failed request). */
+static int talk(struct nftset_ctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	ssize_t n;
+	int r;
+
+	ctx->kernel_err = false;
+	drain(ctx);
+	if (mnl_socket_sendto(ctx->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	ctx->msgs_sent++;
+	for (;;) {
+		n = mnl_socket_recvfrom(ctx->nl, ctx->buf, RECV_BUFSIZ);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		r = mnl_cb_run(ctx->buf, n, seq, ctx->portid, cb, data);
+		if (r <= 0) {
+			/* An error ack, or a dump the kernel flagged. */
+			ctx->kernel_err = r < 0;
+			return r < 0 ? -errno : 0;
+		}
+	}
+}
+
+/* Reading a set's type */
+
+struct set_info {
+	bool seen;
+	uint32_t key_type, key_len, flags;
+};
+
+static int set_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct set_info *si = data;
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+
+	if (nftnl_set_nlmsg_parse(nlh, s) == 0) {
+		si->seen = true;
+		si->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
+		si->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
+		si->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+	}
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *build_set_req(struct nftset_ctx *ctx, const struct setref *ref,
+				      uint16_t type, uint16_t flags, char *buf)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, ref->family, flags, next_seq(ctx));
+	if (type == NFT_MSG_GETSETELEM)
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	else
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh;
+}
+
+/* Maps and interval sets hold elements kvfence cannot write as single
+ * keys (an interval start without its end would match everything
+ * above it), so they count as a type kvfence does not handle. */
+static int check_set_info(const struct set_info *si, const struct setref *ref,
+			  enum set_keytype *key, char *err, size_t errlen)
+{
+	char reason[160];
+
+	if (si->flags & (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_INTERVAL)) {
+		snprintf(reason, sizeof(reason), "is %s; kvfence fills only plain sets",
+			 si->flags & NFT_SET_INTERVAL ? "an interval set" : "a map");
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	if (keytype_from_kernel(si->key_type, si->key_len, key) < 0) {
+		snprintf(reason, sizeof(reason), "key type %u (length %u) is none of "
+			 "ipv4_addr, ipv6_addr, ipv4_addr . inet_service, "
+			 "ipv6_addr . inet_service", si->key_type, si->key_len);
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	return 0;
+}
+
+int nftset_get(struct nftset_ctx *ctx, const struct setref *ref,
+	       enum set_keytype *key, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct set_info si = { 0 };
+	struct nlmsghdr *nlh;
+	int r;
+
+	nlh = build_set_req(ctx, ref, NFT_MSG_GETSET, NLM_F_ACK, buf);
+	r = talk(ctx, nlh, set_info_cb, &si);
+	if (r == 0 && !si.seen) {
+		set_err(err, errlen, ref, "no answer from the kernel");
+		return -EPROTO;
+	}
+	if (r < 0) {
+		set_err_errno(err, errlen, ref, ctx, r);
+		return r;
+	}
+	return check_set_info(&si, ref, key, err, errlen);
+}
+
+/* Reading elements */
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nn(nftnl_gen_alloc());
+
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return MNL_CB_OK;
+}
+
+static int get_genid(struct nftset_ctx *ctx, uint32_t *genid)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK,
+				    next_seq(ctx));
+	return talk(ctx, nlh, gen_cb, genid);
+}
+
+struct dump {
+	enum set_keytype key;
+	struct elem_list *out;
+	int error;		/* first element kvfence could not read */
+};
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	/* nft accepts a comment only if NUL-terminated; so do we. */
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT &&
+	    len > 0 && v[len - 1] == '\0')
+		*(const char **)data = v;
+	return 0;
+}
+
+/* nftnl_udata_parse trusts each TLV's length; the bytes come from
+ * whoever wrote the element, so check that they stay in bounds. */
+static bool udata_valid(const uint8_t *p, uint32_t len)
+{
+	uint32_t off = 0;
+
+	while (off < len) {
+		if (len - off < 2 || len - off - 2 < p[off + 1])
+			return false;
+		off += 2 + p[off + 1];
+	}
+	return true;
+}
+
+static const char *elem_comment(struct nftnl_set_elem *e)
+{
+	const char *comment = NULL;
+	const void *ud;
+	uint32_t len;
+
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA))
+		return NULL;
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+	if (!ud || !udata_valid(ud, len))
+		return NULL;
+	nftnl_udata_parse(ud, len, comment_cb, &comment);
+	return comment;
+}
+
+static int key_decode(enum set_keytype key, const uint8_t *p, uint32_t len,
+		      struct elem *el)
+{
+	uint32_t alen = keytype_addrlen(key);
+	uint16_t port;
+
+	if (len != keytype_len(key))
+		return -EPROTO;
+	memset(el, 0, sizeof(*el));
+	el->addr.family = keytype_family(key);
+	memcpy(el->addr.bytes, p, alen);
+	if (keytype_has_port(key)) {
+		memcpy(&port, p + alen, sizeof(port));
+		el->port = ntohs(port);
+	}
+	return 0;
+}
+
+static int dump_elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct dump *d = data;
+	const char *comment;
+	const void *k;
+	struct elem el;
+	uint32_t len = 0;
+
+	k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	if (!k || key_decode(d->key, k, len, &el) < 0) {
+		d->error = -EBADMSG;
+		return 0;
+	}
+	comment = elem_comment(e);
+	if (comment)
+		el.comment = elem_list_intern(d->out, comment);
+	elem_list_push(d->out, &el);
+	return 0;
+}
+
+static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct dump *d = data;
+
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
+		d->error = -EBADMSG;
+	else
+		nftnl_set_elem_foreach(s, dump_elem_cb, d);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int dump_elems(struct nftset_ctx *ctx, const struct setref *ref,
+		      struct dump *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int r;
+
+	nlh = build_set_req(ctx, ref, NFT_MSG_GETSETELEM, NLM_F_DUMP, buf);
+	r = talk(ctx, nlh, dump_msg_cb, d);
+	return r < 0 ? r : d->error;
+}
+
+int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
+		enum set_keytype key, struct elem_list *out,
+		char *err, size_t errlen)
+{
+	struct dump d = { .key = key, .out = out };
+	size_t n0 = out->n;
+	uint32_t gen0 = 0, gen1 = 0;
+	int r, tries;
+
+	for (tries = 0; tries < LIST_RETRIES; tries++) {
+		/* Comments of a discarded attempt stay in out's pool until
+		 * the list is cleared: bounded by LIST_RETRIES. */
+		out->n = n0;
+		d.error = 0;
+		r = get_genid(ctx, &gen0);
+		if (r < 0)
+			goto fail;
+		r = dump_elems(ctx, ref, &d);
+		/* EINTR: the kernel flagged the dump as interrupted. */
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		r = get_genid(ctx, &gen1);
+		if (r < 0)
+			goto fail;
+		if (gen0 == gen1)
+			return 0;
+	}
+	out->n = n0;
+	set_err(err, errlen, ref, "the ruleset kept changing while it was read");
+	return -EAGAIN;
+fail:
+	out->n = n0;
+	if (r == -EBADMSG && !ctx->kernel_err)
+		set_err(err, errlen, ref, "an element could not be read as the set type");
+	else
+		set_err_errno(err, errlen, ref, ctx, r);
+	return r;
+}
+
+/* Building a batch */
+
+struct nftset_batch *nftset_batch_new(struct nftset_ctx *ctx)
+{
+	struct nftset_batch *b = xcalloc(1, sizeof(*b));
+
+	b->ctx = ctx;
+	return b;
+}
+
+void nftset_batch_free(struct nftset_batch *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->n; i++)
+		free(b->msgs[i].desc);
+	free(b->msgs);
+	free(b->buf);
+	free(b->error_msg);
+	free(b);
+}
+
+size_t nftset_batch_count(const struct nftset_batch *b)
+{
+	return b->n;
+}
+
+static void batch_fail(struct nftset_batch *b, int error, char *msg)
+{
+	if (b->error) {
+		free(msg);
+		return;
+	}
+	b->error = error;
+	b->error_msg = msg;
+}
+
+/* Builders write without bounds: make room for the largest message. */
+static char *batch_tail(struct nftset_batch *b)
+{
+	array_reserve(&b->buf, &b->cap, b->len + MSG_ROOM, 1);
+	return b->buf + b->len;
+}
+
+/* Every message asks for an ack: on success too, so that the number of
+ * acks read proves the kernel answered the whole batch. */
+static struct nlmsghdr *batch_msg_start(struct nftset_batch *b, uint16_t type,
+					int family, uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(batch_tail(b), type, family, flags | NLM_F_ACK,
+				     next_seq(b->ctx));
+}
+
+static void batch_msg_end(struct nftset_batch *b, struct nlmsghdr *nlh, char *desc,
+			  enum set_keytype key, bool elems)
+{
+	struct batch_msg *m;
+
+	array_reserve(&b->msgs, &b->cap_msgs, b->n + 1, sizeof(*b->msgs));
+	m = &b->msgs[b->n++];
+	m->seq = nlh->nlmsg_seq;
+	m->off = b->len;
+	m->desc = desc;
+	m->key = key;
+	m->elems = elems;
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static char *set_desc(const struct setref *ref, const char *what)
+{
+	return xasprintf("set %s %s %s: %s", nftset_family_name(ref->family),
+			 ref->table, ref->name, what);
+}
+
+void nftset_batch_add_table(struct nftset_batch *b, int family, const char *table)
+{
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = batch_msg_start(b, NFT_MSG_NEWTABLE, family, NLM_F_CREATE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_msg_end(b, nlh, xasprintf("table %s %s: create",
+					nftset_family_name(family), table),
+		      KEY_IPV4, false);
+}
+
+/* nft stores the key byte order in the set's user data (big endian for
+ * an address, none for a concatenation); written the same way, `nft
+ * list` prints our sets exactly like its own. */
+static void set_put_udata(struct nftnl_set *s, enum set_keytype key)
+{
+	struct nftnl_udata_buf *ud = nn(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+	uint32_t order = keytype_has_port(key) ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG;
+
+	nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, order);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
+void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
+			  enum set_keytype key)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+	char what[64];
+
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype_nft_type(key));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keytype_len(key));
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->ctx->set_id);
+	set_put_udata(s, key);
+	nlh = batch_msg_start(b, NFT_MSG_NEWSET, ref->family, NLM_F_CREATE);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	snprintf(what, sizeof(what), "create (type %s)", keytype_name(key));
+	batch_msg_end(b, nlh, set_desc(ref, what), key, false);
+}
+
+static void key_encode(enum set_keytype key, const struct elem *el, uint8_t *p)
+{
+	uint32_t alen = keytype_addrlen(key);
+	uint16_t port = htons(el->port);
+
+	memset(p, 0, KEY_MAXLEN);
+	memcpy(p, el->addr.bytes, alen);
+	if (keytype_has_port(key))
+		memcpy(p + alen, &port, sizeof(port));
+}
+
+/* 0, or -errno with *why set (allocated) when el cannot be written. */
+static int elem_build(struct nftnl_set *s, enum set_keytype key, const struct elem *el,
+		      bool with_comment, char **why)
+{
+	struct nftnl_set_elem *e;
+	struct nftnl_udata_buf *ud;
+	uint8_t k[KEY_MAXLEN];
+	char a[128];
+
+	if (el->addr.family != keytype_family(key)) {
+		*why = xasprintf("element %s does not match type %s",
+				 elem_format(el, a, sizeof(a)), keytype_name(key));
+		return -EINVAL;
+	}
+	e = nn(nftnl_set_elem_alloc());
+	key_encode(key, el, k);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, keytype_len(key));
+	if (with_comment && el->comment) {
+		ud = nn(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+		if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, el->comment)) {
+			nftnl_udata_buf_free(ud);
+			nftnl_set_elem_free(e);
+			*why = xasprintf("element %s: comment longer than %d bytes",
+					 elem_format(el, a, sizeof(a)),
+					 NFT_USERDATA_MAXLEN - 3);
+			return -ENAMETOOLONG;
+		}
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
+				   nftnl_udata_buf_len(ud));
+		nftnl_udata_buf_free(ud);
+	}
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* One message holding v[0..n), n <= ELEMS_PER_MSG. */
+static void elems_msg(struct nftset_batch *b, const struct setref *ref, enum set_keytype key,
+		      const struct elem *v, size_t n, bool add)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+	char what[64], *why = NULL;
+	size_t i;
+	int r;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
+	for (i = 0; i < n; i++) {
+		r = elem_build(s, key, &v[i], add, &why);
+		if (r < 0) {
+			batch_fail(b, r, set_desc(ref, why));
+			free(why);
+			goto out;
+		}
+	}
+	nlh = batch_msg_start(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			      ref->family, add ? NLM_F_CREATE : 0);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	snprintf(what, sizeof(what), "%s %zu element%s", add ? "add" : "delete",
+		 n, n == 1 ? "" : "s");
+	batch_msg_end(b, nlh, set_desc(ref, what), key, true);
+out:
+	nftnl_set_free(s);
+}
+
+static void batch_elems(struct nftset_batch *b, const struct setref *ref,
+			enum set_keytype key, const struct elem *v, size_t n, bool add)
+{
+	size_t i, chunk;
+
+	for (i = 0; i < n; i += chunk) {
+		chunk = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
+		elems_msg(b, ref, key, v + i, chunk, add);
+	}
+}
+
+void nftset_batch_add_elems(struct nftset_batch *b, const struct setref *ref,
+			    enum set_keytype key, const struct elem *v, size_t n)
+{
+	batch_elems(b, ref, key, v, n, true);
+}
+
+void nftset_batch_del_elems(struct nftset_batch *b, const struct setref *ref,
+			    enum set_keytype key, const struct elem *v, size_t n)
+{
+	batch_elems(b, ref, key, v, n, false);
+}
+
+/* Committing a batch */
+
+struct ack {
+	int error;		/* 0 or -errno */
+	const char *msg;	/* extended ack message, or NULL */
+	uint32_t offs;		/* of the offending attribute, or 0 */
+};
+
+static int ack_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(attr) <= NLMSGERR_ATTR_OFFS)
+		tb[mnl_attr_get_type(attr)] = attr;
+	return MNL_CB_OK;
+}
+
+static void ack_parse(const struct nlmsghdr *nlh, struct ack *ack)
+{
+	const struct nlattr *tb[NLMSGERR_ATTR_OFFS + 1] = { NULL };
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t off = sizeof(*e);
+
+	memset(ack, 0, sizeof(*ack));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		ack->error = -EPROTO;
+		return;
+	}
+	ack->error = e->error > 0 ? -e->error : e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	/* Without NETLINK_CAP_ACK the request is echoed before the TLVs. */
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (off >= mnl_nlmsg_get_payload_len(nlh) ||
+	    mnl_attr_parse(nlh, off, ack_attr_cb, tb) < 0)
+		return;
+	if (tb[NLMSGERR_ATTR_MSG] &&
+	    mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
+		ack->msg = mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]);
+	if (tb[NLMSGERR_ATTR_OFFS] &&
+	    mnl_attr_validate(tb[NLMSGERR_ATTR_OFFS], MNL_TYPE_U32) == 0)
+		ack->offs = mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+}
+
+static const struct nlattr *nest_find(const struct nlattr *nest, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest)
+		if (mnl_attr_get_type(a) == type)
+			return a;
+	return NULL;
+}
+
+/* The kernel points the extended ack at the element it refused; find it
+ * in the message we sent, to name it. */
+static bool offending_elem(const struct nftset_batch *b, const struct batch_msg *m,
+			   uint32_t offs, struct elem *el)
+{
+	const struct nlmsghdr *nlh = (const void *)(b->buf + m->off);
+	const struct nlattr *a, *list = NULL, *k;
+
+	if (!m->elems || offs == 0 || offs >= nlh->nlmsg_len)
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+			list = a;
+	if (!list)
+		return false;
+	mnl_attr_for_each_nested(a, list) {
+		if ((size_t)((const char *)a - (const char *)nlh) != offs)
+			continue;
+		k = nest_find(a, NFTA_SET_ELEM_KEY);
+		k = k ? nest_find(k, NFTA_DATA_VALUE) : NULL;
+		return k && key_decode(m->key, mnl_attr_get_payload(k),
+				       mnl_attr_get_payload_len(k), el) == 0;
+	}
+	return false;
+}
+
+static void describe_error(const struct nftset_batch *b, const struct batch_msg *m,
+			   const struct ack *ack, char *err, size_t errlen)
+{
+	char where[KVF_ADDRSTRLEN + 32] = "", a[KVF_ADDRSTRLEN + 16];
+	struct elem el;
+
+	if (offending_elem(b, m, ack->offs, &el))
+		snprintf(where, sizeof(where), ", element %s",
+			 elem_format(&el, a, sizeof(a)));
+	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc, strerror(-ack->error),
+		 ack->msg ? ": " : "", ack->msg ? ack->msg : "", where);
+}
+
+struct ack_state {
+	uint32_t begin_seq;
+	size_t got, next;
+	int error;		/* first failure, in batch order */
+	bool whole;		/* the batch was refused as a whole */
+};
+
+/* Acks come in batch order; fall back to a search all the same. */
+static const struct batch_msg *find_msg(const struct nftset_batch *b, uint32_t seq,
+					struct ack_state *st)
+{
+	size_t i;
+
+	if (st->next < b->n && b->msgs[st->next].seq == seq)
+		return &b->msgs[st->next++];
+	for (i = 0; i < b->n; i++)
+		if (b->msgs[i].seq == seq)
+			return &b->msgs[i];
+	return NULL;
+}
+
+static void ack_one(const struct nftset_batch *b, const struct nlmsghdr *nlh,
+		    struct ack_state *st, char *err, size_t errlen)
+{
+	const struct batch_msg *m;
+	struct ack ack;
+
+	if (nlh->nlmsg_type != NLMSG_ERROR)
+		return;
+	ack_parse(nlh, &ack);
+	if (nlh->nlmsg_seq == st->begin_seq && ack.error) {
+		st->whole = true;
+		if (!st->error) {
+			st->error = ack.error;
+			snprintf(err, errlen, "batch of %zu messages: %s (kernel%s%s)",
+				 b->n, strerror(-ack.error), ack.msg ? ": " : "",
+				 ack.msg ? ack.msg : "");
+		}
+		return;
+	}
+	m = find_msg(b, nlh->nlmsg_seq, st);
+	if (!m)
+		return;
+	st->got++;
+	if (ack.error && !st->error) {
+		st->error = ack.error;
+		describe_error(b, m, &ack, err, errlen);
+	}
+}
+
+/* The kernel handles a batch inside sendmsg() and queues every ack
+ * before it returns, so they are all readable at once. Waiting is only
+ * a safety net; a lost ack leaves the outcome unknown, never "done". */
+static int recv_acks(struct nftset_batch *b, struct ack_state *st, char *err, size_t errlen)
+{
+	struct pollfd pfd = { .fd = nftset_fd(b->ctx), .events = POLLIN };
+	const struct nlmsghdr *nlh;
+	ssize_t n;
+	int len;
+
+	n = recv(pfd.fd, b->ctx->buf, RECV_BUFSIZ, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN && poll(&pfd, 1, ACK_WAIT_MS) == 0)
+		errno = ETIMEDOUT;
+	if (n < 0) {
+		int e = errno;
+
+		if (e == EINTR || e == EAGAIN)
+			return 0;
+		snprintf(err, errlen, "batch of %zu messages: %s after %zu of %zu "
+			 "acknowledgements; outcome unknown", b->n, strerror(e),
+			 st->got, b->n);
+		return -e;
+	}
+	len = (int)n;
+	for (nlh = (const void *)b->ctx->buf; mnl_nlmsg_ok(nlh, len);
+	     nlh = mnl_nlmsg_next(nlh, &len))
+		ack_one(b, nlh, st, err, errlen);
+	return 0;
+}
+
+static int read_acks(struct nftset_batch *b, uint32_t begin_seq, char *err, size_t errlen)
+{
+	struct ack_state st = { .begin_seq = begin_seq };
+	int r;
+
+	while (st.got < b->n && !st.whole) {
+		r = recv_acks(b, &st, err, errlen);
+		if (r < 0)
+			return st.error ? st.error : r;
+	}
+	return st.error;
+}
+
+union batch_hdr {
+	struct nlmsghdr nlh;
+	char buf[64];
+};
+
+static int batch_send(struct nftset_batch *b, uint32_t *begin_seq, char *err, size_t errlen)
+{
+	struct nftset_ctx *ctx = b->ctx;
+	union batch_hdr begin, end;
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	struct iovec iov[3];
+	struct msghdr mh = {
+		.msg_name = &snl, .msg_namelen = sizeof(snl),
+		.msg_iov = iov, .msg_iovlen = 3,
+	};
+	size_t total;
+
+	drain(ctx);
+	*begin_seq = nftnl_batch_begin(begin.buf, next_seq(ctx))->nlmsg_seq;
+	nftnl_batch_end(end.buf, next_seq(ctx));
+	iov[0] = (struct iovec){ begin.buf, begin.nlh.nlmsg_len };
+	iov[1] = (struct iovec){ b->buf, b->len };
+	iov[2] = (struct iovec){ end.buf, end.nlh.nlmsg_len };
+	total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+	/* netlink_sendmsg() refuses a message larger than the send buffer. */
+	sock_buf_reserve(nftset_fd(ctx), SO_SNDBUFFORCE, SO_SNDBUF, total + 64);
+	sock_buf_reserve(nftset_fd(ctx), SO_RCVBUFFORCE, SO_RCVBUF,
+			 b->n * ACK_TRUESIZE + RECV_BUFSIZ);
+	if (sendmsg(nftset_fd(ctx), &mh, 0) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "batch of %zu messages (%zu bytes): %s%s", b->n,
+			 total, strerror(e), e == EMSGSIZE ?
+			 " (socket send buffer too small: raise net.core.wmem_max)" : "");
+		return -e;
+	}
+	ctx->msgs_sent += b->n;
+	return 0;
+}
+
+int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
+{
+	uint32_t begin_seq;
+	int r;
+
+	if (b->error) {
+		snprintf(err, errlen, "%s", b->error_msg);
+		return b->error;
+	}
+	if (b->n == 0)
+		return 0;
+	r = batch_send(b, &begin_seq, err, errlen);
+	if (r < 0)
+		return r;
+	return read_acks(b, begin_seq, err, errlen);
+}
