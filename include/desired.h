@@ -58,7 +58,8 @@ size_t desired_expire_stale(struct host_state *h, int64_t now, unsigned max_stal
 /* Append to out the elements for a set of keytype from every host: each
  * held address of the set's family, once per port of the endpoint (once
  * in all for a plain set), commented with the host name. out is sorted
- * unique afterwards. */
+ * afterwards; a key several hosts share appears once per host, in host
+ * order. */
 void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,
 		      enum set_keytype key, struct elem_list *out);
 

@@ -5,11 +5,14 @@
 
 #include "elem.h"
 
-/* desired and kernel must be sorted unique (elem_list_sort_unique).
+/* desired must be sorted (elem_list_sort); it may hold one entry per
+ * host for a key that several hosts share. kernel must be sorted unique.
  * add receives desired elements the kernel lacks; del receives kernel
- * elements that are owned (elem.owned) and no longer desired. Elements
- * the administrator added (not owned) are never deleted. Pointers in
- * add/del borrow comments from the inputs. */
+ * elements that are owned (elem.owned) and no longer desired. An owned
+ * element whose comment names no host that still wants it lands in both
+ * (renamed in one batch). Elements the administrator added (not owned)
+ * are never deleted. Pointers in add/del borrow comments from the
+ * inputs. */
 void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
 		  struct elem_list *add, struct elem_list *del);
 

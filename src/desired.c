@@ -179,7 +179,7 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 			}
 		}
 	}
-	elem_list_sort_unique(out);
+	elem_list_sort(out);
 }
 
 void host_state_free(struct host_state *h)

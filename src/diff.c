@@ -3,7 +3,44 @@
  * per element beyond the output arrays. */
 #include "autoconfig.h"
 
+#include <string.h>
+
 #include "diff.h"
+
+static bool same_comment(const struct elem *a, const struct elem *b)
+{
+	if (!a->comment || !b->comment)
+		return a->comment == b->comment;
+	return strcmp(a->comment, b->comment) == 0;
+}
+
+/* The desired entries for one key: several hosts may share an address.
+ * Returns the index past the group. */
+static size_t group_end(const struct elem_list *l, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < l->n && elem_key_cmp(&l->v[i], &l->v[j]) == 0)
+		j++;
+	return j;
+}
+
+/* An element of ours whose comment names a host that no longer wants it
+ * is rewritten (delete and add in the same batch, so no packet sees it
+ * missing) to name one that does. While its host still wants it, it
+ * stays as it is: no flapping between two hosts' comments. */
+static bool needs_rename(const struct elem_list *desired, size_t from, size_t to,
+			 const struct elem *k)
+{
+	size_t i;
+
+	if (!k->owned)
+		return false;
+	for (i = from; i < to; i++)
+		if (same_comment(&desired->v[i], k))
+			return false;
+	return true;
+}
 
 void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
 		  struct elem_list *add, struct elem_list *del)
@@ -11,6 +48,7 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 	size_t i = 0, j = 0;
 
 	while (i < desired->n || j < kernel->n) {
+		size_t end;
 		int c;
 
 		if (i == desired->n)
@@ -19,17 +57,24 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 			c = -1;
 		else
 			c = elem_key_cmp(&desired->v[i], &kernel->v[j]);
-		if (c < 0) {
-			elem_list_push(add, &desired->v[i++]);
-		} else if (c > 0) {
+		if (c > 0) {
 			/* Only our own elements leave: an element the
 			 * administrator added stays, whatever DNS says. */
 			if (kernel->v[j].owned)
 				elem_list_push(del, &kernel->v[j]);
 			j++;
+			continue;
+		}
+		end = group_end(desired, i);
+		if (c < 0) {
+			elem_list_push(add, &desired->v[i]);
 		} else {
-			i++;
+			if (needs_rename(desired, i, end, &kernel->v[j])) {
+				elem_list_push(del, &kernel->v[j]);
+				elem_list_push(add, &desired->v[i]);
+			}
 			j++;
 		}
+		i = end;
 	}
 }

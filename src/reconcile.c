@@ -275,27 +275,34 @@ static void set_diff_free(struct set_diff *d)
 	elem_list_free(&d->del);
 }
 
-/* After a commit the kernel holds what we wanted: take it as the new
- * "kernel" view (foreign elements kept), so the next reconcile needs no
- * dump unless the monitor says someone else changed the set. */
-static void commit_view(struct engine_set *s, struct set_diff *d)
+/* After a commit the kernel holds its old elements less del, plus add:
+ * keep that as the "kernel" view, so the next reconcile needs no dump
+ * unless the monitor says someone else changed the set. */
+static void commit_view(struct engine *e, struct engine_set *s, struct set_diff *d)
 {
 	struct elem_list next = { 0 };
-	size_t i;
+	size_t i, j = 0;
 
-	/* Foreign comments live in the old list's pool: copy them. Ours
-	 * point at the endpoint names, which outlive every view. */
 	for (i = 0; i < s->kernel.n; i++) {
 		struct elem el = s->kernel.v[i];
+		long h;
 
-		if (el.owned)
+		/* del is an ordered subsequence of the kernel list. */
+		if (j < d->del.n && elem_key_cmp(&el, &d->del.v[j]) == 0) {
+			j++;
 			continue;
-		if (el.comment)
+		}
+		/* Comments of the old view die with it: point ours at the
+		 * endpoint names, copy the rest. */
+		h = el.comment ? catalogue_find(&e->eps, el.comment) : -1;
+		if (h >= 0)
+			el.comment = e->eps.v[h].name;
+		else if (el.comment)
 			el.comment = elem_list_intern(&next, el.comment);
 		elem_list_push(&next, &el);
 	}
-	for (i = 0; i < d->desired.n; i++) {
-		struct elem el = d->desired.v[i];
+	for (i = 0; i < d->add.n; i++) {
+		struct elem el = d->add.v[i];
 
 		el.owned = true;
 		elem_list_push(&next, &el);
@@ -305,6 +312,13 @@ static void commit_view(struct engine_set *s, struct set_diff *d)
 	s->kernel = next;
 	s->exists = true;
 	s->size = next.n;
+}
+
+static void log_created(const struct engine_set *s)
+{
+	char d[300];
+
+	log_info("created %s { type %s }", set_desc(s, d, sizeof(d)), keytype_name(s->key));
 }
 
 int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
@@ -339,7 +353,9 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		struct engine_set *s = &e->sets[i];
 
 		if (r == 0 && !dry_run) {
-			commit_view(s, &d[i]);
+			if (!s->exists)
+				log_created(s);
+			commit_view(e, s, &d[i]);
 			log_info("set=%s added=%zu removed=%zu size=%zu", s->ref.name,
 				 d[i].add.n, d[i].del.n, s->size);
 		}

@@ -125,12 +125,15 @@ static void test_elements(void)
 	answer(&hs[0], RES_OK, RES_OK, a1, 2, 1, 60);
 	answer(&hs[1], RES_OK, RES_OK, a2, 1, 1, 60);
 	desired_elements(&eps, hs, KEY_IPV4_PORT, &l);
-	is_int(l.n, 2, "v4 concat: 192.0.2.1 . 80 and . 443, shared address once per port");
+	is_int(l.n, 3, "v4 concat: . 80 for a, . 443 for a and for b");
 	is_str(elem_format(&l.v[0], buf, sizeof(buf)), "192.0.2.1 . 80", "first element");
-	is_str(l.v[1].comment, "a.example.com", "comment of the first host");
+	ok(strcmp(l.v[1].comment, "a.example.com") == 0 &&
+	   strcmp(l.v[2].comment, "b.example.com") == 0, "a shared key: one entry per host, in order");
+	elem_list_sort_unique(&l);
+	is_int(l.n, 2, "two distinct keys");
 	elem_list_free(&l);
 	desired_elements(&eps, hs, KEY_IPV4, &l);
-	is_int(l.n, 1, "plain v4 set: addresses only, once");
+	is_int(l.n, 2, "plain v4 set: addresses only, one entry per host");
 	elem_list_free(&l);
 	desired_elements(&eps, hs, KEY_IPV6_PORT, &l);
 	ok(l.n == 2 && l.v[0].port == 80, "v6 concat: two ports");

@@ -114,8 +114,31 @@ static void test_sort_unique_keeps_first(void)
 	elem_list_free(&l);
 }
 
+static void test_shared_key_comment(void)
+{
+	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
+
+	/* Two hosts want the key; the kernel names the second: no flapping. */
+	push(&want, "192.0.2.10", 443, true, "a.example.com");
+	push(&want, "192.0.2.10", 443, true, "b.example.com");
+	push(&kern, "192.0.2.10", 443, true, "b.example.com");
+	elem_list_sort(&want);
+	diff_compute(&want, &kern, &add, &del);
+	ok(add.n == 0 && del.n == 0, "shared key named by a host that still wants it: kept");
+	/* b stops wanting it: renamed to a in one batch. */
+	want.n = 1;
+	diff_compute(&want, &kern, &add, &del);
+	ok(del.n == 1 && add.n == 1 && strcmp(add.v[0].comment, "a.example.com") == 0,
+	   "named by a host that no longer wants it: deleted and re-added under the other");
+	elem_list_free(&want);
+	elem_list_free(&kern);
+	elem_list_free(&add);
+	elem_list_free(&del);
+}
+
 int main(void)
 {
+	test_shared_key_comment();
 	test_basic();
 	test_unchanged_and_empty();
 	test_foreign_same_key();
