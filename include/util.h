@@ -18,6 +18,14 @@ void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
 
+/* A growing string: printf appends. Free .p when done. */
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Replace path with data atomically: write path.tmp beside it, fsync,
  * rename, fsync the directory. The directory is created (0755) if
  * missing. 0 or -errno. */

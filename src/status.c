@@ -88,67 +88,45 @@ int status_write_json(const char *path, const struct engine *e,
 	return r;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	array_reserve(&b->p, &b->cap, b->len + (size_t)n + 1, 1);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void metrics_sets(struct buf *b, const struct engine *e)
+static void metrics_sets(struct strbuf *b, const struct engine *e)
 {
 	size_t i;
 
-	bprintf(b, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
+	strbuf_printf(b, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
 		"# TYPE kvfence_set_elements gauge\n");
 	for (i = 0; i < e->n_sets; i++)
-		bprintf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
+		strbuf_printf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
 			nftset_family_name(e->sets[i].ref.family), e->sets[i].ref.table,
 			e->sets[i].ref.name, e->sets[i].size);
 }
 
-static void metrics_hosts(struct buf *b, const struct engine *e)
+static void metrics_hosts(struct strbuf *b, const struct engine *e)
 {
 	size_t i;
 
-	bprintf(b, "# HELP kvfence_host_addresses Addresses held per host.\n"
+	strbuf_printf(b, "# HELP kvfence_host_addresses Addresses held per host.\n"
 		"# TYPE kvfence_host_addresses gauge\n");
 	for (i = 0; i < e->eps.n; i++)
-		bprintf(b, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
+		strbuf_printf(b, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
 			e->hs[i].n_addrs);
-	bprintf(b, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
+	strbuf_printf(b, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
 		"# TYPE kvfence_host_failing gauge\n");
 	for (i = 0; i < e->eps.n; i++)
-		bprintf(b, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
+		strbuf_printf(b, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
 			e->hs[i].failures > 0);
 }
 
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	int r;
 
-	bprintf(&b, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
+	strbuf_printf(&b, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
 		"kvfence_hosts %zu\n", e->eps.n);
 	metrics_sets(&b, e);
 	metrics_hosts(&b, e);
-	bprintf(&b, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
+	strbuf_printf(&b, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
 		"# TYPE kvfence_resolve_failures_total counter\n"
 		"kvfence_resolve_failures_total %llu\n"
 		"# HELP kvfence_last_reconcile_timestamp_seconds Time of the last successful reconcile.\n"

@@ -89,6 +89,23 @@ bool str_endswith(const char *s, const char *suffix)
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("strbuf_printf: bad format");
+	array_reserve(&b->p, &b->cap, b->len + (size_t)n + 1, 1);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
@@ -135,7 +152,11 @@ int atomic_write(const char *path, const void *data, size_t len, unsigned mode)
 		r = -errno;
 		goto out;
 	}
-	r = write_all(fd, data, len);
+	/* The umask (UMask=0077 in the unit) must not hide status and
+	 * metrics from their readers: the mode is the caller's choice. */
+	r = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

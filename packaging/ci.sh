@@ -1,0 +1,296 @@
+#!/bin/bash
+# kvfence: the packaging gates, run by CI as root on a fresh Debian 12 machine
+# after the main build (src/kvfence exists). Never touches the main tree's
+# build: packages are built from copies under /tmp. Installs and purges the
+# .deb on this machine; the service itself only ever runs in a private
+# network namespace (see gate_service), never against the host's ruleset.
+#
+# Prints one PASS/FAIL (or SKIP) line per gate and ends with
+# "N passed, M failed"; exits non-zero when any gate failed.
+#
+# KVF_PKG_REQUIRE_SYSTEMD=1 turns the SKIP of the live service test (no
+# systemd as PID 1, e.g. in a container) into a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+
+passed=0 failed=0 skipped=0
+work=$(mktemp -d /tmp/kvfence-pkgci.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
+section() { printf '\n--- %s ---\n' "$*"; }
+# gate NAME COMMAND...: PASS when the command succeeds; its output is shown.
+gate() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "packaging/ci.sh: run as root (it installs and purges the package)" >&2
+	exit 77
+fi
+
+section "tools"
+tools="build-essential autoconf automake pkg-config debhelper dh-autoreconf
+	dpkg-dev fakeroot lintian mandoc man-db rpm xz-utils adduser systemd strace
+	iproute2 util-linux procps
+	libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev libsystemd-dev"
+missing=""
+for p in $tools; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "+ apt-get install$missing"
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+gate "tools installed" true
+
+version=$(sed -n 's/^AC_INIT(\[kvfence\], *\[\([^]]*\)\].*/\1/p' configure.ac)
+echo "kvfence version $version"
+
+# ---------------------------------------------------------------- unit --
+section "systemd unit"
+unit_for() {	# unit_for SBINDIR OUT
+	sed "s|@sbindir@|$1|g" packaging/systemd/kvfence.service.in > "$2"
+}
+mkdir -p "$work/unit" "$work/unit-verify"
+unit_for /usr/sbin "$work/unit/kvfence.service"
+
+gate_security() {
+	local unit=$1 out
+	out=$(systemd-analyze security --offline=true --threshold=15 "$unit" 2>&1)
+	local rc=$?
+	grep -v '✓' <<<"$out"
+	grep -q "Overall exposure level" <<<"$out" && [ $rc -eq 0 ]
+}
+gate "systemd-analyze security: overall exposure <= 1.5" \
+	gate_security "$work/unit/kvfence.service"
+
+# verify wants ExecStart= to exist: before the package is installed, point
+# it at the built binary (or /bin/true) and skip the man: links.
+gate_verify_source() {
+	local bin=$top/src
+	[ -x "$bin/kvfence" ] || bin=/bin
+	unit_for "$bin" "$work/unit-verify/kvfence.service"
+	[ -x "$bin/kvfence" ] || sed -i "s|^ExecStart=/bin/kvfence|ExecStart=/bin/true|" \
+		"$work/unit-verify/kvfence.service"
+	local out
+	out=$(systemd-analyze verify --man=no "$work/unit-verify/kvfence.service" 2>&1)
+	echo "${out:-(no messages)}"
+	[ -z "$out" ]
+}
+gate "systemd-analyze verify (source unit)" gate_verify_source
+
+# Without systemd as PID 1 the filter itself cannot run the agent: trace
+# the agent instead and check every call against the unit's filter.
+gate_syscalls() {
+	[ -x src/kvfence ] || { echo "src/kvfence is not built"; return 1; }
+	packaging/syscalls-check.sh "$top/src/kvfence" "$work/unit/kvfence.service" \
+		packaging/kvfence.conf
+}
+gate "SystemCallFilter= allows every call kvfence run makes" gate_syscalls
+
+# ----------------------------------------------------------------- man --
+section "man pages"
+gate_mandoc() {
+	local out
+	out=$(mandoc -T lint -W warning man/kvfence.8 man/kvfence.conf.5 2>&1)
+	local rc=$?
+	echo "${out:-(no warnings)}"
+	[ $rc -eq 0 ] && [ -z "$out" ]
+}
+gate "mandoc -T lint: no errors or warnings" gate_mandoc
+gate_man_render() {
+	local p out
+	for p in man/kvfence.8 man/kvfence.conf.5; do
+		out=$(MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null) || return 1
+		[ -z "$out" ] || { echo "$p: $out"; return 1; }
+		MANWIDTH=80 man -l "$p" 2>/dev/null | grep -q "^NAME" || return 1
+	done
+}
+gate "man -l renders without warnings" gate_man_render
+
+# -------------------------------------------------------------- config --
+section "default config"
+gate_default_config() {
+	[ -x src/kvfence ] || { echo "src/kvfence is not built"; return 1; }
+	src/kvfence -c packaging/kvfence.conf check
+}
+gate "kvfence check packaging/kvfence.conf" gate_default_config
+gate_documented() {	# every directive the parser knows is documented
+	local d bad=0
+	for d in $(sed -n 's/^\t{ "\([a-z0-9-]*\)",.*d_.*/\1/p' src/config.c); do
+		grep -q "^#$d\b" packaging/kvfence.conf || { echo "kvfence.conf lacks $d"; bad=1; }
+		grep -q "^\.It Cm $d\b" man/kvfence.conf.5 || { echo "kvfence.conf.5 lacks $d"; bad=1; }
+	done
+	return $bad
+}
+gate "every directive documented in kvfence.conf and kvfence.conf(5)" gate_documented
+
+# ----------------------------------------------------------------- deb --
+section "Debian package"
+deb=""
+gate_build_deb() {
+	deb=$(packaging/build-deb.sh "$work/deb" | tail -n 1)
+	echo "$deb"
+	[ -f "$deb" ]
+}
+gate "build-deb.sh builds kvfence_${version}_$(dpkg --print-architecture).deb" gate_build_deb
+
+gate_lintian() {
+	lintian --fail-on error,warning --display-info --show-overrides "$deb"
+}
+if [ -f "$deb" ]; then
+	gate "lintian: 0 errors, 0 warnings" gate_lintian
+else
+	fail "lintian: no .deb to check"
+fi
+
+gate_install() {
+	apt-get install -y -qq "$deb" >/dev/null
+}
+installed=0
+if [ -f "$deb" ] && gate_install; then
+	pass "install the .deb"
+	installed=1
+else
+	fail "install the .deb"
+fi
+
+if [ $installed = 1 ]; then
+	gate_version() {
+		local out
+		out=$(/usr/sbin/kvfence --version) || return 1
+		echo "$out"
+		[ "$out" = "kvfence $version" ]
+	}
+	gate "installed kvfence --version" gate_version
+	gate "installed kvfence check (shipped config)" /usr/sbin/kvfence check
+	gate_user() {
+		local ent
+		ent=$(getent passwd kvfence) || return 1
+		echo "$ent"
+		[ "$(echo "$ent" | cut -d: -f7)" = /usr/sbin/nologin ] &&
+			[ "$(echo "$ent" | cut -d: -f6)" = /nonexistent ] &&
+			[ "$(echo "$ent" | cut -d: -f3)" -lt 1000 ] &&
+			getent group kvfence >/dev/null
+	}
+	gate "system user and group kvfence exist" gate_user
+	gate_conffile() {
+		dpkg-query -W -f='${Conffiles}\n' kvfence | grep -q '/etc/kvfence/kvfence.conf '
+	}
+	gate "conffile /etc/kvfence/kvfence.conf" gate_conffile
+	gate_not_enabled() {
+		# Installed disabled: nothing runs before the administrator configures.
+		[ ! -e /etc/systemd/system/multi-user.target.wants/kvfence.service ] &&
+			! systemctl is-active --quiet kvfence 2>/dev/null
+	}
+	gate "service installed disabled and not started" gate_not_enabled
+	gate "man kvfence, man kvfence.conf installed" \
+		sh -c 'man -w kvfence >/dev/null && man -w 5 kvfence.conf >/dev/null'
+	gate_verify_installed() {
+		local out
+		out=$(systemd-analyze verify /lib/systemd/system/kvfence.service 2>&1)
+		echo "${out:-(no messages)}"
+		[ -z "$out" ]
+	}
+	gate "systemd-analyze verify (installed unit, man: links checked)" gate_verify_installed
+	gate "systemd-analyze security (installed unit)" \
+		gate_security /lib/systemd/system/kvfence.service
+
+	# The hardened unit really runs the agent: under systemd, in a private
+	# network namespace (a drop-in adds PrivateNetwork=yes), so the host's
+	# ruleset is never touched. DNS fails there; kvfence starts anyway
+	# (fail-static, warm start), reports READY, reloads on SIGHUP, writes
+	# its status, and stops cleanly.
+	gate_service() {
+		local dropin=/run/systemd/system/kvfence.service.d rc=0
+		mkdir -p "$dropin"
+		printf '[Service]\nPrivateNetwork=yes\n' > "$dropin/ci.conf"
+		systemctl daemon-reload
+		{
+			systemctl start kvfence &&
+			systemctl is-active --quiet kvfence &&
+			systemctl reload kvfence &&
+			sleep 2 && systemctl is-active --quiet kvfence &&
+			test -s /run/kvfence/status.json &&
+			/usr/sbin/kvfence status >/dev/null &&
+			systemctl stop kvfence
+		} || rc=1
+		journalctl -u kvfence --no-pager -n 30 -o cat 2>/dev/null || true
+		systemctl stop kvfence 2>/dev/null
+		systemctl reset-failed kvfence 2>/dev/null
+		rm -rf "$dropin"
+		systemctl daemon-reload
+		return $rc
+	}
+	if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ] &&
+		systemctl is-system-running 2>/dev/null | grep -qv offline; then
+		gate "service starts hardened (private netns), reloads, stops" gate_service
+	elif [ "${KVF_PKG_REQUIRE_SYSTEMD:-0}" = 1 ]; then
+		fail "service start test: systemd is not PID 1"
+	else
+		skip "service start test: systemd is not PID 1 here"
+	fi
+
+	gate_purge() {
+		apt-get purge -y -qq kvfence >/dev/null || return 1
+		local bad=0
+		! dpkg-query -W -f='${Status}' kvfence 2>/dev/null | grep -q installed ||
+			{ echo "kvfence still installed"; bad=1; }
+		! getent passwd kvfence >/dev/null || { echo "user kvfence remains"; bad=1; }
+		! getent group kvfence >/dev/null || { echo "group kvfence remains"; bad=1; }
+		[ ! -e /etc/kvfence ] || { echo "/etc/kvfence remains"; bad=1; }
+		[ ! -e /var/lib/kvfence ] || { echo "/var/lib/kvfence remains"; bad=1; }
+		[ ! -e /usr/sbin/kvfence ] || { echo "/usr/sbin/kvfence remains"; bad=1; }
+		return $bad
+	}
+	gate "purge removes the package, /etc/kvfence, /var/lib/kvfence, the user" gate_purge
+fi
+
+# ----------------------------------------------------------------- rpm --
+section "RPM"
+rpmfile=""
+gate_rpm() {
+	local tree=$work/rpm-src top_rpm=$work/rpmbuild tarball
+	mkdir -p "$tree" "$top_rpm"
+	git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do
+			if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+		done | xargs -0 cp -a --parents -t "$tree"
+	(cd "$tree" && autoreconf -fi && ./configure && make dist) \
+		> "$work/rpm-dist.log" 2>&1 || { tail -n 30 "$work/rpm-dist.log"; return 1; }
+	tarball=$tree/kvfence-$version.tar.xz
+	[ -f "$tarball" ] || { echo "no $tarball"; return 1; }
+	rpmbuild -bb --nodeps \
+		--define "_topdir $top_rpm" --define "_sourcedir $tree" \
+		--define "debug_package %{nil}" \
+		"$tree/packaging/rpm/kvfence.spec" > "$work/rpmbuild.log" 2>&1 ||
+		{ tail -n 40 "$work/rpmbuild.log"; return 1; }
+	rpmfile=$(find "$top_rpm/RPMS" -name "kvfence-$version-*.rpm" | head -n 1)
+	[ -n "$rpmfile" ] || return 1
+	echo "$(basename "$rpmfile"):"
+	rpm -qlp "$rpmfile" 2>/dev/null | sed 's/^/  /'
+	local f
+	for f in /usr/sbin/kvfence /usr/lib/systemd/system/kvfence.service \
+		/usr/lib/sysusers.d/kvfence.conf /usr/share/man/man8/kvfence.8 \
+		/usr/share/man/man5/kvfence.conf.5; do
+		rpm -qlp "$rpmfile" 2>/dev/null | grep -q "^$f" || { echo "missing $f"; return 1; }
+	done
+	rpm -qcp "$rpmfile" 2>/dev/null | grep -qx /etc/kvfence/kvfence.conf ||
+		{ echo "/etc/kvfence/kvfence.conf is not %config"; return 1; }
+	rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q "systemctl" ||
+		{ echo "no systemd scriptlets"; return 1; }
+}
+gate "rpmbuild -bb from the make dist tarball" gate_rpm
+
+echo
+[ "$skipped" -eq 0 ] || echo "$skipped skipped (not counted)"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# kvfence test library, part two: the resident agent (`kvfence run -f`)
+# in the background of a test. Sourced by common.sh's users after it.
+
+KVF_AGENT_PID=
+KVF_AGENT_RC=
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+kvf_status_ready() { [ -s "$KVF_TMP/status.json" ]; }
+
+# kvf_agent_start ARGS...: start `kvfence ARGS run -f`, stderr (its log) to
+# $KVF_TMP/agent.err, and wait until it has written status.json (after its
+# first reconcile).
+kvf_agent_start() {
+	rm -f "$KVF_TMP/status.json"
+	"$KVFENCE" "$@" run -f > "$KVF_TMP/agent.out" 2>> "$KVF_TMP/agent.err" &
+	KVF_AGENT_PID=$!
+	kvf_bg_register "$KVF_AGENT_PID"
+	if ! wait_until 10 kvf_status_ready; then
+		cat "$KVF_TMP/agent.err" >&2
+		fail "the agent wrote no status within 10 s"
+	fi
+}
+
+kvf_agent_alive() { [ -n "$KVF_AGENT_PID" ] && kill -0 "$KVF_AGENT_PID" 2>/dev/null; }
+
+# kvf_agent_stop [SIGNAL]: signal the agent (TERM) and wait for it; its
+# exit code in KVF_AGENT_RC.
+kvf_agent_stop() {
+	KVF_AGENT_RC=0
+	kill -"${1:-TERM}" "$KVF_AGENT_PID" 2>/dev/null
+	wait "$KVF_AGENT_PID" || KVF_AGENT_RC=$?
+	kvf_bg_forget "$KVF_AGENT_PID"
+	KVF_AGENT_PID=
+	sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
+}
+
+# status_get PYTHON-EXPR: evaluate EXPR with s = the parsed status.json.
+status_get() {
+	"$KVF_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+		"$KVF_TMP/status.json" "$1" 2>/dev/null
+}
+
+# status_host_field HOST FIELD: one field of a host in status.json.
+status_host_field() {
+	status_get "[h for h in s['hosts'] if h['name'] == '$1'][0]['$2']"
+}
