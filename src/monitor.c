@@ -1,66 +1,93 @@
-/* kvfence: nftables change notifications. kvfence only needs to know
- * that another process changed a table that holds its sets; the reaction
- * (re-read, refill) is the same whatever the change. Transactions end in
- * NFT_MSG_NEWGEN, which names the committing process: our own batches
- * are recognised by pid and ignored (as nftables' src/monitor.c does). */
+/* kvfence: nftables change notifications. The kernel announces every
+ * committed transaction on NFNLGRP_NFTABLES, object by object, and ends
+ * it with NFT_MSG_NEWGEN naming the committing process; we only need to
+ * know whether someone else's transaction touched our tables or sets. */
 #include "autoconfig.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+
+#include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
-#include <libmnl/libmnl.h>
 
+#include "log.h"
 #include "monitor.h"
 #include "util.h"
 
-#define MONITOR_RCVBUF	(8 << 20)
+/* A flush ruleset of a large ruleset is thousands of events in a burst;
+ * 8 MiB holds them while the loop is busy elsewhere (nft monitor and
+ * conntrack use the same order of magnitude). */
+#define MON_RCVBUF	(8 * 1024 * 1024)
+
+/* The kernel coalesces notifications into skbs of about a page, but a
+ * single message (a large rule or set) can approach 64 KiB: larger
+ * datagrams are detected with MSG_TRUNC and treated as lost events. */
+#define MON_BUFSZ	(64 * 1024 + 4096)
+
+/* Table and set names of one notification; any may be NULL. */
+struct mon_names {
+	const char *table;
+	const char *set;
+};
 
 struct monitor {
 	struct mnl_socket *nl;
-	uint32_t pid;
-	bool relevant;		/* the open transaction touched our tables */
-	/* For the callback: */
-	const struct setref *refs;
-	size_t n_refs;
-	unsigned events;
+	/* The transaction being read touched one of the refs. Kept across
+	 * monitor_read calls: its NEWGEN may not have arrived yet. */
+	bool relevant;
+	char *buf;
 };
 
-int monitor_open(struct monitor **out)
+static void raise_rcvbuf(int fd)
+{
+	int size = MON_RCVBUF;
+
+	/* SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN,
+	 * which the agent has; SO_RCVBUF is capped at rmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0)
+		log_debug("monitor: SO_RCVBUF: %s", strerror(errno));
+}
+
+int monitor_open(struct monitor **mp)
 {
 	struct monitor *m = xcalloc(1, sizeof(*m));
-	int group = NFNLGRP_NFTABLES, size = MONITOR_RCVBUF, err;
+	unsigned group = NFNLGRP_NFTABLES;
+	int r;
 
-	m->pid = (uint32_t)getpid();
 	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!m->nl)
 		goto fail;
-	if (mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+	if (mnl_socket_bind(m->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
-	/* A burst of foreign changes (a ruleset reload) must not overrun the
-	 * socket; if it does anyway, ENOBUFS says so and we re-read all. */
-	if (setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUFFORCE, &size,
-		       sizeof(size)) < 0)
-		setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	*out = m;
+	if (mnl_socket_setsockopt(m->nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+		goto fail;
+	raise_rcvbuf(mnl_socket_get_fd(m->nl));
+	m->buf = xmalloc(MON_BUFSZ);
+	*mp = m;
 	return 0;
 fail:
-	err = errno;
+	r = errno ? -errno : -EIO;
 	if (m->nl)
 		mnl_socket_close(m->nl);
 	free(m);
-	return -err;
+	return r;
 }
 
 void monitor_close(struct monitor *m)
 {
+	if (!m)
+		return;
 	mnl_socket_close(m->nl);
+	free(m->buf);
 	free(m);
 }
 
@@ -69,99 +96,162 @@ int monitor_fd(const struct monitor *m)
 	return mnl_socket_get_fd(m->nl);
 }
 
-/* The first attribute of table, set and element-list messages is the
- * table name (NFTA_TABLE_NAME, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE
- * are all 1). */
-static const char *table_of(const struct nlmsghdr *nlh)
+/* Table, set and set element messages all carry the table name as
+ * attribute 1 (NFTA_TABLE_NAME, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE)
+ * and the set name as attribute 2 (NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET). */
+static int names_cb(const struct nlattr *attr, void *data)
 {
-	const struct nlattr *attr;
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
 
-	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
-		if (mnl_attr_get_type(attr) == NFTA_TABLE_NAME &&
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			return mnl_attr_get_str(attr);
-	}
-	return NULL;
+	if (type <= 2 && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		tb[type] = attr;
+	return MNL_CB_OK;
 }
 
-static bool concerns_us(const struct monitor *m, const struct nlmsghdr *nlh)
+static void parse_names(const struct nlmsghdr *nlh, bool has_set, struct mon_names *nm)
 {
-	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
-	const char *table = table_of(nlh);
+	const struct nlattr *tb[3] = { NULL };
+
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), names_cb, tb);
+	nm->table = tb[1] ? mnl_attr_get_str(tb[1]) : NULL;
+	/* In a table message, attribute 2 is NFTA_TABLE_FLAGS. */
+	nm->set = has_set && tb[2] ? mnl_attr_get_str(tb[2]) : NULL;
+}
+
+/* Does an event on (family, table, set) concern ref? A missing name or
+ * an NFPROTO_UNSPEC family is read as "all": the kernel expands flushes
+ * into per-object events today, but matching wide costs one re-read. */
+static bool ref_match(const struct setref *ref, int family, const struct mon_names *nm)
+{
+	if (family != NFPROTO_UNSPEC && family != ref->family)
+		return false;
+	if (nm->table && strcmp(nm->table, ref->table) != 0)
+		return false;
+	return !nm->set || strcmp(nm->set, ref->name) == 0;
+}
+
+static bool msg_relevant(const struct nlmsghdr *nlh, int type,
+			 const struct setref *refs, size_t n)
+{
+	const struct nfgenmsg *nfg;
+	struct mon_names nm;
 	size_t i;
 
-	/* A table message without a name or family: the whole ruleset. */
-	if (!table || nfg->nfgen_family == NFPROTO_UNSPEC)
-		return true;
-	for (i = 0; i < m->n_refs; i++)
-		if (m->refs[i].family == nfg->nfgen_family &&
-		    strcmp(m->refs[i].table, table) == 0)
-			return true;
-	return false;
-}
-
-static uint32_t gen_pid(const struct nlmsghdr *nlh)
-{
-	const struct nlattr *attr;
-
-	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg)) {
-		if (mnl_attr_get_type(attr) == NFTA_GEN_PROC_PID &&
-		    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			return ntohl(mnl_attr_get_u32(attr));
-	}
-	return 0;
-}
-
-static int on_event(const struct nlmsghdr *nlh, void *data)
-{
-	struct monitor *m = data;
-
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
-	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
-		return MNL_CB_OK;
-	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	switch (type) {
 	case NFT_MSG_NEWTABLE:
 	case NFT_MSG_DELTABLE:
 	case NFT_MSG_NEWSET:
 	case NFT_MSG_DELSET:
 	case NFT_MSG_NEWSETELEM:
 	case NFT_MSG_DELSETELEM:
-		m->relevant |= concerns_us(m, nlh);
 		break;
-	case NFT_MSG_NEWGEN:
-		if (m->relevant && gen_pid(nlh) != m->pid)
-			m->events |= MON_CHANGED;
-		m->relevant = false;
-		break;
+	default:
+		/* Chains, rules, objects, flowtables: not what the sets hold. */
+		return false;
 	}
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
+		return false;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	parse_names(nlh, type != NFT_MSG_NEWTABLE && type != NFT_MSG_DELTABLE, &nm);
+	for (i = 0; i < n; i++)
+		if (ref_match(&refs[i], nfg->nfgen_family, &nm))
+			return true;
+	return false;
+}
+
+static int gen_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type == NFTA_GEN_PROC_PID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		tb[0] = attr;
+	else if (type == NFTA_GEN_PROC_NAME && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		tb[1] = attr;
 	return MNL_CB_OK;
+}
+
+/* NFT_MSG_NEWGEN closes a transaction: report it unless it was ours.
+ * The kernel puts task_pid_nr(), the pid in the initial pid namespace,
+ * in NFTA_GEN_PROC_PID; it equals getpid() unless kvfence runs in a pid
+ * namespace of its own, where our batches then just cost a re-read. */
+static unsigned end_transaction(struct monitor *m, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *tb[2] = { NULL };
+	bool relevant = m->relevant;
+	uint32_t pid = 0;
+
+	m->relevant = false;
+	if (!relevant || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+		return relevant ? MON_CHANGED : MON_NONE;
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), gen_cb, tb);
+	if (tb[0])
+		pid = ntohl(mnl_attr_get_u32(tb[0]));
+	if (pid != 0 && pid == (uint32_t)getpid())
+		return MON_NONE;
+	log_debug("monitor: ruleset changed by pid %u (%s)", pid,
+		  tb[1] ? mnl_attr_get_str(tb[1]) : "?");
+	return MON_CHANGED;
+}
+
+static unsigned read_datagram(struct monitor *m, size_t len,
+			      const struct setref *refs, size_t n)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)m->buf;
+	int left = (int)len;
+	unsigned ev = MON_NONE;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+			continue;
+		if (type == NFT_MSG_NEWGEN)
+			ev |= end_transaction(m, nlh);
+		else if (!m->relevant && msg_relevant(nlh, type, refs, n))
+			m->relevant = true;
+	}
+	return ev;
+}
+
+/* Events were lost: whatever the open transaction held no longer tells
+ * anything; the caller re-reads the sets from the kernel. */
+static unsigned lost(struct monitor *m)
+{
+	m->relevant = false;
+	return MON_RESYNC;
 }
 
 unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
 {
-	static char buf[1 << 16];
-	ssize_t len;
+	int fd = mnl_socket_get_fd(m->nl);
+	unsigned ev = MON_NONE;
 
-	m->refs = refs;
-	m->n_refs = n;
-	m->events = MON_NONE;
 	for (;;) {
-		len = recv(monitor_fd(m), buf, sizeof(buf), MSG_DONTWAIT);
-		if (len < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			/* ENOBUFS: the kernel dropped events. Whatever the
-			 * open transaction was, only a full re-read is safe. */
-			m->events |= MON_RESYNC;
-			m->relevant = false;
-			if (errno == ENOBUFS)
-				continue;
+		/* MSG_TRUNC: the real length, to catch a datagram too big. */
+		ssize_t len = recv(fd, m->buf, MON_BUFSZ, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0 && errno == ENOBUFS) {
+			/* The overrun is reported once; what follows is
+			 * intact and still to be drained. */
+			ev |= lost(m);
+			continue;
+		}
+		if (len < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (len <= 0) {
+			/* Unexpected: assume the worst rather than spin. */
+			log_debug("monitor: recv: %s", len < 0 ? strerror(errno) : "EOF");
+			ev |= lost(m);
 			break;
 		}
-		if (mnl_cb_run(buf, (size_t)len, 0, 0, on_event, m) < 0)
-			m->events |= MON_RESYNC;
+		if ((size_t)len > MON_BUFSZ)
+			ev |= lost(m);
+		else
+			ev |= read_datagram(m, (size_t)len, refs, n);
 	}
-	return m->events;
+	return ev;
 }

@@ -62,8 +62,8 @@ static enum resolve_status map_status(int ares_status)
 	case ARES_ENOTFOUND:	return RES_NXDOMAIN;
 	case ARES_ETIMEOUT:	return RES_TIMEOUT;
 	/* c-ares 1.18.1 turns SERVFAIL and REFUSED (and ICMP unreachable)
-	 * into ECONNREFUSED once every server was tried: a server answered,
-	 * but not usefully. Distinct from silence, still not definite. */
+	 * into ECONNREFUSED once every server was tried: no server gave a
+	 * usable answer. Distinct from silence, still not definite. */
 	case ARES_ECONNREFUSED:
 	case ARES_ESERVFAIL:	return RES_SERVFAIL;
 	case ARES_EREFUSED:	return RES_REFUSED;

@@ -26,7 +26,7 @@ const char *resolve_status_name(enum resolve_status s)
 	case RES_NODATA:	return "nodata";
 	case RES_NXDOMAIN:	return "nxdomain";
 	case RES_TIMEOUT:	return "timeout";
-	case RES_SERVFAIL:	return "servfail/refused";
+	case RES_SERVFAIL:	return "servfail/refused/unreachable";
 	case RES_REFUSED:	return "refused";
 	case RES_ERROR:		return "error";
 	}
