@@ -42,7 +42,7 @@ tools="build-essential autoconf automake pkg-config debhelper dh-autoreconf
 	libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev libsystemd-dev"
 missing=""
 for p in $tools; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	grep -q "install ok installed" <<< "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" ||
 		missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -111,7 +111,7 @@ gate_man_render() {
 	for p in man/kvfence.8 man/kvfence.conf.5; do
 		out=$(MANWIDTH=80 man --warnings -l "$p" 2>&1 >/dev/null) || return 1
 		[ -z "$out" ] || { echo "$p: $out"; return 1; }
-		MANWIDTH=80 man -l "$p" 2>/dev/null | grep -q "^NAME" || return 1
+		grep -q "^NAME" <<< "$(MANWIDTH=80 man -l "$p" 2>/dev/null)" || return 1
 	done
 }
 gate "man -l renders without warnings" gate_man_render
@@ -183,7 +183,7 @@ if [ $installed = 1 ]; then
 	}
 	gate "system user and group kvfence exist" gate_user
 	gate_conffile() {
-		dpkg-query -W -f='${Conffiles}\n' kvfence | grep -q '/etc/kvfence/kvfence.conf '
+		grep -q '/etc/kvfence/kvfence.conf ' <<< "$(dpkg-query -W -f='${Conffiles}\n' kvfence)"
 	}
 	gate "conffile /etc/kvfence/kvfence.conf" gate_conffile
 	gate_not_enabled() {
@@ -242,7 +242,7 @@ if [ $installed = 1 ]; then
 	gate_purge() {
 		apt-get purge -y -qq kvfence >/dev/null || return 1
 		local bad=0
-		! dpkg-query -W -f='${Status}' kvfence 2>/dev/null | grep -q installed ||
+		! grep -q installed <<< "$(dpkg-query -W -f='${Status}' kvfence 2>/dev/null)" ||
 			{ echo "kvfence still installed"; bad=1; }
 		! getent passwd kvfence >/dev/null || { echo "user kvfence remains"; bad=1; }
 		! getent group kvfence >/dev/null || { echo "group kvfence remains"; bad=1; }
@@ -277,15 +277,18 @@ gate_rpm() {
 	[ -n "$rpmfile" ] || return 1
 	echo "$(basename "$rpmfile"):"
 	rpm -qlp "$rpmfile" 2>/dev/null | sed 's/^/  /'
-	local f
+	local f files
+	# Captured first: grep -q closing the pipe early would fail the
+	# pipeline under pipefail (SIGPIPE in rpm).
+	files=$(rpm -qlp "$rpmfile" 2>/dev/null)
 	for f in /usr/sbin/kvfence /usr/lib/systemd/system/kvfence.service \
 		/usr/lib/sysusers.d/kvfence.conf /usr/share/man/man8/kvfence.8 \
 		/usr/share/man/man5/kvfence.conf.5; do
-		rpm -qlp "$rpmfile" 2>/dev/null | grep -q "^$f" || { echo "missing $f"; return 1; }
+		grep -qx -- "$f" <<< "$files" || { echo "missing $f"; return 1; }
 	done
-	rpm -qcp "$rpmfile" 2>/dev/null | grep -qx /etc/kvfence/kvfence.conf ||
+	grep -qx /etc/kvfence/kvfence.conf <<< "$(rpm -qcp "$rpmfile" 2>/dev/null)" ||
 		{ echo "/etc/kvfence/kvfence.conf is not %config"; return 1; }
-	rpm -qp --scripts "$rpmfile" 2>/dev/null | grep -q "systemctl" ||
+	grep -q "systemctl" <<< "$(rpm -qp --scripts "$rpmfile" 2>/dev/null)" ||
 		{ echo "no systemd scriptlets"; return 1; }
 }
 gate "rpmbuild -bb from the make dist tarball" gate_rpm
