@@ -690,7 +690,9 @@ static int start(struct agent *a)
 	a->sum.started = time(NULL);
 	a->retry_at = NEVER;
 	a->full_at = mono_ms() + (int64_t)a->cfg.refresh_max * 1000;
-	/* Warm start: fill the sets from the state file before any answer. */
+	/* Warm start: fill the sets from the state file before any answer,
+	 * less what max-stale already condemns. */
+	expire(a);
 	a->dirty = true;
 	reconcile(a);
 	log_info("running: %zu hosts, sets %s %s, %zu elements held", a->e.eps.n,

@@ -1,4 +1,6 @@
-/* Unit tests of the state file: round trip, grace on load, damage. */
+/* Unit tests of the state file: a round trip, a first start, damaged
+ * files (refused whole, naming file:line), grace at load, and hosts the
+ * config no longer names. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -11,92 +13,265 @@
 #include "state.h"
 #include "tap.h"
 
-static char dir[] = "/tmp/kvf-test-state-XXXXXX";
+#define NOW	1764400000
+#define GRACE	1800
 
-static void eps_init(struct endpoint_list *eps, struct endpoint *v)
-{
-	memset(v, 0, 2 * sizeof(*v));
-	v[0].name = "a.example.com";
-	v[1].name = "b.example.com";
-	eps->v = v;
-	eps->n = 2;
-}
+static char dir[64], path[128];
 
-static void seed(struct host_state *h, const char *addr, int64_t seen)
+/* Sorted by name, as catalogue_build leaves them (catalogue_find
+ * searches by bisection). */
+static struct endpoint ep_v[] = {
+	{ .name = (char *)"contoso-prod.vault.azure.net", .ports = { 443 }, .n_ports = 1 },
+	{ .name = (char *)"login.microsoftonline.com", .ports = { 443 }, .n_ports = 1 },
+	{ .name = (char *)"management.azure.com", .ports = { 443 }, .n_ports = 1 },
+};
+static const struct endpoint_list eps = { .v = ep_v, .n = 3, .cap = 3 };
+
+static struct kvf_addr A(const char *s)
 {
 	struct kvf_addr a;
 
-	addr_parse(addr, &a);
-	desired_seed(h, &a, seen);
+	addr_parse(s, &a);
+	return a;
 }
 
-static int write_text(const char *path, const char *text)
+static void write_file(const char *text, size_t len)
 {
 	FILE *f = fopen(path, "w");
 
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+}
+
+static void free_all(struct host_state *hs)
+{
+	size_t i;
+
+	for (i = 0; i < eps.n; i++)
+		host_state_free(&hs[i]);
+	memset(hs, 0, eps.n * sizeof(*hs));
+}
+
+static const struct seen_addr *find(const struct host_state *h, const char *addr)
+{
+	struct kvf_addr a = A(addr);
+	size_t i;
+
+	for (i = 0; i < h->n_addrs; i++)
+		if (addr_cmp(&h->addrs[i].addr, &a) == 0)
+			return &h->addrs[i];
+	return NULL;
+}
+
+static void add(struct host_state *h, const char *addr, int64_t seen, bool current)
+{
+	struct kvf_addr a = A(addr);
+
+	size_t i;
+
+	desired_seed(h, &a, seen);
+	for (i = 0; i < h->n_addrs; i++)
+		if (addr_cmp(&h->addrs[i].addr, &a) == 0)
+			h->addrs[i].current = current;
+}
+
+static void test_round_trip(void)
+{
+	struct host_state hs[3] = { { 0 } }, back[3] = { { 0 } };
+	char err[256] = "";
+	const struct seen_addr *s;
+	struct stat st;
+	char tmp[160];
+
+	add(&hs[0], "192.0.2.9", NOW - 100, false);
+	add(&hs[0], "192.0.2.10", NOW - 10, true);
+	add(&hs[0], "2001:db8::10", NOW - 10, true);
+	hs[0].ttl = 60;
+	hs[0].last_answer = NOW - 10;
+	hs[2].ttl = 300;		/* answered (NODATA), holds nothing */
+	hs[2].last_answer = NOW - 5;
+	is_int(state_save(path, &eps, hs), 0, "state_save writes the file");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the state file is mode 0600");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	ok(access(tmp, F_OK) < 0, "no temporary file is left behind");
+
+	is_int(state_load(path, &eps, back, NOW, GRACE, err, sizeof(err)), 0,
+	       "state_load reads it back");
+	is_int(back[0].n_addrs, 3, "all three addresses come back");
+	s = find(&back[0], "192.0.2.10");
+	ok(s && s->last_seen == NOW - 10, "an address keeps its last-seen time");
+	s = find(&back[0], "192.0.2.9");
+	ok(s && s->last_seen == NOW - 100, "an address within grace comes back");
+	ok(find(&back[0], "2001:db8::10") != NULL, "an IPv6 address comes back");
+	is_int(back[0].ttl, 60, "the ttl comes back");
+	is_int(back[0].last_answer, NOW - 10, "the last answer time comes back");
+	is_int(back[1].n_addrs + back[1].last_answer, 0, "a host never answered stays empty");
+	is_int(back[2].last_answer, NOW - 5, "a host that answered with nothing keeps its answer time");
+	is_int(back[2].ttl, 300, "and its ttl");
+	ok(!back[0].definite4 && !back[0].definite6,
+	   "a warm start is not an answer: fail-static until DNS speaks");
+	free_all(hs);
+	free_all(back);
+}
+
+static void test_first_start(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[256] = "", missing[160];
+
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	is_int(state_load(missing, &eps, hs, NOW, GRACE, err, sizeof(err)), -ENOENT,
+	       "no state file: -ENOENT (a first start)");
+	ok(strstr(err, missing) != NULL, "the error names the file: %s", err);
+	is_int(hs[0].n_addrs, 0, "nothing is seeded");
+}
+
+static void test_save_error(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char deep[160];
+
+	hs[0].last_answer = NOW;
+	snprintf(deep, sizeof(deep), "%s/no/such/dir/state", dir);
+	is_int(state_save(deep, &eps, hs), -ENOENT, "state_save reports -errno");
+}
+
+#define HDR "# kvfence state v1\n"
+#define HOST "host contoso-prod.vault.azure.net ttl 60 answer 1764399000\n"
+#define ADDR "addr 192.0.2.10 1764399000 current\n"
+
+struct damaged {
+	const char *text;
+	size_t len;		/* 0: strlen */
+	const char *where;	/* ":line: reason" expected in the error */
+};
+
+static const struct damaged damaged[] = {
+	{ "", 0, ":1: empty file" },
+	{ "garbage\n", 0, ":1: not a kvfence state file" },
+	{ "# kvfence state v2\n" HOST "end\n", 0, ":1: unsupported state file version" },
+	{ HDR HOST ADDR, 0, ":3: truncated: no end record" },
+	{ HDR HOST "addr 192.0.2.10 17643", 0, ":3: truncated line" },
+	{ HDR HOST ADDR "end\n" ADDR, 0, ":5: data after the end record" },
+	{ HDR ADDR HOST "end\n", 0, ":2: address before any host line" },
+	{ HDR "host bad!name.example ttl 60 answer 1\nend\n", 0, ":2: host name" },
+	{ HDR "host contoso-prod.vault.azure.net ttl -1 answer 1\nend\n", 0, ":2: bad ttl" },
+	{ HDR "host contoso-prod.vault.azure.net ttl 60 answer +1\nend\n", 0,
+	  ":2: bad answer time" },
+	{ HDR "host contoso-prod.vault.azure.net ttl 4294967296 answer 1\nend\n", 0,
+	  ":2: bad ttl" },
+	{ HDR "host contoso-prod.vault.azure.net ttl 60\nend\n", 0, ":2: expected" },
+	{ HDR HOST ADDR "addr 192.0.2.300 1 current\nend\n", 0, ":4: bad address" },
+	{ HDR HOST "addr 192.0.2.11 99999999999999999999 current\nend\n", 0, ":3: bad time" },
+	{ HDR HOST "addr 192.0.2.11 1 maybe\nend\n", 0, ":3: expected" },
+	{ HDR HOST "addr 127.0.0.1 1 current\nend\n", 0, ":3: address 127.0.0.1 is never let in" },
+	{ HDR HOST "addr ::ffff:192.0.2.1 1 current\nend\n", 0, ":3: address ::ffff:192.0.2.1 is never" },
+	{ HDR HOST "addr 1 2 3 4 5 6 7 8 9\nend\n", 0, ":3: too many fields" },
+	{ HDR HOST "vault 192.0.2.1\nend\n", 0, ":3: unknown record" },
+	{ HDR HOST "end now\n", 0, ":3: expected \"end\"" },
+	{ HDR HOST "addr 192.0.2.10\0 1 current\nend\n", sizeof(HDR HOST) - 1 + 31, ":3: truncated line" },
+};
+
+static void test_damaged(void)
+{
+	char err[256], want[192], big[700];
+	size_t i;
+
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		const struct damaged *d = &damaged[i];
+		struct host_state hs[3] = { { 0 } };
+		int r;
+
+		write_file(d->text, d->len ? d->len : strlen(d->text));
+		err[0] = '\0';
+		r = state_load(path, &eps, hs, NOW, GRACE, err, sizeof(err));
+		snprintf(want, sizeof(want), "%s%s", path, d->where);
+		is_int(r, -EINVAL, "damaged file %zu is refused", i);
+		ok(strncmp(err, want, strlen(want)) == 0, "with \"%s\"", err);
+		ok(hs[0].n_addrs == 0 && hs[0].last_answer == 0,
+		   "and seeds nothing, not even the lines before the damage");
+		free_all(hs);
+	}
+	memset(big, 'x', sizeof(big) - 2);
+	big[sizeof(big) - 2] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "host ", 5);
+	{
+		struct host_state hs[3] = { { 0 } };
+		char text[800];
+
+		snprintf(text, sizeof(text), HDR "%s" "end\n", big);
+		write_file(text, strlen(text));
+		is_int(state_load(path, &eps, hs, NOW, GRACE, err, sizeof(err)), -EINVAL,
+		       "an overlong line is refused");
+		ok(strstr(err, ":2: line too long") != NULL, "as \"%s\"", err);
+	}
+}
+
+static void test_grace(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[256] = "";
+	const struct seen_addr *s;
+	static const char text[] = HDR HOST
+		"addr 192.0.2.1 1764398100 grace\n"	/* NOW - 1900: past grace */
+		"addr 192.0.2.2 1764398300 grace\n"	/* NOW - 1700: within */
+		"addr 192.0.2.3 1764300000 current\n"	/* old, but the last answer named it */
+		"addr 192.0.2.4 1764500000 current\n"	/* from the future */
+		"\n# a comment\n"
+		"end\n";
+
+	write_file(text, strlen(text));
+	is_int(state_load(path, &eps, hs, NOW, GRACE, err, sizeof(err)), 0,
+	       "a file with blank and comment lines loads: %s", err);
+	ok(!find(&hs[0], "192.0.2.1"), "an address no longer answered and past grace is dropped");
+	ok(find(&hs[0], "192.0.2.2") != NULL, "one within grace is kept");
+	ok(find(&hs[0], "192.0.2.3") != NULL,
+	   "one the last answer named is kept however old (fail-static; max-stale is the agent's)");
+	s = find(&hs[0], "192.0.2.4");
+	ok(s && s->last_seen == NOW, "a time from the future is taken as now");
+	free_all(hs);
+}
+
+static void test_unknown_hosts(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[256] = "";
+	static const char text[] = HDR
+		"host gone.vault.azure.net ttl 30 answer 1764399000\n"
+		"addr 192.0.2.50 1764399000 current\n"
+		HOST ADDR
+		"host zzz.example.com ttl 30 answer 1764399000\n"
+		"addr 192.0.2.51 1764399000 current\n"
+		"end\n";
+
+	write_file(text, strlen(text));
+	is_int(state_load(path, &eps, hs, NOW, GRACE, err, sizeof(err)), 0,
+	       "hosts the config no longer names do not fail the load");
+	is_int(hs[0].n_addrs, 1, "the configured host gets only its own address");
+	ok(find(&hs[0], "192.0.2.10") && !find(&hs[0], "192.0.2.50") &&
+	   !find(&hs[0], "192.0.2.51"), "addresses of other hosts are ignored");
+	is_int(hs[1].n_addrs + hs[2].n_addrs, 0, "other configured hosts stay empty");
+	free_all(hs);
 }
 
 int main(void)
 {
-	struct endpoint v[2];
-	struct endpoint_list eps;
-	struct host_state hs[2] = { { 0 } }, back[2] = { { 0 } };
-	char path[256], err[512], cmd[300];
-	struct stat st;
+	const char *t = getenv("TMPDIR");
 
-	if (!mkdtemp(dir))
+	snprintf(dir, sizeof(dir), "%s/kvf-state-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror(dir);
 		return 99;
+	}
 	snprintf(path, sizeof(path), "%s/state", dir);
-	eps_init(&eps, v);
-	seed(&hs[0], "192.0.2.1", 1000);
-	seed(&hs[0], "2001:db8::1", 1900);
-	seed(&hs[1], "198.51.100.7", 1950);
-	hs[0].ttl = 60;
-	hs[0].last_answer = 1900;
-
-	is_int(state_load(path, &eps, back, 2000, 600, err, sizeof(err)), -ENOENT, "no file: ENOENT");
-	is_int(state_save(path, &eps, hs), 0, "saved");
-	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600");
-	is_int(state_load(path, &eps, back, 2000, 600, err, sizeof(err)), 0, "loaded");
-	is_int(back[0].n_addrs, 1, "an address older than grace is dropped on load");
-	ok(back[0].n_addrs == 1 && back[0].addrs[0].last_seen == 1900, "last seen kept");
-	is_int(back[0].ttl, 60, "ttl kept");
-	is_int(back[0].last_answer, 1900, "last answer kept");
-	is_int(back[1].n_addrs, 1, "second host");
-	ok(!back[1].definite4 && !back[1].addrs[0].current, "loaded addresses wait for an answer");
-	host_state_free(&back[0]);
-	host_state_free(&back[1]);
-
-	/* A host the config no longer has is ignored. */
-	eps.n = 1;
-	is_int(state_load(path, &eps, back, 2000, 600, err, sizeof(err)), 0, "fewer hosts: loaded");
-	is_int(back[0].n_addrs, 1, "known host seeded");
-	host_state_free(&back[0]);
-	eps.n = 2;
-
-	write_text(path, "# kvfence state v1\nhost a.example.com ttl 60 answer 5\naddr 192.0.2.999 5\n");
-	ok(state_load(path, &eps, back, 10, 600, err, sizeof(err)) == -EINVAL &&
-	   strstr(err, "state:3: malformed addr"), "bad address: file:line (%s)", err);
-	is_int(back[0].n_addrs, 0, "a damaged file seeds nothing");
-	write_text(path, "# kvfence state v1\naddr 192.0.2.1 5\n");
-	ok(state_load(path, &eps, back, 10, 600, err, sizeof(err)) == -EINVAL &&
-	   strstr(err, ":2: address before"), "address without host (%s)", err);
-	write_text(path, "garbage\n");
-	ok(state_load(path, &eps, back, 10, 600, err, sizeof(err)) == -EINVAL &&
-	   strstr(err, ":1: not a kvfence state"), "not a state file (%s)", err);
-	write_text(path, "");
-	ok(state_load(path, &eps, back, 10, 600, err, sizeof(err)) == -EINVAL, "empty file");
-	write_text(path, "# kvfence state v1\nhost a.example.com ttl x answer 5\n");
-	ok(state_load(path, &eps, back, 10, 600, err, sizeof(err)) == -EINVAL &&
-	   strstr(err, ":2: malformed host"), "bad ttl (%s)", err);
-
-	host_state_free(&hs[0]);
-	host_state_free(&hs[1]);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ok(system(cmd) == 0, "clean up");
+	test_round_trip();
+	test_first_start();
+	test_save_error();
+	test_damaged();
+	test_grace();
+	test_unknown_hosts();
+	unlink(path);
+	rmdir(dir);
 	return done_testing();
 }
