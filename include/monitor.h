@@ -5,6 +5,7 @@
 #define KVF_MONITOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "nftset.h"
 
 struct monitor;
@@ -30,5 +31,10 @@ enum monitor_event {
  * pid (NFTA_GEN_PROC_PID == getpid()) are ignored. refs are the sets
  * kvfence maintains (their family and table decide relevance). */
 unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n);
+
+/* Transactions committed through the netlink socket with this port id
+ * are ours too (what identifies them when kvfence runs in a pid
+ * namespace, where NFTA_GEN_PROC_PID is not getpid()). */
+void monitor_ignore_portid(struct monitor *m, uint32_t portid);
 
 #endif

@@ -23,6 +23,8 @@ struct nftset_batch;
 int nftset_open(struct nftset_ctx **ctx);
 void nftset_close(struct nftset_ctx *ctx);
 int nftset_fd(const struct nftset_ctx *ctx);
+/* The command socket's netlink port id. */
+uint32_t nftset_portid(const struct nftset_ctx *ctx);
 
 /* Read the set's key type. 0 on success; -ENOENT if the table or the set
  * does not exist; -EPROTOTYPE if the set exists but its key is none of

@@ -38,6 +38,7 @@ struct engine {
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */
+	bool log_unchanged;		/* a set=... line even when nothing changed */
 	/* Hosts dropped from the config by a reload: their elements are
 	 * still ours to remove. Cleared by a successful reconcile. */
 	char **retired;

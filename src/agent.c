@@ -653,6 +653,8 @@ static int open_kernel(struct agent *a)
 	r = nftset_open(&a->nft);
 	if (r == 0)
 		r = monitor_open(&a->mon);
+	if (r == 0)
+		monitor_ignore_portid(a->mon, nftset_portid(a->nft));
 	if (r < 0) {
 		log_msg(LOG_ERR, "netlink: %s", strerror(-r));
 		return r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;

@@ -211,6 +211,7 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 	int r, ret = KVF_EX_OK;
 
 	engine_init(&e, cfg, nft);
+	e.log_unchanged = true;
 	run.e = &e;
 	/* Kernel elements count as seen long ago: kept while DNS fails,
 	 * replaced by any definite answer. */

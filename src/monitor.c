@@ -42,6 +42,7 @@ struct monitor {
 	/* The transaction being read touched one of the refs. Kept across
 	 * monitor_read calls: its NEWGEN may not have arrived yet. */
 	bool relevant;
+	uint32_t own_portid;	/* the command socket's; 0: unknown */
 	char *buf;
 };
 
@@ -190,6 +191,10 @@ static unsigned end_transaction(struct monitor *m, const struct nlmsghdr *nlh)
 		pid = ntohl(mnl_attr_get_u32(tb[0]));
 	if (pid != 0 && pid == (uint32_t)getpid())
 		return MON_NONE;
+	/* The header carries the committing socket's port id, which holds
+	 * in a pid namespace too. */
+	if (m->own_portid && nlh->nlmsg_pid == m->own_portid)
+		return MON_NONE;
 	log_debug("monitor: ruleset changed by pid %u (%s)", pid,
 		  tb[1] ? mnl_attr_get_str(tb[1]) : "?");
 	return MON_CHANGED;
@@ -254,4 +259,9 @@ unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
 			ev |= read_datagram(m, (size_t)len, refs, n);
 	}
 	return ev;
+}
+
+void monitor_ignore_portid(struct monitor *m, uint32_t portid)
+{
+	m->own_portid = portid;
 }

@@ -210,6 +210,11 @@ int nftset_fd(const struct nftset_ctx *ctx)
 	return mnl_socket_get_fd(ctx->nl);
 }
 
+uint32_t nftset_portid(const struct nftset_ctx *ctx)
+{
+	return ctx->portid;
+}
+
 uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx)
 {
 	return ctx->msgs_sent;

@@ -356,8 +356,9 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 			if (!s->exists)
 				log_created(s);
 			commit_view(e, s, &d[i]);
-			log_info("set=%s added=%zu removed=%zu size=%zu", s->ref.name,
-				 d[i].add.n, d[i].del.n, s->size);
+			if (d[i].add.n || d[i].del.n || e->log_unchanged)
+				log_info("set=%s added=%zu removed=%zu size=%zu",
+					 s->ref.name, d[i].add.n, d[i].del.n, s->size);
 		}
 		set_diff_free(&d[i]);
 	}
