@@ -41,7 +41,7 @@ struct filtered {
 	size_t n_addrs;
 	struct rejection *rejected;
 	size_t n_rejected;
-	size_t n_capped;		/* accepted but over max-addresses */
+	size_t n_capped;		/* accepted but over max-addresses (per family) */
 };
 
 /* Filter res (answers for host) by mode and cap; out is allocated, free

@@ -36,6 +36,14 @@ struct config_host {
 	uint16_t port;
 };
 
+/* service-tags FILE TAG...: FILE may be a glob; the newest match wins. */
+struct config_tags {
+	char *file;
+	char **tags;
+	size_t n_tags;
+	char *where;		/* "kvfence.conf:12", for errors about the file */
+};
+
 struct config {
 	enum cloud cloud;
 	char **vaults;		size_t n_vaults;
@@ -58,6 +66,9 @@ struct config {
 	struct kvf_addr *resolvers;	size_t n_resolvers;
 	enum allow_private allow_private;
 	unsigned max_addresses;
+	struct config_tags *tagsets;	size_t n_tagsets;
+	char *range_set4;	/* interval sets for service-tags ranges */
+	char *range_set6;
 	char *state_file;
 	char *status_file;
 	char *metrics_file;	/* NULL: none */

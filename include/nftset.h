@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "elem.h"
+#include "range.h"
 
 struct setref {
 	int family;		/* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
@@ -39,6 +40,20 @@ int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
 		enum set_keytype key, struct elem_list *out,
 		char *err, size_t errlen);
 
+/* Interval sets of plain addresses (range mode). family: AF_INET for
+ * ipv4_addr, AF_INET6 for ipv6_addr. */
+
+/* 0 if the set exists, has flag interval and a plain address key of some
+ * family (*family set); -ENOENT; -EPROTOTYPE for any other kind of set. */
+int nftset_get_interval(struct nftset_ctx *ctx, const struct setref *ref, int *family,
+			char *err, size_t errlen);
+
+/* Append the set's ranges to out: start and end elements paired back
+ * into inclusive ranges (an open end runs to the last address); the
+ * comment of a range is its start element's. 0 or -errno. */
+int nftset_list_ranges(struct nftset_ctx *ctx, const struct setref *ref, int family,
+		       struct range_list *out, char *err, size_t errlen);
+
 /* A batch: everything added to it is committed in one transaction. */
 struct nftset_batch *nftset_batch_new(struct nftset_ctx *ctx);
 void nftset_batch_add_table(struct nftset_batch *b, int family, const char *table);
@@ -50,6 +65,17 @@ void nftset_batch_add_elems(struct nftset_batch *b, const struct setref *ref,
 			    enum set_keytype key, const struct elem *v, size_t n);
 void nftset_batch_del_elems(struct nftset_batch *b, const struct setref *ref,
 			    enum set_keytype key, const struct elem *v, size_t n);
+/* Range mode: create an interval set (flags interval) of family's plain
+ * address type; add or delete ranges, each as its start element (with
+ * the comment) and its end element (NFT_SET_ELEM_INTERVAL_END, at
+ * hi + 1; none when hi is the family's last address). */
+void nftset_batch_add_interval_set(struct nftset_batch *b, const struct setref *ref,
+				   int family);
+void nftset_batch_add_ranges(struct nftset_batch *b, const struct setref *ref, int family,
+			     const struct range *v, size_t n);
+void nftset_batch_del_ranges(struct nftset_batch *b, const struct setref *ref, int family,
+			     const struct range *v, size_t n);
+
 /* Number of netlink messages queued, excluding batch begin and end. */
 size_t nftset_batch_count(const struct nftset_batch *b);
 /* Send the batch and read the kernel's verdict. 0 when it committed;

@@ -12,6 +12,7 @@
 #include "desired.h"
 #include "elem.h"
 #include "nftset.h"
+#include "rangeset.h"
 #include "result.h"
 
 #define ENGINE_MAX_SETS 2
@@ -20,6 +21,7 @@ struct engine_set {
 	struct setref ref;
 	enum set_keytype key;
 	bool exists;		/* in the kernel, as last seen */
+	bool broken;		/* exists with a type kvfence cannot fill */
 	struct elem_list kernel;	/* as last read */
 	size_t size;		/* elements after the last reconcile */
 };
@@ -43,10 +45,12 @@ struct engine {
 	 * still ours to remove. Cleared by a successful reconcile. */
 	char **retired;
 	size_t n_retired;
+	struct range_sets ranges;	/* range mode (service-tags) */
 };
 
 struct reconcile_stats {
-	size_t added, removed;
+	size_t added, removed;		/* host set elements */
+	size_t ranges;			/* range set changes */
 	size_t messages;		/* netlink messages of the batch */
 };
 
@@ -60,7 +64,9 @@ void engine_adopt(struct engine *e, struct engine *old);
 
 /* Read every set's type and elements from the kernel. A missing table or
  * set is fine when create-sets is on (it will be created with the
- * default concatenated type); otherwise -ENOENT. Elements whose comment
+ * default concatenated type); otherwise -ENOENT. A set of a type kvfence
+ * cannot fill is marked broken and left alone while the others are read:
+ * -EPROTOTYPE then, after everything else. Elements whose comment
  * names one of our hosts are marked owned and, if seed_at is not
  * INT64_MIN, seeded into that host's state as last seen at seed_at.
  * Returns 0 or -errno with err filled. */

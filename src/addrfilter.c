@@ -152,12 +152,33 @@ static bool admissible(enum addr_class c, enum allow_private mode, bool via_pl)
 	return mode == PRIVATE_YES || (mode == PRIVATE_AUTO && via_pl);
 }
 
+/* Sorted unique, at most max addresses of each family: a flood of AAAA
+ * records must not push out every IPv4 address, nor the reverse. */
+static void cap_per_family(struct filtered *out, unsigned max)
+{
+	size_t i, w = 0, n4 = 0, n6 = 0;
+
+	for (i = 0; i < out->n_addrs; i++) {
+		size_t *n = out->addrs[i].family == AF_INET ? &n4 : &n6;
+
+		if (w && addr_cmp(&out->addrs[w - 1], &out->addrs[i]) == 0)
+			continue;
+		if (*n >= max) {
+			out->n_capped++;
+			continue;
+		}
+		(*n)++;
+		out->addrs[w++] = out->addrs[i];
+	}
+	out->n_addrs = w;
+}
+
 void addrfilter_apply(const char *host, const struct host_result *res,
 		      enum allow_private mode, unsigned max_addresses,
 		      struct filtered *out)
 {
 	bool via_pl = addrfilter_chain_privatelink(host, res->cnames, res->n_cnames);
-	size_t i, w = 0;
+	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	out->addrs = xcalloc(res->n_addrs, sizeof(*out->addrs));
@@ -173,14 +194,7 @@ void addrfilter_apply(const char *host, const struct host_result *res,
 		}
 	}
 	qsort(out->addrs, out->n_addrs, sizeof(*out->addrs), cmp_addr);
-	for (i = 0; i < out->n_addrs; i++)
-		if (w == 0 || addr_cmp(&out->addrs[w - 1], &out->addrs[i]) != 0)
-			out->addrs[w++] = out->addrs[i];
-	out->n_addrs = w;
-	if (out->n_addrs > max_addresses) {
-		out->n_capped = out->n_addrs - max_addresses;
-		out->n_addrs = max_addresses;
-	}
+	cap_per_family(out, max_addresses);
 }
 
 void filtered_free(struct filtered *f)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@
 #include "reconcile.h"
 #include "resolver.h"
 #include "schedule.h"
+#include "servicetags.h"
 #include "state.h"
 #include "status.h"
 #include "util.h"
@@ -52,12 +54,15 @@ struct agent {
 	struct nftset_ctx *nft;
 	struct monitor *mon;
 	int ep, tfd, sfd, lockfd;
+	int ifd;		/* inotify on the service-tags directories */
+	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
+	bool broken_logged;	/* a set of the wrong type was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
@@ -264,7 +269,12 @@ static void reconcile(struct agent *a)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (a->need_read) {
 		r = engine_read_kernel(&a->e, INT64_MIN, err, sizeof(err));
-		if (r < 0)
+		/* A set of the wrong type is left alone, the others go on; the
+		 * administrator's fix will come as a notification. */
+		if (r == -EPROTOTYPE && !a->broken_logged)
+			log_msg(LOG_ERR, "%s; not writing that set until it is fixed", err);
+		a->broken_logged = r == -EPROTOTYPE;
+		if (r < 0 && r != -EPROTOTYPE)
 			goto fail;
 		a->need_read = false;
 	}
@@ -370,6 +380,66 @@ static void drop_resolver(struct agent *a)
 	a->res = NULL;
 }
 
+/* Range mode: a good load replaces the ranges; a bad one (a file being
+ * replaced, a broken download) keeps the previous ones. */
+static void load_tags(struct agent *a)
+{
+	struct servicetags nt;
+	char err[1024];
+
+	if (a->cfg.n_tagsets == 0)
+		return;
+	if (servicetags_load(&a->cfg, &nt, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
+			a->e.ranges.tags ? "previous" : "kernel's");
+		return;
+	}
+	servicetags_free(&a->tags);
+	a->tags = nt;
+	a->e.ranges.tags = &a->tags;
+	log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags, nt.v4.n,
+		 nt.v6.n);
+	a->dirty = true;
+	a->dirty_at = 0;
+}
+
+/* A new weekly file dropped in place is noticed when it is complete:
+ * closed after writing, or moved in. */
+static void watch_tags(struct agent *a)
+{
+	size_t i;
+
+	if (a->ifd >= 0) {
+		epoll_ctl(a->ep, EPOLL_CTL_DEL, a->ifd, NULL);
+		close(a->ifd);
+		a->ifd = -1;
+	}
+	if (a->cfg.n_tagsets == 0)
+		return;
+	a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (a->ifd < 0 || watch(a, a->ifd) < 0) {
+		log_warn("inotify: service-tags files are read at reload only");
+		return;
+	}
+	for (i = 0; i < a->cfg.n_tagsets; i++) {
+		char *dir = xstrdup(a->cfg.tagsets[i].file);
+
+		if (inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
+				      IN_DELETE | IN_MOVED_FROM) < 0)
+			log_warn("inotify: %s", dir);
+		free(dir);
+	}
+}
+
+static void on_tags_changed(struct agent *a)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(a->ifd, buf, sizeof(buf)) > 0)
+		;
+	load_tags(a);
+}
+
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
@@ -401,6 +471,9 @@ static void reload(struct agent *a)
 	/* Everything is resolved again: the old queries were dropped. */
 	free_hosts(a);
 	alloc_hosts(a);
+	servicetags_free(&a->tags);
+	load_tags(a);
+	watch_tags(a);
 	a->need_read = a->dirty = true;
 	a->dirty_at = 0;
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
@@ -446,6 +519,9 @@ static void on_monitor(struct agent *a)
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
 		a->blocked = false;
+		/* Perhaps the administrator fixed what failed: try now, and
+		 * keep the backoff for a failure that persists. */
+		a->retry_at = NEVER;
 	}
 }
 
@@ -528,6 +604,8 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 		on_signal(a);
 	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
 		on_monitor(a);
+	} else if (ev->data.fd == a->ifd) {
+		on_tags_changed(a);
 	} else {
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
@@ -657,11 +735,20 @@ static int open_kernel(struct agent *a)
 		monitor_ignore_portid(a->mon, nftset_portid(a->nft));
 	if (r < 0) {
 		log_msg(LOG_ERR, "netlink: %s", strerror(-r));
-		return r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
+		if (r == -EPERM || r == -EACCES) {
+			log_msg(LOG_ERR, "kvfence needs CAP_NET_ADMIN");
+			return KVF_EX_NOPERM;
+		}
+		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
 	/* What the kernel holds of ours stays until answers say otherwise. */
 	r = engine_read_kernel(&a->e, 0, err, sizeof(err));
+	if (r == -EPROTOTYPE) {
+		log_msg(LOG_ERR, "%s; not writing that set until it is fixed", err);
+		a->broken_logged = true;
+		r = 0;
+	}
 	if (r < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		if (r == -EPERM || r == -EACCES) {
@@ -689,6 +776,8 @@ static int start(struct agent *a)
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
 	setup_watchdog(a);
+	load_tags(a);
+	watch_tags(a);
 	a->sum.started = time(NULL);
 	a->retry_at = NEVER;
 	a->full_at = mono_ms() + (int64_t)a->cfg.refresh_max * 1000;
@@ -728,13 +817,16 @@ static void stop(struct agent *a)
 		close(a->tfd);
 	if (a->lockfd >= 0)
 		close(a->lockfd);
+	if (a->ifd >= 0)
+		close(a->ifd);
+	servicetags_free(&a->tags);
 	config_free(&a->cfg);
 }
 
 int agent_run(const char *conf_path, bool foreground, int verbose)
 {
 	struct agent a = { .conf_path = conf_path, .ep = -1, .sfd = -1, .tfd = -1,
-			   .lockfd = -1, .running = true };
+			   .lockfd = -1, .ifd = -1, .running = true };
 	char err[CONFIG_ERRLEN];
 	int r;
 

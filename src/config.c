@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <linux/netfilter.h>
@@ -23,6 +24,9 @@
 #define CONFIG_MAX_LINE		4096
 #define CONFIG_MAX_ARGS		64
 #define NFT_NAME_MAX		255
+/* Far beyond any real config, and a bound on the duplicate checks. */
+#define CONFIG_MAX_HOSTS	4096
+#define CONFIG_MAX_NAMES	1024
 /* nftables keeps element comments up to 128 bytes with the NUL (nft's
  * NFTNL_UDATA_COMMENT_MAXLEN); ownership by comment needs the whole name. */
 #define HOSTNAME_MAX		127
@@ -61,6 +65,11 @@ static int perr(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err + l, p->errlen - l, fmt, ap);
 	va_end(ap);
+	/* Messages quote the input: no escape sequence reaches a terminal
+	 * or the journal through them. */
+	for (; p->err[l]; l++)
+		if ((unsigned char)p->err[l] < 0x20 || p->err[l] == 0x7f)
+			p->err[l] = '?';
 	return -1;
 }
 
@@ -228,6 +237,8 @@ static int push_name(struct parser *p, char ***v, size_t *n, const char *what,
 
 	if (why)
 		return perr(p, "%s \"%s\": name %s", what, name, why);
+	if (*n >= CONFIG_MAX_NAMES)
+		return perr(p, "%s: more than %d names", what, CONFIG_MAX_NAMES);
 	lower = xstrdup(name);
 	str_lower(lower);
 	for (i = 0; i < *n; i++) {
@@ -319,6 +330,8 @@ static int d_host(struct parser *p, int argc, char **argv)
 	unsigned long port;
 	size_t len, i;
 
+	if (cfg->n_hosts >= CONFIG_MAX_HOSTS)
+		return perr(p, "host: more than %d hosts", CONFIG_MAX_HOSTS);
 	name = xstrdup(argv[1]);
 	len = strlen(name);
 	if (len > 1 && name[len - 1] == '.')
@@ -519,6 +532,51 @@ static int d_metrics_file(struct parser *p, int argc, char **argv)
 	return path_arg(p, argv, &p->cfg->metrics_file, true);
 }
 
+/* Azure Service Tags names: letters, digits, dots, hyphens, underscores. */
+static bool tag_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!isalpha((unsigned char)s[0]) || strlen(s) > 80)
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+static int d_service_tags(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+	struct config_tags *t;
+	int i;
+
+	if (argv[1][0] != '/')
+		return perr(p, "service-tags: \"%s\" is not an absolute path", argv[1]);
+	for (i = 2; i < argc; i++)
+		if (!tag_name_ok(argv[i]))
+			return perr(p, "service-tags: \"%s\" is not a service tag name", argv[i]);
+	cfg->tagsets = xreallocarray(cfg->tagsets, cfg->n_tagsets + 1, sizeof(*cfg->tagsets));
+	t = &cfg->tagsets[cfg->n_tagsets++];
+	t->file = xstrdup(argv[1]);
+	t->n_tags = (size_t)argc - 2;
+	t->tags = xcalloc(t->n_tags, sizeof(*t->tags));
+	for (i = 2; i < argc; i++)
+		t->tags[i - 2] = xstrdup(argv[i]);
+	t->where = xasprintf("%s:%u", p->at.file, p->at.line);
+	return 0;
+}
+
+static int d_range_set4(struct parser *p, int argc, char **argv)
+{
+	return set_name(p, argv, &p->cfg->range_set4);
+}
+
+static int d_range_set6(struct parser *p, int argc, char **argv)
+{
+	return set_name(p, argv, &p->cfg->range_set6);
+}
+
 static int parse_file(struct parser *p, const char *path);
 
 /* include GLOB: relative to the including file's directory. A pattern
@@ -593,6 +651,9 @@ static const struct directive directives[] = {
 	{ "status-file",	d_status_file,		1, 1,			false },
 	{ "metrics-file",	d_metrics_file,		1, 1,			false },
 	{ "include",		d_include,		1, 1,			true },
+	{ "service-tags",	d_service_tags,		2, CONFIG_MAX_ARGS - 2,	true },
+	{ "range-set4",		d_range_set4,		1, 1,			false },
+	{ "range-set6",		d_range_set6,		1, 1,			false },
 };
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
 _Static_assert(N_DIRECTIVES <= 32, "struct parser.seen is too small");
@@ -695,11 +756,18 @@ static int read_file(struct parser *p, const char *path, char **buf, size_t *len
 {
 	struct stat st;
 	FILE *f;
-	int ret = -1;
+	int fd, ret = -1;
 
-	f = fopen(path, "re");
-	if (!f)
-		return perr(p, "%s: %s", path, strerror(errno));
+	/* O_NONBLOCK: a FIFO matched by an include glob must be refused
+	 * below, not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		perr(p, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	if (fstat(fileno(f), &st) < 0) {
 		perr(p, "%s: %s", path, strerror(errno));
 		goto out;
@@ -765,8 +833,40 @@ static void config_defaults(struct config *cfg)
 	cfg->resolver_system = true;
 	cfg->allow_private = PRIVATE_AUTO;
 	cfg->max_addresses = 64;
+	cfg->range_set4 = xstrdup("kvfence4r");
+	cfg->range_set6 = xstrdup("kvfence6r");
 	cfg->state_file = xstrdup(LOCALSTATEDIR "/lib/kvfence/state");
 	cfg->status_file = xstrdup(RUNSTATEDIR "/kvfence/status.json");
+}
+
+/* Range sets live beside the host sets, in the same table. */
+static int validate_range_sets(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	char **r[2] = { &cfg->range_set4, &cfg->range_set6 };
+	const char *hosts[2] = { cfg->set4, cfg->set6 };
+	int i, j;
+
+	if (cfg->table_family == NFPROTO_IPV4) {
+		free(cfg->range_set6);
+		cfg->range_set6 = NULL;
+	}
+	if (cfg->table_family == NFPROTO_IPV6) {
+		free(cfg->range_set4);
+		cfg->range_set4 = NULL;
+	}
+	if (p->set_at.file)
+		p->at = p->set_at;
+	if (cfg->n_tagsets && !cfg->range_set4 && !cfg->range_set6)
+		return perr(p, "service-tags: range-set4 and range-set6 are both none");
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++)
+			if (*r[i] && hosts[j] && strcmp(*r[i], hosts[j]) == 0)
+				return perr(p, "range set \"%s\" is also a host set: an interval set needs its own name",
+					    *r[i]);
+	if (cfg->range_set4 && cfg->range_set6 && strcmp(cfg->range_set4, cfg->range_set6) == 0)
+		return perr(p, "range-set4 and range-set6 are both \"%s\"", cfg->range_set4);
+	return 0;
 }
 
 /* Checks that involve several directives, reported at the line of the
@@ -806,6 +906,8 @@ static int config_validate(struct parser *p)
 		p->at = p->set_at;
 		return perr(p, "set4 and set6 are both \"%s\"", cfg->set4);
 	}
+	if (validate_range_sets(p))
+		return -1;
 	if ((cfg->n_vaults || cfg->n_hsms) && !(cfg->functions & FN_VAULT)) {
 		p->at = p->endpoints_at;
 		return perr(p, "vaults or managed HSMs are configured but endpoints leaves out vault");
@@ -885,6 +987,14 @@ void config_free(struct config *cfg)
 	free(cfg->set4);
 	free(cfg->set6);
 	free(cfg->resolvers);
+	for (i = 0; i < cfg->n_tagsets; i++) {
+		free(cfg->tagsets[i].file);
+		free_strv(cfg->tagsets[i].tags, cfg->tagsets[i].n_tags);
+		free(cfg->tagsets[i].where);
+	}
+	free(cfg->tagsets);
+	free(cfg->range_set4);
+	free(cfg->range_set6);
 	free(cfg->state_file);
 	free(cfg->status_file);
 	free(cfg->metrics_file);

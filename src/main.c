@@ -19,6 +19,7 @@
 #include "reconcile.h"
 #include "resolver.h"
 #include "rules.h"
+#include "servicetags.h"
 #include "status.h"
 #include "util.h"
 
@@ -107,10 +108,48 @@ static void print_plan(const struct config *cfg, const struct endpoint_list *eps
 		       ports_text(&eps->v[i], ports, sizeof(ports)), eps->v[i].why);
 }
 
+/* Range mode: 0 with *tags loaded (or nothing configured), else the
+ * error is logged and the range sets will be left alone. */
+static int load_tags(const struct config *cfg, struct servicetags *tags)
+{
+	char err[1024];
+
+	memset(tags, 0, sizeof(*tags));
+	if (cfg->n_tagsets == 0)
+		return 0;
+	if (servicetags_load(cfg, tags, err, sizeof(err)) < 0) {
+		log_warnx("%s; the range sets are left as they are", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Range mode's plan: per tag its prefix counts and where they come from. */
+static int print_tags(const struct config *cfg)
+{
+	struct servicetags tags;
+	size_t i;
+
+	if (cfg->n_tagsets == 0)
+		return KVF_EX_OK;
+	if (load_tags(cfg, &tags) < 0)
+		return KVF_EX_DATAERR;
+	printf("%zu service tags (range sets %s, %s): %zu IPv4 and %zu IPv6 ranges merged\n",
+	       tags.n_tags, cfg->range_set4 ? cfg->range_set4 : "none",
+	       cfg->range_set6 ? cfg->range_set6 : "none", tags.v4.n, tags.v6.n);
+	for (i = 0; i < tags.n_tags; i++)
+		printf("  %-40s %5zu v4 %5zu v6  %s (date %s, changeNumber %lld)\n",
+		       tags.tags[i].tag, tags.tags[i].n4, tags.tags[i].n6, tags.tags[i].file,
+		       tags.tags[i].date[0] ? tags.tags[i].date : "?", tags.tags[i].file_change);
+	servicetags_free(&tags);
+	return KVF_EX_OK;
+}
+
 static int cmd_check(const char *conf, int argc, char **argv)
 {
 	struct endpoint_list eps;
 	struct config cfg;
+	int ret;
 
 	if (argc > 1)
 		return KVF_EX_USAGE;
@@ -118,11 +157,12 @@ static int cmd_check(const char *conf, int argc, char **argv)
 		return KVF_EX_CONFIG;
 	catalogue_build(&cfg, &eps);
 	print_plan(&cfg, &eps);
-	if (eps.n == 0)
-		printf("note: no hosts: nothing to resolve\n");
+	if (eps.n == 0 && cfg.n_tagsets == 0)
+		printf("note: no hosts and no service tags: nothing to do\n");
+	ret = print_tags(&cfg);
 	catalogue_free(&eps);
 	config_free(&cfg);
-	return KVF_EX_OK;
+	return ret;
 }
 
 static int cmd_rules(const char *conf, int argc, char **argv)
@@ -206,17 +246,25 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 {
 	struct sync_run run = { .now = time(NULL) };
 	struct reconcile_stats st;
+	struct servicetags tags;
 	struct engine e;
 	char err[512];
-	int r, ret = KVF_EX_OK;
+	int r, ret = KVF_EX_OK, tags_bad;
 
 	engine_init(&e, cfg, nft);
 	e.log_unchanged = true;
 	run.e = &e;
+	tags_bad = load_tags(cfg, &tags);
+	if (cfg->n_tagsets && !tags_bad)
+		e.ranges.tags = &tags;
 	/* Kernel elements count as seen long ago: kept while DNS fails,
 	 * replaced by any definite answer. */
 	r = engine_read_kernel(&e, 0, err, sizeof(err));
-	if (r < 0) {
+	if (r == -EPROTOTYPE) {
+		/* That set is left alone; the others are still written. */
+		log_warnx("%s; that set is left as it is", err);
+		ret = KVF_EX_UNAVAILABLE;
+	} else if (r < 0) {
 		log_warnx("%s", err);
 		ret = nft_exit(r);
 		goto out;
@@ -225,7 +273,7 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;
 	}
-	if (e.eps.n && run.failed == e.eps.n) {
+	if (e.eps.n && run.failed == e.eps.n && !e.ranges.tags) {
 		log_warnx("sync: no host could be resolved; the sets are left as they are");
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;
@@ -240,8 +288,11 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");
 	if (run.failed)
 		ret = KVF_EX_UNAVAILABLE;
+	if (tags_bad && ret == KVF_EX_OK)
+		ret = KVF_EX_DATAERR;
 out:
 	engine_fini(&e);
+	servicetags_free(&tags);
 	return ret;
 }
 

@@ -44,7 +44,8 @@
 
 /* The element list nest length is a u16. An element costs at most
  * 4 (nest) + 28 (key) + 4 + 256 (user data, NFT_USERDATA_MAXLEN) = 292
- * bytes, so 200 of them (58,400 bytes) always fit. */
+ * bytes, so 200 of them (58,400 bytes) always fit; a range is two
+ * elements (its end: 4 + 28 + 8 (flags) = 40 bytes), so 100 ranges. */
 #define ELEMS_PER_MSG		200
 /* Room reserved in the batch buffer before building one message. */
 #define MSG_ROOM		(UINT16_MAX + 4096)
@@ -66,12 +67,18 @@ struct nftset_ctx {
 	char *buf;		/* RECV_BUFSIZ, for replies and acks */
 };
 
+enum msg_kind {
+	MSG_OTHER,
+	MSG_ELEMS,		/* elements of a plain set */
+	MSG_RANGES,		/* start and end elements of an interval set */
+};
+
 struct batch_msg {
 	uint32_t seq;
 	size_t off;		/* of the message in the batch buffer */
 	char *desc;		/* "set inet filter kvfence4: add 3 elements" */
 	enum set_keytype key;
-	bool elems;
+	enum msg_kind kind;
 };
 
 struct nftset_batch {
@@ -300,12 +307,15 @@ static int set_info_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* buf: MNL_SOCKET_BUFFER_SIZE bytes. */
 static struct nlmsghdr *build_set_req(struct nftset_ctx *ctx, const struct setref *ref,
 				      uint16_t type, uint16_t flags, char *buf)
 {
 	struct nftnl_set *s = nn(nftnl_set_alloc());
 	struct nlmsghdr *nlh;
 
+	/* Attribute padding is left as found (see batch_tail). */
+	memset(buf, 0, MNL_SOCKET_BUFFER_SIZE);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
 	nlh = nftnl_nlmsg_build_hdr(buf, type, ref->family, flags, next_seq(ctx));
@@ -315,6 +325,21 @@ static struct nlmsghdr *build_set_req(struct nftset_ctx *ctx, const struct setre
 		nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	return nlh;
+}
+
+static int check_key(const struct set_info *si, const struct setref *ref,
+		     enum set_keytype *key, char *err, size_t errlen)
+{
+	char reason[160];
+
+	if (keytype_from_kernel(si->key_type, si->key_len, key) < 0) {
+		snprintf(reason, sizeof(reason), "key type %u (length %u) is none of "
+			 "ipv4_addr, ipv6_addr, ipv4_addr . inet_service, "
+			 "ipv6_addr . inet_service", si->key_type, si->key_len);
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	return 0;
 }
 
 /* Maps and interval sets hold elements kvfence cannot write as single
@@ -331,35 +356,73 @@ static int check_set_info(const struct set_info *si, const struct setref *ref,
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}
-	if (keytype_from_kernel(si->key_type, si->key_len, key) < 0) {
-		snprintf(reason, sizeof(reason), "key type %u (length %u) is none of "
-			 "ipv4_addr, ipv6_addr, ipv4_addr . inet_service, "
-			 "ipv6_addr . inet_service", si->key_type, si->key_len);
+	return check_key(si, ref, key, err, errlen);
+}
+
+/* Range mode wants the opposite: flag interval, and a key of one
+ * address, not a concatenation. */
+static int check_interval_info(const struct set_info *si, const struct setref *ref,
+			       enum set_keytype *key, char *err, size_t errlen)
+{
+	char reason[160];
+	int r;
+
+	if (si->flags & (NFT_SET_MAP | NFT_SET_OBJECT) || !(si->flags & NFT_SET_INTERVAL)) {
+		snprintf(reason, sizeof(reason), "is %s; range mode needs a set with "
+			 "flags interval", si->flags & NFT_SET_INTERVAL ? "a map" :
+			 "not an interval set");
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}
-	return 0;
+	r = check_key(si, ref, key, err, errlen);
+	if (r == 0 && keytype_has_port(*key)) {
+		snprintf(reason, sizeof(reason), "key type %s: range mode needs ipv4_addr "
+			 "or ipv6_addr", keytype_name(*key));
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	return r;
+}
+
+static int get_set_info(struct nftset_ctx *ctx, const struct setref *ref,
+			struct set_info *si, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int r;
+
+	nlh = build_set_req(ctx, ref, NFT_MSG_GETSET, NLM_F_ACK, buf);
+	r = talk(ctx, nlh, set_info_cb, si);
+	if (r == 0 && !si->seen) {
+		set_err(err, errlen, ref, "no answer from the kernel");
+		return -EPROTO;
+	}
+	if (r < 0)
+		set_err_errno(err, errlen, ref, ctx, r);
+	return r;
 }
 
 int nftset_get(struct nftset_ctx *ctx, const struct setref *ref,
 	       enum set_keytype *key, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct set_info si = { 0 };
-	struct nlmsghdr *nlh;
-	int r;
+	int r = get_set_info(ctx, ref, &si, err, errlen);
 
-	nlh = build_set_req(ctx, ref, NFT_MSG_GETSET, NLM_F_ACK, buf);
-	r = talk(ctx, nlh, set_info_cb, &si);
-	if (r == 0 && !si.seen) {
-		set_err(err, errlen, ref, "no answer from the kernel");
-		return -EPROTO;
-	}
-	if (r < 0) {
-		set_err_errno(err, errlen, ref, ctx, r);
-		return r;
-	}
-	return check_set_info(&si, ref, key, err, errlen);
+	return r < 0 ? r : check_set_info(&si, ref, key, err, errlen);
+}
+
+int nftset_get_interval(struct nftset_ctx *ctx, const struct setref *ref, int *family,
+			char *err, size_t errlen)
+{
+	struct set_info si = { 0 };
+	enum set_keytype key;
+	int r = get_set_info(ctx, ref, &si, err, errlen);
+
+	if (r == 0)
+		r = check_interval_info(&si, ref, &key, err, errlen);
+	if (r == 0)
+		*family = keytype_family(key);
+	return r;
 }
 
 /* Reading elements */
@@ -384,9 +447,22 @@ static int get_genid(struct nftset_ctx *ctx, uint32_t *genid)
 	return talk(ctx, nlh, gen_cb, genid);
 }
 
+/* An element of an interval set: the start or the end of a range. */
+struct edge {
+	struct kvf_addr key;
+	bool end;		/* NFT_SET_ELEM_INTERVAL_END */
+	const char *comment;
+};
+
+/* One dump fills either out (plain sets) or edges, whose comments are
+ * pooled in ranges (interval sets). */
 struct dump {
 	enum set_keytype key;
 	struct elem_list *out;
+	size_t n0;		/* out's length before the dump */
+	struct range_list *ranges;
+	struct edge *edges;
+	size_t n_edges, cap_edges;
 	int error;		/* first element kvfence could not read */
 };
 
@@ -463,6 +539,17 @@ static int dump_elem_cb(struct nftnl_set_elem *e, void *data)
 		return 0;
 	}
 	comment = elem_comment(e);
+	if (d->ranges) {
+		array_reserve(&d->edges, &d->cap_edges, d->n_edges + 1, sizeof(*d->edges));
+		d->edges[d->n_edges++] = (struct edge){
+			.key = el.addr,
+			.end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+			       (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) &
+				NFT_SET_ELEM_INTERVAL_END),
+			.comment = comment ? range_list_intern(d->ranges, comment) : NULL,
+		};
+		return 0;
+	}
 	if (comment)
 		el.comment = elem_list_intern(d->out, comment);
 	elem_list_push(d->out, &el);
@@ -494,24 +581,30 @@ static int dump_elems(struct nftset_ctx *ctx, const struct setref *ref,
 	return r < 0 ? r : d->error;
 }
 
-int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
-		enum set_keytype key, struct elem_list *out,
-		char *err, size_t errlen)
+/* Comments of a discarded attempt stay in the pool until the list is
+ * cleared: bounded by LIST_RETRIES. */
+static void dump_reset(struct dump *d)
 {
-	struct dump d = { .key = key, .out = out };
-	size_t n0 = out->n;
+	if (d->out)
+		d->out->n = d->n0;
+	d->n_edges = 0;
+	d->error = 0;
+}
+
+/* Dump the set's elements into d, again while the ruleset generation
+ * changes under the dump. 0 or -errno with err set. */
+static int dump_consistent(struct nftset_ctx *ctx, const struct setref *ref,
+			   struct dump *d, char *err, size_t errlen)
+{
 	uint32_t gen0 = 0, gen1 = 0;
 	int r, tries;
 
 	for (tries = 0; tries < LIST_RETRIES; tries++) {
-		/* Comments of a discarded attempt stay in out's pool until
-		 * the list is cleared: bounded by LIST_RETRIES. */
-		out->n = n0;
-		d.error = 0;
+		dump_reset(d);
 		r = get_genid(ctx, &gen0);
 		if (r < 0)
 			goto fail;
-		r = dump_elems(ctx, ref, &d);
+		r = dump_elems(ctx, ref, d);
 		/* EINTR: the kernel flagged the dump as interrupted. */
 		if (r == -EINTR)
 			continue;
@@ -523,15 +616,89 @@ int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
 		if (gen0 == gen1)
 			return 0;
 	}
-	out->n = n0;
+	dump_reset(d);
 	set_err(err, errlen, ref, "the ruleset kept changing while it was read");
 	return -EAGAIN;
 fail:
-	out->n = n0;
+	dump_reset(d);
 	if (r == -EBADMSG && !ctx->kernel_err)
 		set_err(err, errlen, ref, "an element could not be read as the set type");
 	else
 		set_err_errno(err, errlen, ref, ctx, r);
+	return r;
+}
+
+int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
+		enum set_keytype key, struct elem_list *out,
+		char *err, size_t errlen)
+{
+	struct dump d = { .key = key, .out = out, .n0 = out->n };
+
+	return dump_consistent(ctx, ref, &d, err, errlen);
+}
+
+static enum set_keytype range_keytype(int family)
+{
+	return family == AF_INET6 ? KEY_IPV6 : KEY_IPV4;
+}
+
+/* By address; an end before a start at the same address, where one
+ * range ends and the next begins. */
+static int edge_cmp(const void *pa, const void *pb)
+{
+	const struct edge *a = pa, *b = pb;
+	int c = addr_cmp(&a->key, &b->key);
+
+	return c ? c : (int)b->end - (int)a->end;
+}
+
+static void push_range(struct range_list *out, const struct edge *start,
+		       const struct kvf_addr *hi)
+{
+	struct range r = { .lo = start->key, .hi = *hi, .comment = start->comment };
+
+	range_list_push(out, &r);
+}
+
+/* The kernel dumps an interval set from its highest element down. In
+ * address order each start runs to the element after it, an end at
+ * hi + 1 (or, which the kernel would read the same way, the next
+ * start), or to the family's last address. An end with no start
+ * before it opens nothing: nft leaves one at 0.0.0.0 (::). */
+static void pair_edges(struct dump *d, struct range_list *out)
+{
+	const struct edge *start = NULL;
+	struct kvf_addr hi;
+	size_t i;
+
+	if (d->n_edges > 1)
+		qsort(d->edges, d->n_edges, sizeof(*d->edges), edge_cmp);
+	for (i = 0; i < d->n_edges; i++) {
+		const struct edge *e = &d->edges[i];
+
+		if (start && addr_cmp(&e->key, &start->key) > 0) {
+			hi = e->key;
+			range_addr_step(&hi, false);
+			push_range(out, start, &hi);
+		}
+		start = e->end ? NULL : e;
+	}
+	if (start) {
+		hi = start->key;
+		memset(hi.bytes, 0xff, addr_len(&hi));
+		push_range(out, start, &hi);
+	}
+}
+
+int nftset_list_ranges(struct nftset_ctx *ctx, const struct setref *ref, int family,
+		       struct range_list *out, char *err, size_t errlen)
+{
+	struct dump d = { .key = range_keytype(family), .ranges = out };
+	int r = dump_consistent(ctx, ref, &d, err, errlen);
+
+	if (r == 0)
+		pair_edges(&d, out);
+	free(d.edges);
 	return r;
 }
 
@@ -574,10 +741,15 @@ static void batch_fail(struct nftset_batch *b, int error, char *msg)
 	b->error_msg = msg;
 }
 
-/* Builders write without bounds: make room for the largest message. */
+/* Builders write without bounds: make room for the largest message.
+ * libmnl 1.0.4 leaves attribute padding as it finds it: new room is
+ * zeroed once (messages are only appended), so no stale byte is sent. */
 static char *batch_tail(struct nftset_batch *b)
 {
+	size_t cap0 = b->cap;
+
 	array_reserve(&b->buf, &b->cap, b->len + MSG_ROOM, 1);
+	memset(b->buf + cap0, 0, b->cap - cap0);
 	return b->buf + b->len;
 }
 
@@ -591,7 +763,7 @@ static struct nlmsghdr *batch_msg_start(struct nftset_batch *b, uint16_t type,
 }
 
 static void batch_msg_end(struct nftset_batch *b, struct nlmsghdr *nlh, char *desc,
-			  enum set_keytype key, bool elems)
+			  enum set_keytype key, enum msg_kind kind)
 {
 	struct batch_msg *m;
 
@@ -601,7 +773,7 @@ static void batch_msg_end(struct nftset_batch *b, struct nlmsghdr *nlh, char *de
 	m->off = b->len;
 	m->desc = desc;
 	m->key = key;
-	m->elems = elems;
+	m->kind = kind;
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -623,7 +795,7 @@ void nftset_batch_add_table(struct nftset_batch *b, int family, const char *tabl
 	nftnl_table_free(t);
 	batch_msg_end(b, nlh, xasprintf("table %s %s: create",
 					nftset_family_name(family), table),
-		      KEY_IPV4, false);
+		      KEY_IPV4, MSG_OTHER);
 }
 
 /* nft stores the key byte order in the set's user data (big endian for
@@ -640,8 +812,10 @@ static void set_put_udata(struct nftnl_set *s, enum set_keytype key)
 	nftnl_udata_buf_free(ud);
 }
 
-void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
-			  enum set_keytype key)
+/* nft sends an interval set of addresses just as a plain one, but for
+ * NFT_SET_INTERVAL in the flags: no NFTA_SET_DESC, the same user data. */
+static void batch_new_set(struct nftset_batch *b, const struct setref *ref,
+			  enum set_keytype key, uint32_t flags)
 {
 	struct nftnl_set *s = nn(nftnl_set_alloc());
 	struct nlmsghdr *nlh;
@@ -650,7 +824,7 @@ void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype_nft_type(key));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keytype_len(key));
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->ctx->set_id);
@@ -658,8 +832,21 @@ void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
 	nlh = batch_msg_start(b, NFT_MSG_NEWSET, ref->family, NLM_F_CREATE);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	snprintf(what, sizeof(what), "create (type %s)", keytype_name(key));
-	batch_msg_end(b, nlh, set_desc(ref, what), key, false);
+	snprintf(what, sizeof(what), "create (type %s%s)", keytype_name(key),
+		 flags & NFT_SET_INTERVAL ? ", flags interval" : "");
+	batch_msg_end(b, nlh, set_desc(ref, what), key, MSG_OTHER);
+}
+
+void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
+			  enum set_keytype key)
+{
+	batch_new_set(b, ref, key, 0);
+}
+
+void nftset_batch_add_interval_set(struct nftset_batch *b, const struct setref *ref,
+				   int family)
+{
+	batch_new_set(b, ref, range_keytype(family), NFT_SET_INTERVAL);
 }
 
 static void key_encode(enum set_keytype key, const struct elem *el, uint8_t *p)
@@ -673,9 +860,10 @@ static void key_encode(enum set_keytype key, const struct elem *el, uint8_t *p)
 		memcpy(p + alen, &port, sizeof(port));
 }
 
-/* 0, or -errno with *why set (allocated) when el cannot be written. */
+/* 0, or -errno with *why set (allocated) when el cannot be written.
+ * flags: NFTNL_SET_ELEM_FLAGS, when not 0. */
 static int elem_build(struct nftnl_set *s, enum set_keytype key, const struct elem *el,
-		      bool with_comment, char **why)
+		      bool with_comment, uint32_t flags, char **why)
 {
 	struct nftnl_set_elem *e;
 	struct nftnl_udata_buf *ud;
@@ -690,6 +878,8 @@ static int elem_build(struct nftnl_set *s, enum set_keytype key, const struct el
 	e = nn(nftnl_set_elem_alloc());
 	key_encode(key, el, k);
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, keytype_len(key));
+	if (flags)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
 	if (with_comment && el->comment) {
 		ud = nn(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
 		if (!nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, el->comment)) {
@@ -708,11 +898,46 @@ static int elem_build(struct nftnl_set *s, enum set_keytype key, const struct el
 	return 0;
 }
 
-/* One message holding v[0..n), n <= ELEMS_PER_MSG. */
-static void elems_msg(struct nftset_batch *b, const struct setref *ref, enum set_keytype key,
-		      const struct elem *v, size_t n, bool add)
+/* A range is its start element, with the comment, and an end element
+ * at hi + 1, unless hi is the last address: then the start alone
+ * matches all above it. */
+static int range_build(struct nftnl_set *s, enum set_keytype key, const struct range *rg,
+		       bool with_comment, char **why)
+{
+	struct elem el = { .addr = rg->lo, .comment = rg->comment };
+	char a[2 * KVF_ADDRSTRLEN];
+	int r;
+
+	if (rg->lo.family != keytype_family(key) || rg->hi.family != rg->lo.family ||
+	    addr_cmp(&rg->lo, &rg->hi) > 0) {
+		*why = xasprintf("range %s is %s", range_format(rg, a, sizeof(a)),
+				 addr_cmp(&rg->lo, &rg->hi) > 0 ? "empty (start above end)" :
+				 "not of the set's family");
+		return -EINVAL;
+	}
+	r = elem_build(s, key, &el, with_comment, 0, why);
+	el.addr = rg->hi;
+	if (r < 0 || !range_addr_step(&el.addr, true))
+		return r;
+	el.comment = NULL;
+	return elem_build(s, key, &el, false, NFT_SET_ELEM_INTERVAL_END, why);
+}
+
+/* What messages of elements carry: plain elements, or the ranges of an
+ * interval set, two elements each. */
+struct elem_run {
+	enum set_keytype key;
+	const struct elem *elems;
+	const struct range *ranges;
+};
+
+/* One message holding items [from, from + n) of run; n elements (or
+ * ranges) fit in a message. */
+static void elems_msg(struct nftset_batch *b, const struct setref *ref,
+		      const struct elem_run *run, size_t from, size_t n, bool add)
 {
 	struct nftnl_set *s = nn(nftnl_set_alloc());
+	const char *unit = run->ranges ? "range" : "element";
 	struct nlmsghdr *nlh;
 	char what[64], *why = NULL;
 	size_t i;
@@ -721,8 +946,9 @@ static void elems_msg(struct nftset_batch *b, const struct setref *ref, enum set
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
-	for (i = 0; i < n; i++) {
-		r = elem_build(s, key, &v[i], add, &why);
+	for (i = from; i < from + n; i++) {
+		r = run->ranges ? range_build(s, run->key, &run->ranges[i], add, &why) :
+			elem_build(s, run->key, &run->elems[i], add, 0, &why);
 		if (r < 0) {
 			batch_fail(b, r, set_desc(ref, why));
 			free(why);
@@ -732,34 +958,56 @@ static void elems_msg(struct nftset_batch *b, const struct setref *ref, enum set
 	nlh = batch_msg_start(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 			      ref->family, add ? NLM_F_CREATE : 0);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	snprintf(what, sizeof(what), "%s %zu element%s", add ? "add" : "delete",
-		 n, n == 1 ? "" : "s");
-	batch_msg_end(b, nlh, set_desc(ref, what), key, true);
+	snprintf(what, sizeof(what), "%s %zu %s%s", add ? "add" : "delete",
+		 n, unit, n == 1 ? "" : "s");
+	batch_msg_end(b, nlh, set_desc(ref, what), run->key,
+		      run->ranges ? MSG_RANGES : MSG_ELEMS);
 out:
 	nftnl_set_free(s);
 }
 
 static void batch_elems(struct nftset_batch *b, const struct setref *ref,
-			enum set_keytype key, const struct elem *v, size_t n, bool add)
+			const struct elem_run *run, size_t n, bool add)
 {
+	size_t per_msg = run->ranges ? ELEMS_PER_MSG / 2 : ELEMS_PER_MSG;
 	size_t i, chunk;
 
 	for (i = 0; i < n; i += chunk) {
-		chunk = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
-		elems_msg(b, ref, key, v + i, chunk, add);
+		chunk = n - i < per_msg ? n - i : per_msg;
+		elems_msg(b, ref, run, i, chunk, add);
 	}
 }
 
 void nftset_batch_add_elems(struct nftset_batch *b, const struct setref *ref,
 			    enum set_keytype key, const struct elem *v, size_t n)
 {
-	batch_elems(b, ref, key, v, n, true);
+	struct elem_run run = { .key = key, .elems = v };
+
+	batch_elems(b, ref, &run, n, true);
 }
 
 void nftset_batch_del_elems(struct nftset_batch *b, const struct setref *ref,
 			    enum set_keytype key, const struct elem *v, size_t n)
 {
-	batch_elems(b, ref, key, v, n, false);
+	struct elem_run run = { .key = key, .elems = v };
+
+	batch_elems(b, ref, &run, n, false);
+}
+
+void nftset_batch_add_ranges(struct nftset_batch *b, const struct setref *ref, int family,
+			     const struct range *v, size_t n)
+{
+	struct elem_run run = { .key = range_keytype(family), .ranges = v };
+
+	batch_elems(b, ref, &run, n, true);
+}
+
+void nftset_batch_del_ranges(struct nftset_batch *b, const struct setref *ref, int family,
+			     const struct range *v, size_t n)
+{
+	struct elem_run run = { .key = range_keytype(family), .ranges = v };
+
+	batch_elems(b, ref, &run, n, false);
 }
 
 /* Committing a batch */
@@ -817,15 +1065,59 @@ static const struct nlattr *nest_find(const struct nlattr *nest, uint16_t type)
 	return NULL;
 }
 
+/* The key of an element nest we built, and whether it ends an interval. */
+static bool nest_elem(const struct batch_msg *m, const struct nlattr *nest,
+		      struct elem *el, bool *end)
+{
+	const struct nlattr *k = nest_find(nest, NFTA_SET_ELEM_KEY);
+	const struct nlattr *f = nest_find(nest, NFTA_SET_ELEM_FLAGS);
+
+	k = k ? nest_find(k, NFTA_DATA_VALUE) : NULL;
+	*end = f && (ntohl(mnl_attr_get_u32(f)) & NFT_SET_ELEM_INTERVAL_END);
+	return k && key_decode(m->key, mnl_attr_get_payload(k),
+			       mnl_attr_get_payload_len(k), el) == 0;
+}
+
+/* A range message holds start, end, start, start, end...: the range of
+ * an element is a start and the end right after it, or an end and the
+ * start right before it. */
+static bool elem_range(const struct batch_msg *m, const struct nlattr *prev,
+		       const struct nlattr *next, const struct elem *el, bool end,
+		       struct range *rg)
+{
+	struct elem other;
+	bool other_end = false;
+
+	rg->lo = rg->hi = el->addr;
+	if (end) {
+		if (!prev || !nest_elem(m, prev, &other, &other_end) || other_end)
+			return false;
+		rg->lo = other.addr;
+		return range_addr_step(&rg->hi, false);
+	}
+	if (next && nest_elem(m, next, &other, &other_end) && other_end) {
+		rg->hi = other.addr;
+		return range_addr_step(&rg->hi, false);
+	}
+	memset(rg->hi.bytes, 0xff, addr_len(&rg->hi));
+	return true;
+}
+
 /* The kernel points the extended ack at the element it refused; find it
- * in the message we sent, to name it. */
+ * in the message we sent, to name it (in range messages, its range) in
+ * where. */
 static bool offending_elem(const struct nftset_batch *b, const struct batch_msg *m,
-			   uint32_t offs, struct elem *el)
+			   uint32_t offs, char *where, size_t len)
 {
 	const struct nlmsghdr *nlh = (const void *)(b->buf + m->off);
-	const struct nlattr *a, *list = NULL, *k;
+	const struct nlattr *a, *list = NULL, *prev = NULL, *next;
+	char buf[2 * KVF_ADDRSTRLEN + 16];
+	struct range rg;
+	struct elem el;
+	bool end;
+	int rest;
 
-	if (!m->elems || offs == 0 || offs >= nlh->nlmsg_len)
+	if (m->kind == MSG_OTHER || offs == 0 || offs >= nlh->nlmsg_len)
 		return false;
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
@@ -833,12 +1125,24 @@ static bool offending_elem(const struct nftset_batch *b, const struct batch_msg 
 	if (!list)
 		return false;
 	mnl_attr_for_each_nested(a, list) {
-		if ((size_t)((const char *)a - (const char *)nlh) != offs)
+		if ((size_t)((const char *)a - (const char *)nlh) != offs) {
+			prev = a;
 			continue;
-		k = nest_find(a, NFTA_SET_ELEM_KEY);
-		k = k ? nest_find(k, NFTA_DATA_VALUE) : NULL;
-		return k && key_decode(m->key, mnl_attr_get_payload(k),
-				       mnl_attr_get_payload_len(k), el) == 0;
+		}
+		if (!nest_elem(m, a, &el, &end))
+			return false;
+		if (m->kind == MSG_ELEMS) {
+			snprintf(where, len, ", element %s", elem_format(&el, buf, sizeof(buf)));
+			return true;
+		}
+		next = mnl_attr_next(a);
+		rest = (int)((const char *)mnl_attr_get_payload(list) +
+			     mnl_attr_get_payload_len(list) - (const char *)next);
+		if (!elem_range(m, prev, mnl_attr_ok(next, rest) ? next : NULL,
+				&el, end, &rg))
+			return false;
+		snprintf(where, len, ", range %s", range_format(&rg, buf, sizeof(buf)));
+		return true;
 	}
 	return false;
 }
@@ -846,12 +1150,9 @@ static bool offending_elem(const struct nftset_batch *b, const struct batch_msg 
 static void describe_error(const struct nftset_batch *b, const struct batch_msg *m,
 			   const struct ack *ack, char *err, size_t errlen)
 {
-	char where[KVF_ADDRSTRLEN + 32] = "", a[KVF_ADDRSTRLEN + 16];
-	struct elem el;
+	char where[2 * KVF_ADDRSTRLEN + 32] = "";
 
-	if (offending_elem(b, m, ack->offs, &el))
-		snprintf(where, sizeof(where), ", element %s",
-			 elem_format(&el, a, sizeof(a)));
+	offending_elem(b, m, ack->offs, where, sizeof(where));
 	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc, strerror(-ack->error),
 		 ack->msg ? ": " : "", ack->msg ? ack->msg : "", where);
 }

@@ -36,6 +36,7 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 		add_set(e, cfg->set4, KEY_IPV4_PORT);
 	if (cfg->set6)
 		add_set(e, cfg->set6, KEY_IPV6_PORT);
+	rangesets_init(&e->ranges, cfg);
 }
 
 void engine_fini(struct engine *e)
@@ -54,6 +55,7 @@ void engine_fini(struct engine *e)
 	for (i = 0; i < e->n_retired; i++)
 		free(e->retired[i]);
 	free(e->retired);
+	rangesets_fini(&e->ranges);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -167,12 +169,24 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 	size_t i;
 	int r;
 
+	char scratch[512];
+	int broken = 0;
+
 	for (i = 0; i < e->n_sets; i++) {
-		r = read_set(e, &e->sets[i], seed_at, err, errlen);
+		/* Once one set is broken, err keeps its message. */
+		r = read_set(e, &e->sets[i], seed_at, broken ? scratch : err,
+			     broken ? sizeof(scratch) : errlen);
+		e->sets[i].broken = r == -EPROTOTYPE;
+		/* A set re-declared with another type stops only itself. */
+		if (r == -EPROTOTYPE) {
+			broken = r;
+			continue;
+		}
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, err, errlen);
+	return r < 0 ? r : broken;
 }
 
 /* True the first time a is rejected for this host. A hostile server
@@ -247,6 +261,8 @@ static void print_plan(const struct engine_set *s, const struct elem_list *add,
 static void queue_set(struct nftset_batch *b, struct engine_set *s, bool *table_queued,
 		      const struct elem_list *add, const struct elem_list *del)
 {
+	if (s->broken)
+		return;
 	if (!s->exists) {
 		if (!*table_queued)
 			nftset_batch_add_table(b, s->ref.family, s->ref.table);
@@ -264,6 +280,8 @@ struct set_diff {
 static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 {
 	memset(d, 0, sizeof(*d));
+	if (s->broken)
+		return;
 	desired_elements(&e->eps, e->hs, s->key, &d->desired);
 	diff_compute(&d->desired, &s->kernel, &d->add, &d->del);
 }
@@ -341,6 +359,7 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		st->added += d[i].add.n;
 		st->removed += d[i].del.n;
 	}
+	st->ranges = rangesets_queue(&e->ranges, b, &table_queued, dry_run);
 	st->messages = nftset_batch_count(b);
 	if (!dry_run)
 		r = nftset_batch_commit(b, err, errlen);
@@ -352,7 +371,7 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	for (i = 0; i < e->n_sets; i++) {
 		struct engine_set *s = &e->sets[i];
 
-		if (r == 0 && !dry_run) {
+		if (r == 0 && !dry_run && !s->broken) {
 			if (!s->exists)
 				log_created(s);
 			commit_view(e, s, &d[i]);
@@ -362,6 +381,7 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		}
 		set_diff_free(&d[i]);
 	}
+	rangesets_done(&e->ranges, r == 0 && !dry_run, e->log_unchanged);
 	nftset_batch_free(b);
 	return r;
 }

@@ -46,6 +46,35 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 		"addresses", addresses_json(h));
 }
 
+static json_t *tags_json(const struct engine *e)
+{
+	const struct servicetags *t = e->ranges.tags;
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; t && i < t->n_tags; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
+			"tag", t->tags[i].tag, "file", t->tags[i].file, "date", t->tags[i].date,
+			"change", (json_int_t)t->tags[i].file_change,
+			"v4", (json_int_t)t->tags[i].n4, "v6", (json_int_t)t->tags[i].n6));
+	return arr;
+}
+
+static void range_sets_json(const struct engine *e, json_t *sets)
+{
+	size_t i;
+
+	for (i = 0; i < e->ranges.n; i++) {
+		const struct range_set *s = &e->ranges.v[i];
+
+		json_array_append_new(sets, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
+			"family", nftset_family_name(s->ref.family), "table", s->ref.table,
+			"name", s->ref.name,
+			"type", s->family == AF_INET ? "ipv4_addr, interval" : "ipv6_addr, interval",
+			"elements", (json_int_t)s->size, "exists", s->exists));
+	}
+}
+
 static json_t *status_json(const struct engine *e, const struct status_summary *sum)
 {
 	json_t *hosts = json_array(), *sets = json_array();
@@ -59,17 +88,18 @@ static json_t *status_json(const struct engine *e, const struct status_summary *
 			"name", s->ref.name, "type", keytype_name(s->key),
 			"elements", (json_int_t)s->size, "exists", s->exists));
 	}
+	range_sets_json(e, sets);
 	for (i = 0; i < e->eps.n; i++)
 		json_array_append_new(hosts, host_json(&e->eps.v[i], &e->hs[i],
 						       sum->next_refresh ? sum->next_refresh[i] : 0));
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o, s:o}",
 		"version", PACKAGE_VERSION, "pid", (json_int_t)getpid(),
 		"updated", (json_int_t)sum->now, "started", (json_int_t)sum->started,
 		"last_reconcile", (json_int_t)sum->last_reconcile,
 		"reconcile_seconds", sum->reconcile_seconds,
 		"reconciles", (json_int_t)sum->reconciles,
 		"resolve_failures", (json_int_t)sum->resolve_failures,
-		"sets", sets, "hosts", hosts);
+		"sets", sets, "hosts", hosts, "service_tags", tags_json(e));
 }
 
 int status_write_json(const char *path, const struct engine *e,
@@ -88,16 +118,22 @@ int status_write_json(const char *path, const struct engine *e,
 	return r;
 }
 
+static void metrics_set(struct strbuf *b, const struct setref *ref, size_t size)
+{
+	strbuf_printf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
+		      nftset_family_name(ref->family), ref->table, ref->name, size);
+}
+
 static void metrics_sets(struct strbuf *b, const struct engine *e)
 {
 	size_t i;
 
 	strbuf_printf(b, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
-		"# TYPE kvfence_set_elements gauge\n");
+		      "# TYPE kvfence_set_elements gauge\n");
 	for (i = 0; i < e->n_sets; i++)
-		strbuf_printf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
-			nftset_family_name(e->sets[i].ref.family), e->sets[i].ref.table,
-			e->sets[i].ref.name, e->sets[i].size);
+		metrics_set(b, &e->sets[i].ref, e->sets[i].size);
+	for (i = 0; i < e->ranges.n; i++)
+		metrics_set(b, &e->ranges.v[i].ref, e->ranges.v[i].size);
 }
 
 static void metrics_hosts(struct strbuf *b, const struct engine *e)
@@ -195,6 +231,13 @@ static void print_table(FILE *out, json_t *root)
 			json_string_value(json_object_get(v, "name")),
 			json_string_value(json_object_get(v, "type")),
 			(long long)json_integer_value(json_object_get(v, "elements")));
+	json_array_foreach(json_object_get(root, "service_tags"), i, v)
+		fprintf(out, "service tag %s: %lld IPv4, %lld IPv6 prefixes from %s (changeNumber %lld)\n",
+			json_string_value(json_object_get(v, "tag")),
+			(long long)json_integer_value(json_object_get(v, "v4")),
+			(long long)json_integer_value(json_object_get(v, "v6")),
+			json_string_value(json_object_get(v, "file")),
+			(long long)json_integer_value(json_object_get(v, "change")));
 	fprintf(out, "\n%-44s %5s %-12s %-12s %s\n", "HOST", "TTL", "ANSWERED", "NEXT", "A/AAAA");
 	json_array_foreach(hosts, i, v)
 		print_host(out, v, now);

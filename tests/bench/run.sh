@@ -403,7 +403,6 @@ row "7 refill, flush; nft -f rules: ms" R_REFILL2 "<= 100"
 row "7   (from starting nft flush, ms)" R_REFILL2_READY ""
 row "8 idle agent, context switches/min" R_IDLE ""
 row "  agent peak RSS KiB (VmHWM)" R_AGENT_RSS ""
-row "10 naive peer (1 run)" R_NAIVE ""
 if [ ${#SIZES[@]} -ge 2 ]; then
 	a=${SIZES[0]} b=${SIZES[${#SIZES[@]}-1]}
 	awk -v a="$a" -v b="$b" -v ta="${R_COLD_MED[$a]}" -v tb="${R_COLD_MED[$b]}" \
@@ -411,6 +410,7 @@ if [ ${#SIZES[@]} -ge 2 ]; then
 		printf "9 scaling %d -> %d (x%.0f hosts): cold sync time x%.2f, peak RSS x%.2f (%.1f -> %.1f MiB)\n",
 			a, b, b / a, tb / ta, rb / ra, ra / 1024, rb / 1024 }'
 fi
+row "10 naive peer (1 run)" R_NAIVE ""
 echo
 echo "churn, every run (added+removed, expected, batch messages): "
 for n in "${SIZES[@]}"; do echo "  N=$n: ${R_CHURN_COUNTS[$n]}"; done
@@ -419,4 +419,5 @@ for n in "${SIZES[@]}"; do
 	sed "s/^/  N=$n nft -f flush+rules: /" "$T/keep/refill1-$n"
 	sed "s/^/  N=$n flush; nft -f rules: /" "$T/keep/refill2-$n"
 done
-echo "total bench time: $(( $(date +%s) - START )) s"
+echo "total bench time: $(( $(date +%s) - START )) s, load average at the end:" \
+	"$(cut -d' ' -f1-3 /proc/loadavg) (figures are only as quiet as the machine)"

@@ -28,6 +28,7 @@ KEEP_OUT=${FUZZ_OUT:+1}
 OUT=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/kvfence-fuzz.XXXXXX")}
 mkdir -p "$OUT"
 PIDS=()
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -45,22 +46,26 @@ else
 fi
 
 PKGS="libcares libnftnl libmnl"
-FLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I$CONFDIR -I$TOP/include
-	-DLOCALSTATEDIR=\"/var\" -DRUNSTATEDIR=\"/run\" -DSYSCONFDIR=\"/etc\"
-	$(pkg-config --cflags $PKGS)"
-LIBS=$(pkg-config --libs $PKGS)
+# shellcheck disable=SC2207,SC2086,SC2054 # pkg-config prints words; commas in -fsanitize
+FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+	-fno-sanitize-recover=undefined -I"$CONFDIR" -I"$TOP/include"
+	-DLOCALSTATEDIR='"/var"' -DRUNSTATEDIR='"/run"' -DSYSCONFDIR='"/etc"'
+	$(pkg-config --cflags $PKGS))
+# shellcheck disable=SC2207,SC2086
+LIBS=($(pkg-config --libs $PKGS))
 
 CORE="util log addr config addrfilter result"
+# build TARGET MODULE...: tests/fuzz/TARGET.c with src/MODULE.c.
 build() {
-	local target=$1; shift
-	local srcs=() m
+	local target=$1 srcs=() m
+	shift
 	for m in "$@"; do srcs+=("$TOP/src/$m.c"); done
-	# shellcheck disable=SC2086
-	$CC $FLAGS -o "$OUT/$target" "$HERE/$target.c" "${srcs[@]}" $LIBS ||
+	"$CC" "${FLAGS[@]}" -o "$OUT/$target" "$HERE/$target.c" "${srcs[@]}" "${LIBS[@]}" ||
 		{ echo "$0: building $target failed" >&2; exit 99; }
 }
+# shellcheck disable=SC2086
 build fuzz_config $CORE
+# shellcheck disable=SC2086
 build fuzz_answer $CORE resolver
 
 FOUND=0

@@ -2,8 +2,8 @@
 # Configurations that must not be used are refused with exit 78 and a
 # message naming the file (and line) and the reason, before anything
 # touches the kernel: a world-writable file (main or included), one owned
-# by another non-root user, an include loop, binary garbage, a file over
-# the 16 MiB cap. A 10 MiB file is parsed or refused within seconds: of
+# by another non-root user, an include loop, binary garbage, a FIFO met
+# through an include glob, a file over the 16 MiB cap. A 10 MiB file is parsed or refused within seconds: of
 # comments it is valid; of `host` lines it must not take minutes (a
 # linear duplicate check per line is quadratic).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -60,6 +60,20 @@ import random, sys
 r = random.Random(5)
 sys.stdout.buffer.write(bytes(r.randrange(0x80, 0x100) for _ in range(3000)))'; } > "$d/garbage.conf"
 refused binary-high "$d/garbage.conf" "garbage\.conf:6: (unknown directive|line longer)"
+
+# A FIFO matched by an include (a glob over conf.d can match one): refused
+# as not a regular file, not waited on for ever (timeout: fail, not hang).
+mkdir -m 0755 "$d/conf.d"
+mkfifo -m 0644 "$d/conf.d/pipe.conf" || hard_error "mkfifo"
+{ good; printf 'include conf.d/*.conf\n'; } > "$d/fifo.conf"
+KVF_RC=0
+timeout -s KILL 5 "$KVFENCE" -c "$d/fifo.conf" sync > /dev/null 2> "$KVF_TMP/fifo.err" || KVF_RC=$?
+sed 's/^/  err: /' "$KVF_TMP/fifo.err" >&2
+[ "$KVF_RC" -ne 137 ] || fail "an included FIFO: kvfence blocked opening it (killed after 5 s)"
+expect_rc "$KVF_EX_CONFIG" "an included FIFO"
+assert_grep "$KVF_TMP/fifo.err" "fifo\.conf:6: .*pipe\.conf: not a regular file" \
+	"an included FIFO: the message does not say what is wrong"
+[ -z "$(nft list ruleset)" ] || fail "an included FIFO: the kernel's ruleset was touched"
 
 # 5. Over the 16 MiB cap: refused by size, without reading it.
 { good; head -c $((17 << 20)) /dev/zero | tr '\0' '#'; } > "$d/huge.conf"

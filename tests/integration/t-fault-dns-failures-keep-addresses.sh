@@ -57,7 +57,7 @@ fakedns_rule "$(host short)" malformed kind=short
 fakedns_rule "$(host badcount)" malformed kind=badcount
 fakedns_rule "$(host badptr)" malformed kind=badptr
 fakedns_rule "$(host wrongid)" wrongid spoof-a=203.0.113.66
-fakedns_rule "$(host wrongname)" wrongname spoof=$(host good) spoof-a=203.0.113.67
+fakedns_rule "$(host wrongname)" wrongname "spoof=$(host good)" spoof-a=203.0.113.67
 fakedns_commit
 
 start=$(( $(date +%s%N) / 1000000 ))

@@ -6,8 +6,9 @@
 # moments of its run: the set is always wholly the old generation or
 # wholly the new one (the batch is one transaction). Then an agent is
 # started on the filled set with the other generation in DNS: while it
-# starts, resolves and replaces the set, the set never holds fewer than
-# 10,000 elements nor a mix (it reconciles without flushing).
+# starts, resolves and replaces the set host by host as answers come, the
+# set never holds fewer than 10,000 elements, and each host's 2000 are
+# wholly one generation (it reconciles without flushing).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -45,6 +46,23 @@ census() {
 		/2001:db8:1:/ { g1 += gsub(/2001:db8:1:/, "&") }
 		/2001:db8:2:/ { g2 += gsub(/2001:db8:2:/, "&") }
 		END { print g1 + g2, g1 + 0, g2 + 0 }'
+}
+# per_host: "H G1 G2" per host: its elements of each generation.
+per_host() {
+	nft list set inet filter kvfence6 | grep -oE '2001:db8:[12]:[0-9]+::' |
+		awk -F: '{ n[$4 " " $3]++ } END {
+			for (h = 1; h <= '"$HOSTS"'; h++) print h, n[h " 1"] + 0, n[h " 2"] + 0 }'
+}
+# host_atomic: the set holds TOTAL elements, each host's wholly of one
+# generation; echoes the hosts' generations (e.g. "1 1 2 2 2").
+host_atomic() {
+	local line out=
+	line=$(per_host)
+	out=$(printf '%s\n' "$line" | awk -v per="$PER" '
+		$2 == per && $3 == 0 { g = g " 1"; next }
+		$2 == 0 && $3 == per { g = g " 2"; next }
+		{ bad = 1 } END { print g; exit bad }') || { echo "$line" | paste -sd';'; return 1; }
+	echo "$out"
 }
 # whole GEN: the set is exactly generation GEN.
 whole() {
@@ -86,7 +104,7 @@ cur=2 before=0 after=0
 for step in 1 2 3 4 5 6 7 8; do
 	next=$((3 - cur))
 	generation "$next"
-	delay=$(( took * step / 7 ))
+	delay=$(( took * step / 4 ))
 	"$KVFENCE" -c "$conf" sync > /dev/null 2> "$KVF_TMP/killed.err" &
 	pid=$!
 	kvf_bg_register "$pid"
@@ -110,16 +128,18 @@ rm -f "$KVF_TMP/status.json"
 "$KVFENCE" -c "$conf" run -f > /dev/null 2>> "$KVF_TMP/agent.err" &
 KVF_AGENT_PID=$!
 kvf_bg_register "$KVF_AGENT_PID"
-samples=0
+samples=0 seen=
 deadline=$(( $(now_ms) + 20000 ))
+want=$(for h in $(seq 1 $HOSTS); do printf ' %s' "$next"; done)
 while :; do
-	got=$(atomic) || fail "while the agent started the set was $got"
+	got=$(host_atomic) || fail "while the agent started, a host's elements were mixed or lost: $got"
 	samples=$((samples + 1))
-	[ "$got" = "$next" ] && break
+	case " $seen " in *" ${got// /} "*) ;; *) seen="$seen ${got// /}" ;; esac
+	[ "$got" = "$want" ] && break
 	[ "$(now_ms)" -lt "$deadline" ] || fail "the agent did not replace the set within 20 s"
 	kvf_agent_alive || fail "the agent died"
 done
-echo "agent start: $samples samples of the set, all whole" >&2
+echo "agent start: $samples samples of the set, hosts' generations seen:$seen" >&2
 # Killed too: the set stays whole, a second agent takes over.
 kvf_agent_stop KILL
 atomic > /dev/null || fail "kill -9 of the agent left the set $(census)"

@@ -9,6 +9,12 @@
 # shellcheck source=../lib/agent.sh
 . "$TESTDIR/lib/agent.sh"
 command -v valgrind >/dev/null 2>&1 || skip "valgrind not installed"
+# valgrind cannot run an AddressSanitizer build (--enable-sanitizers), and
+# the sanitizers check that build already: a skip even under KVF_NO_SKIP.
+if ldd "$KVFENCE" 2>/dev/null | grep -q libasan; then
+	kvf_log "SKIP: an ASan build; the sanitizers check it instead of valgrind"
+	exit 77
+fi
 kvf_netns_enter "$@"
 kvf_tmpdir
 

@@ -137,11 +137,35 @@ static void test_cap(void)
 	filtered_free(&f);
 }
 
+static void test_cap_per_family(void)
+{
+	static char text[200][40];
+	const char *ptrs[200];
+	struct host_result r;
+	struct filtered f;
+	size_t i, n4 = 0;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(text[i], sizeof(text[i]), "203.0.113.%zu", i + 1);
+		snprintf(text[100 + i], sizeof(text[i]), "2001:db8::%zx", i + 1);
+	}
+	for (i = 0; i < 200; i++)
+		ptrs[i] = text[i];
+	r = result(ptrs, 200, NULL, 0);
+	addrfilter_apply("both.example.com", &r, PRIVATE_AUTO, 8, &f);
+	for (i = 0; i < f.n_addrs; i++)
+		n4 += f.addrs[i].family == AF_INET;
+	ok(f.n_addrs == 16 && n4 == 8, "the cap holds per family: 8 IPv4 and 8 IPv6");
+	is_int(f.n_capped, 184, "the rest counted");
+	filtered_free(&f);
+}
+
 int main(void)
 {
 	test_classes();
 	test_privatelink();
 	test_apply();
 	test_cap();
+	test_cap_per_family();
 	return done_testing();
 }

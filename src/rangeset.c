@@ -1,0 +1,195 @@
+/* kvfence: range mode's interval sets in the engine. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "rangeset.h"
+
+static void add_set(struct range_sets *rs, const struct config *cfg, const char *name,
+		    int family)
+{
+	struct range_set *s = &rs->v[rs->n++];
+
+	memset(s, 0, sizeof(*s));
+	s->ref.family = cfg->table_family;
+	s->ref.table = cfg->table;
+	s->ref.name = name;
+	s->family = family;
+}
+
+void rangesets_init(struct range_sets *rs, const struct config *cfg)
+{
+	memset(rs, 0, sizeof(*rs));
+	if (cfg->n_tagsets == 0)
+		return;
+	if (cfg->range_set4)
+		add_set(rs, cfg, cfg->range_set4, AF_INET);
+	if (cfg->range_set6)
+		add_set(rs, cfg, cfg->range_set6, AF_INET6);
+}
+
+void rangesets_fini(struct range_sets *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		range_list_free(&rs->v[i].kernel);
+		range_list_free(&rs->v[i].add);
+		range_list_free(&rs->v[i].del);
+	}
+	memset(rs, 0, sizeof(*rs));
+}
+
+static bool ours(const char *comment)
+{
+	return comment && strncmp(comment, SERVICETAGS_COMMENT_PREFIX,
+				  strlen(SERVICETAGS_COMMENT_PREFIX)) == 0;
+}
+
+static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
+		    char *err, size_t errlen)
+{
+	int family, r;
+	size_t i;
+
+	range_list_free(&s->kernel);
+	r = nftset_get_interval(nft, &s->ref, &family, err, errlen);
+	if (r == -ENOENT) {
+		s->exists = false;
+		if (create)
+			return 0;
+		snprintf(err, errlen, "set %s %s %s does not exist and create-sets is no",
+			 nftset_family_name(s->ref.family), s->ref.table, s->ref.name);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	if (family != s->family) {
+		snprintf(err, errlen, "set %s %s %s holds %s addresses, expected %s",
+			 nftset_family_name(s->ref.family), s->ref.table, s->ref.name,
+			 family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
+		return -EPROTOTYPE;
+	}
+	s->exists = true;
+	r = nftset_list_ranges(nft, &s->ref, family, &s->kernel, err, errlen);
+	if (r < 0)
+		return r;
+	for (i = 0; i < s->kernel.n; i++)
+		s->kernel.v[i].owned = ours(s->kernel.v[i].comment);
+	range_list_sort(&s->kernel);
+	s->size = s->kernel.n;
+	return 0;
+}
+
+int rangesets_read(struct range_sets *rs, struct nftset_ctx *nft, bool create,
+		   char *err, size_t errlen)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < rs->n; i++) {
+		r = read_one(&rs->v[i], nft, create, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void print_plan(const struct range_set *s)
+{
+	char buf[100];
+	size_t i;
+
+	if (!s->exists)
+		printf("would create interval set %s\n", s->ref.name);
+	for (i = 0; i < s->add.n; i++)
+		printf("would add to %s: %s comment \"%s\"\n", s->ref.name,
+		       range_format(&s->add.v[i], buf, sizeof(buf)), s->add.v[i].comment);
+	for (i = 0; i < s->del.n; i++)
+		printf("would remove from %s: %s\n", s->ref.name,
+		       range_format(&s->del.v[i], buf, sizeof(buf)));
+}
+
+size_t rangesets_queue(struct range_sets *rs, struct nftset_batch *b, bool *table_queued,
+		       bool dry_run)
+{
+	size_t i, changed = 0;
+
+	for (i = 0; rs->tags && i < rs->n; i++) {
+		struct range_set *s = &rs->v[i];
+
+		range_diff(s->family == AF_INET ? &rs->tags->v4 : &rs->tags->v6, &s->kernel,
+			   &s->add, &s->del);
+		changed += s->add.n + s->del.n;
+		if (dry_run) {
+			print_plan(s);
+			continue;
+		}
+		if (!s->exists) {
+			if (!*table_queued)
+				nftset_batch_add_table(b, s->ref.family, s->ref.table);
+			*table_queued = true;
+			nftset_batch_add_interval_set(b, &s->ref, s->family);
+		}
+		nftset_batch_del_ranges(b, &s->ref, s->family, s->del.v, s->del.n);
+		nftset_batch_add_ranges(b, &s->ref, s->family, s->add.v, s->add.n);
+	}
+	return changed;
+}
+
+/* The kernel now holds its old ranges less del, plus add. */
+static void commit_view(struct range_set *s)
+{
+	struct range_list next = { 0 };
+	size_t i, j = 0;
+
+	for (i = 0; i < s->kernel.n; i++) {
+		struct range r = s->kernel.v[i];
+
+		if (j < s->del.n && addr_cmp(&r.lo, &s->del.v[j].lo) == 0 &&
+		    addr_cmp(&r.hi, &s->del.v[j].hi) == 0) {
+			j++;
+			continue;
+		}
+		if (r.comment)
+			r.comment = range_list_intern(&next, r.comment);
+		range_list_push(&next, &r);
+	}
+	for (i = 0; i < s->add.n; i++) {
+		struct range r = s->add.v[i];
+
+		r.owned = true;
+		r.comment = range_list_intern(&next, r.comment);
+		range_list_push(&next, &r);
+	}
+	range_list_sort(&next);
+	range_list_free(&s->kernel);
+	s->kernel = next;
+	s->exists = true;
+	s->size = next.n;
+}
+
+void rangesets_done(struct range_sets *rs, bool committed, bool log_unchanged)
+{
+	size_t i;
+
+	for (i = 0; rs->tags && i < rs->n; i++) {
+		struct range_set *s = &rs->v[i];
+
+		if (committed) {
+			if (!s->exists)
+				log_info("created interval set %s %s %s",
+					 nftset_family_name(s->ref.family), s->ref.table,
+					 s->ref.name);
+			commit_view(s);
+			if (s->add.n || s->del.n || log_unchanged)
+				log_info("set=%s added=%zu removed=%zu size=%zu", s->ref.name,
+					 s->add.n, s->del.n, s->size);
+		}
+		range_list_free(&s->add);
+		range_list_free(&s->del);
+	}
+}
