@@ -25,7 +25,7 @@
 #define CONFIG_MAX_ARGS		64
 #define NFT_NAME_MAX		255
 /* Far beyond any real config, and a bound on the duplicate checks. */
-#define CONFIG_MAX_HOSTS	4096
+#define CONFIG_MAX_HOSTS	65536
 #define CONFIG_MAX_NAMES	1024
 /* nftables keeps element comments up to 128 bytes with the NUL (nft's
  * NFTNL_UDATA_COMMENT_MAXLEN); ownership by comment needs the whole name. */
@@ -48,6 +48,11 @@ struct parser {
 	size_t n_files, cap_files;
 	bool set6_explicit, set4_explicit;
 	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at;
+	/* Open addressing over (name, port) of cfg->hosts: index + 1, 0 for
+	 * empty. Duplicate checks stay linear for 10k-host configs. */
+	size_t *host_slots;
+	size_t n_slots;
+	size_t cap_hosts;
 };
 
 static int perr(struct parser *p, const char *fmt, ...)
@@ -322,13 +327,55 @@ static int d_create_sets(struct parser *p, int argc, char **argv)
 	return parse_bool(p, argv, &p->cfg->create_sets);
 }
 
+static size_t host_hash(const char *name, uint16_t port)
+{
+	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ull;
+	return (size_t)((h ^ port) * 1099511628211ull);
+}
+
+static void host_slots_insert(struct parser *p, size_t idx)
+{
+	const struct config_host *h = &p->cfg->hosts[idx];
+	size_t i = host_hash(h->name, h->port) & (p->n_slots - 1);
+
+	while (p->host_slots[i])
+		i = (i + 1) & (p->n_slots - 1);
+	p->host_slots[i] = idx + 1;
+}
+
+/* Index of (name, port) in cfg->hosts, or -1; the table stays at most
+ * half full. */
+static long host_lookup(struct parser *p, const char *name, uint16_t port)
+{
+	size_t i, n = p->cfg->n_hosts;
+
+	if (2 * (n + 1) > p->n_slots) {
+		free(p->host_slots);
+		p->n_slots = p->n_slots ? 2 * p->n_slots : 64;
+		p->host_slots = xcalloc(p->n_slots, sizeof(*p->host_slots));
+		for (i = 0; i < n; i++)
+			host_slots_insert(p, i);
+	}
+	for (i = host_hash(name, port) & (p->n_slots - 1); p->host_slots[i];
+	     i = (i + 1) & (p->n_slots - 1)) {
+		const struct config_host *h = &p->cfg->hosts[p->host_slots[i] - 1];
+
+		if (h->port == port && strcmp(h->name, name) == 0)
+			return (long)p->host_slots[i] - 1;
+	}
+	return -1;
+}
+
 static int d_host(struct parser *p, int argc, char **argv)
 {
 	struct config *cfg = p->cfg;
 	const char *why;
 	char *name, *end;
 	unsigned long port;
-	size_t len, i;
+	size_t len;
 
 	if (cfg->n_hosts >= CONFIG_MAX_HOSTS)
 		return perr(p, "host: more than %d hosts", CONFIG_MAX_HOSTS);
@@ -348,15 +395,14 @@ static int d_host(struct parser *p, int argc, char **argv)
 		perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1], argv[2]);
 		goto fail;
 	}
-	for (i = 0; i < cfg->n_hosts; i++) {
-		if (strcmp(cfg->hosts[i].name, name) == 0 && cfg->hosts[i].port == port) {
-			perr(p, "host %s %lu is given twice", name, port);
-			goto fail;
-		}
+	if (host_lookup(p, name, (uint16_t)port) >= 0) {
+		perr(p, "host %s %lu is given twice", name, port);
+		goto fail;
 	}
-	cfg->hosts = xreallocarray(cfg->hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
+	array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
 	cfg->hosts[cfg->n_hosts].name = name;
-	cfg->hosts[cfg->n_hosts++].port = (uint16_t)port;
+	cfg->hosts[cfg->n_hosts].port = (uint16_t)port;
+	host_slots_insert(p, cfg->n_hosts++);
 	return 0;
 fail:
 	free(name);
@@ -923,6 +969,7 @@ static void parser_free(struct parser *p)
 {
 	size_t i;
 
+	free(p->host_slots);
 	for (i = 0; i < p->n_files; i++)
 		free(p->files[i]);
 	free(p->files);

@@ -75,6 +75,16 @@ static size_t drop_old(struct host_state *h, int family, int64_t before, bool al
 	return n - w;
 }
 
+/* Exactly what may be needed: doubling from 8 would cost a 10k-host
+ * agent a third of its heap. */
+static void reserve_exact(struct host_state *h, size_t need)
+{
+	if (need <= h->cap_addrs)
+		return;
+	h->addrs = xreallocarray(h->addrs, need, sizeof(*h->addrs));
+	h->cap_addrs = need;
+}
+
 static void forget_current(struct host_state *h, int family)
 {
 	size_t i;
@@ -100,6 +110,7 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 		if (!*definite[k])
 			continue;
 		forget_current(h, families[k]);
+		reserve_exact(h, h->n_addrs + f->n_addrs);
 		for (i = 0; i < f->n_addrs; i++)
 			if (f->addrs[i].family == families[k])
 				changed += hold(h, &f->addrs[i], now, true);

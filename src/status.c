@@ -75,9 +75,10 @@ static void range_sets_json(const struct engine *e, json_t *sets)
 	}
 }
 
+/* Everything but the hosts, which are written one at a time. */
 static json_t *status_json(const struct engine *e, const struct status_summary *sum)
 {
-	json_t *hosts = json_array(), *sets = json_array();
+	json_t *sets = json_array();
 	size_t i;
 
 	for (i = 0; i < e->n_sets; i++) {
@@ -89,32 +90,51 @@ static json_t *status_json(const struct engine *e, const struct status_summary *
 			"elements", (json_int_t)s->size, "exists", s->exists));
 	}
 	range_sets_json(e, sets);
-	for (i = 0; i < e->eps.n; i++)
-		json_array_append_new(hosts, host_json(&e->eps.v[i], &e->hs[i],
-						       sum->next_refresh ? sum->next_refresh[i] : 0));
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o}",
 		"version", PACKAGE_VERSION, "pid", (json_int_t)getpid(),
 		"updated", (json_int_t)sum->now, "started", (json_int_t)sum->started,
 		"last_reconcile", (json_int_t)sum->last_reconcile,
 		"reconcile_seconds", sum->reconcile_seconds,
 		"reconciles", (json_int_t)sum->reconciles,
 		"resolve_failures", (json_int_t)sum->resolve_failures,
-		"sets", sets, "hosts", hosts, "service_tags", tags_json(e));
+		"sets", sets, "service_tags", tags_json(e));
 }
 
+static int append_json(struct strbuf *b, json_t *v, const char *sep)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(v);
+	if (!text)
+		return -ENOMEM;
+	strbuf_printf(b, "%s%s", sep, text);
+	free(text);
+	return 0;
+}
+
+/* One host per line, each host's tree built and freed in turn: a
+ * 10k-host agent must not hold the whole document as a tree. */
 int status_write_json(const char *path, const struct engine *e,
 		      const struct status_summary *sum)
 {
-	json_t *root = status_json(e, sum);
-	char *text;
+	struct strbuf b = { 0 };
+	size_t i;
 	int r;
 
-	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return -ENOMEM;
-	r = atomic_write(path, text, strlen(text), 0644);
-	free(text);
+	r = append_json(&b, status_json(e, sum), "");
+	if (r == 0) {
+		b.len--;	/* reopen the object: the hosts come last */
+		strbuf_printf(&b, ",\n\"hosts\": [");
+	}
+	for (i = 0; r == 0 && i < e->eps.n; i++)
+		r = append_json(&b, host_json(&e->eps.v[i], &e->hs[i],
+					      sum->next_refresh ? sum->next_refresh[i] : 0),
+				i ? ",\n" : "\n");
+	if (r == 0) {
+		strbuf_printf(&b, "\n]}\n");
+		r = atomic_write(path, b.p, b.len, 0644);
+	}
+	free(b.p);
 	return r;
 }
 

@@ -131,6 +131,8 @@ static const struct bad bad_inputs[] = {
 	{ "vault contoso\nendpoints auth\n", "t.conf:2:", "leaves out vault" },
 	{ "cloud germany\nmanaged-hsm hsm1\n", "t.conf:2:", "no Managed HSM" },
 	{ "vault contoso contoso\n", "t.conf:1:", "given twice" },
+	{ "host a.example.com 443\nhost b.example.com 443\nhost A.example.com. 443\n", "t.conf:3:",
+	  "host a.example.com 443 is given twice" },
 	{ "state-file relative/path\n", "t.conf:1:", "absolute path" },
 	{ "cloud\n", "t.conf:1:", "missing argument" },
 	{ "cloud public china\n", "t.conf:1:", "too many arguments" },
