@@ -275,9 +275,12 @@ static void resolve(int family, struct answer *a)
 
 static void check(const struct host_result *res, const struct filtered *f, unsigned cap)
 {
-	size_t i;
+	size_t i, n4 = 0;
 
-	if (f->n_addrs > cap || f->n_addrs + f->n_rejected > res->n_addrs)
+	/* The cap holds per family. */
+	for (i = 0; i < f->n_addrs; i++)
+		n4 += f->addrs[i].family == AF_INET;
+	if (n4 > cap || f->n_addrs - n4 > cap || f->n_addrs + f->n_rejected > res->n_addrs)
 		abort();
 	for (i = 0; i < f->n_addrs; i++) {
 		enum addr_class c = addrfilter_classify(&f->addrs[i]);
