@@ -3,7 +3,6 @@
 #define KVFENCE_H
 
 #define KVF_EX_OK		0
-#define KVF_EX_FAIL		1	/* partial failure: some hosts unresolved */
 #define KVF_EX_USAGE		64
 #define KVF_EX_DATAERR		65
 #define KVF_EX_UNAVAILABLE	69
