@@ -363,6 +363,9 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	st->messages = nftset_batch_count(b);
 	if (!dry_run)
 		r = nftset_batch_commit(b, err, errlen);
+	/* The batch's buffer is the largest allocation of a reconcile: gone
+	 * before the new view is built. */
+	nftset_batch_free(b);
 	if (r == 0 && !dry_run) {
 		for (i = 0; i < e->n_retired; i++)
 			free(e->retired[i]);
@@ -382,6 +385,5 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		set_diff_free(&d[i]);
 	}
 	rangesets_done(&e->ranges, r == 0 && !dry_run, e->log_unchanged);
-	nftset_batch_free(b);
 	return r;
 }
