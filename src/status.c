@@ -235,14 +235,15 @@ static void print_table(FILE *out, json_t *root)
 {
 	json_t *sets = json_object_get(root, "sets"), *hosts = json_object_get(root, "hosts"), *v;
 	int64_t now = time(NULL);
-	char t[32];
+	char t1[32], t2[32];
 	size_t i;
 
+	/* One buffer per ago(): both are arguments of the same call. */
 	fprintf(out, "kvfence %s, pid %lld, updated %s, last reconcile %s (%.3f s)\n",
 		json_string_value(json_object_get(root, "version")),
 		(long long)json_integer_value(json_object_get(root, "pid")),
-		ago(now, json_integer_value(json_object_get(root, "updated")), t, sizeof(t)),
-		ago(now, json_integer_value(json_object_get(root, "last_reconcile")), t, sizeof(t)),
+		ago(now, json_integer_value(json_object_get(root, "updated")), t1, sizeof(t1)),
+		ago(now, json_integer_value(json_object_get(root, "last_reconcile")), t2, sizeof(t2)),
 		json_real_value(json_object_get(root, "reconcile_seconds")));
 	json_array_foreach(sets, i, v)
 		fprintf(out, "set %s %s %s (%s): %lld elements\n",
