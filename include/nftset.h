@@ -91,5 +91,7 @@ void nftset_batch_free(struct nftset_batch *b);
 uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx);
 
 const char *nftset_family_name(int nfproto);
+/* "set inet filter kvfence4": how every message names a set. */
+const char *setref_format(const struct setref *ref, char *buf, size_t len);
 
 #endif

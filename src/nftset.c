@@ -145,18 +145,28 @@ static int keytype_from_kernel(uint32_t type, uint32_t len, enum set_keytype *ou
 	return -EPROTOTYPE;
 }
 
+const char *setref_format(const struct setref *ref, char *buf, size_t len)
+{
+	snprintf(buf, len, "set %s %s %s", nftset_family_name(ref->family), ref->table,
+		 ref->name);
+	return buf;
+}
+
 static void set_err(char *err, size_t errlen, const struct setref *ref,
 		    const char *reason)
 {
-	snprintf(err, errlen, "set %s %s %s: %s", nftset_family_name(ref->family),
-		 ref->table, ref->name, reason);
+	char d[300];
+
+	snprintf(err, errlen, "%s: %s", setref_format(ref, d, sizeof(d)), reason);
 }
 
 static void set_err_errno(char *err, size_t errlen, const struct setref *ref,
 			  const struct nftset_ctx *ctx, int r)
 {
-	snprintf(err, errlen, "set %s %s %s: %s%s", nftset_family_name(ref->family),
-		 ref->table, ref->name, strerror(-r), ctx->kernel_err ? " (kernel)" : "");
+	char d[300];
+
+	snprintf(err, errlen, "%s: %s%s", setref_format(ref, d, sizeof(d)), strerror(-r),
+		 ctx->kernel_err ? " (kernel)" : "");
 }
 
 /* libnftnl allocates with malloc: out of memory is fatal, as in xmalloc. */

@@ -52,6 +52,7 @@ static bool ours(const char *comment)
 static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 		    char *err, size_t errlen)
 {
+	char d[300];
 	int family, r;
 	size_t i;
 
@@ -61,16 +62,15 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 		s->exists = false;
 		if (create)
 			return 0;
-		snprintf(err, errlen, "set %s %s %s does not exist and create-sets is no",
-			 nftset_family_name(s->ref.family), s->ref.table, s->ref.name);
+		snprintf(err, errlen, "%s does not exist and create-sets is no",
+			 setref_format(&s->ref, d, sizeof(d)));
 		return r;
 	}
 	if (r < 0)
 		return r;
 	if (family != s->family) {
-		snprintf(err, errlen, "set %s %s %s holds %s addresses, expected %s",
-			 nftset_family_name(s->ref.family), s->ref.table, s->ref.name,
-			 family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
+		snprintf(err, errlen, "%s holds %s addresses, expected %s",
+			 setref_format(&s->ref, d, sizeof(d)), family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
 		return -EPROTOTYPE;
 	}
 	s->exists = true;
@@ -178,12 +178,11 @@ void rangesets_done(struct range_sets *rs, bool committed, bool log_unchanged)
 
 	for (i = 0; rs->tags && i < rs->n; i++) {
 		struct range_set *s = &rs->v[i];
+		char d[300];
 
 		if (committed) {
 			if (!s->exists)
-				log_info("created interval set %s %s %s",
-					 nftset_family_name(s->ref.family), s->ref.table,
-					 s->ref.name);
+				log_info("created interval %s", setref_format(&s->ref, d, sizeof(d)));
 			commit_view(s);
 			if (s->add.n || s->del.n || log_unchanged)
 				log_info("set=%s added=%zu removed=%zu size=%zu", s->ref.name,

@@ -98,9 +98,7 @@ static bool is_retired(const struct engine *e, const char *name)
 
 static const char *set_desc(const struct engine_set *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "set %s %s %s", nftset_family_name(s->ref.family),
-		 s->ref.table, s->ref.name);
-	return buf;
+	return setref_format(&s->ref, buf, len);
 }
 
 static int check_type(struct engine *e, struct engine_set *s, enum set_keytype key,
