@@ -10,8 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-}
 
 deps="build-essential debhelper dh-autoreconf dpkg-dev fakeroot pkg-config
-	autoconf automake libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev
-	libsystemd-dev"
+	autoconf automake libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev"
 install_deps() {
 	missing=""
 	for p in $deps; do

@@ -39,7 +39,7 @@ section "tools"
 tools="build-essential autoconf automake pkg-config debhelper dh-autoreconf
 	dpkg-dev fakeroot lintian mandoc man-db rpm xz-utils adduser systemd strace
 	iproute2 util-linux procps
-	libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev libsystemd-dev"
+	libnftnl-dev libmnl-dev libc-ares-dev libjansson-dev"
 missing=""
 for p in $tools; do
 	grep -q "install ok installed" <<< "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" ||

@@ -23,9 +23,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "agent.h"
 #include "kvfence.h"
@@ -33,6 +30,7 @@
 #include "monitor.h"
 #include "reconcile.h"
 #include "resolver.h"
+#include "sdnotify.h"
 #include "schedule.h"
 #include "servicetags.h"
 #include "state.h"
@@ -63,6 +61,7 @@ struct agent {
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
+	bool notify_failed;	/* the last sd_notify failed (logged once) */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
@@ -92,18 +91,21 @@ static void notify(struct agent *a, const char *fmt, ...) __attribute__((format(
 
 static void notify(struct agent *a, const char *fmt, ...)
 {
-#ifdef HAVE_LIBSYSTEMD
 	char buf[512];
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	sd_notify(0, buf);
-#else
-	(void)a;
-	(void)fmt;
-#endif
+	r = sdnotify_send(buf);
+	/* Said once: a watchdog that cannot be fed gets the service killed,
+	 * and the reason belongs in the log before that happens. */
+	if (r < 0 && !a->notify_failed) {
+		errno = -r;
+		log_warn("sd_notify to $NOTIFY_SOCKET");
+	}
+	a->notify_failed = r < 0;
 }
 
 static void resolver_fd_changed(void *arg, int fd, bool readable, bool writable)
@@ -488,6 +490,7 @@ static void on_signal(struct agent *a)
 		case SIGTERM:
 		case SIGINT:
 			log_info("signal %u: exiting; the sets stay filled", si.ssi_signo);
+			notify(a, "STOPPING=1");
 			a->running = false;
 			break;
 		case SIGHUP:
@@ -711,16 +714,14 @@ static int open_fds(struct agent *a)
 
 static void setup_watchdog(struct agent *a)
 {
-#ifdef HAVE_LIBSYSTEMD
-	uint64_t usec = 0;
+	uint64_t usec = sdnotify_watchdog_usec();
 
-	if (sd_watchdog_enabled(0, &usec) > 0) {
+	if (usec > 0) {
 		a->watchdog_ms = (int64_t)(usec / 1000);
+		if (a->watchdog_ms < 2)
+			a->watchdog_ms = 2;	/* pinged every half period */
 		a->watchdog_at = mono_ms();
 	}
-#else
-	(void)a;
-#endif
 }
 
 static int open_kernel(struct agent *a)
