@@ -16,8 +16,8 @@
 
 struct seen_addr {
 	struct kvf_addr addr;
-	int64_t last_seen;	/* seconds, the caller's clock */
 	bool current;		/* named by the latest definite answer */
+	int64_t last_seen;	/* seconds, the caller's clock */
 };
 
 struct host_state {

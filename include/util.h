@@ -15,6 +15,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grow *arr (of element size elsz) so that it holds at least need elements;
  * capacity doubles. */
 void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
+/* The same, growing to exactly need: for arrays whose final size is
+ * known, where doubling would leave up to half of them unused. */
+void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
 

@@ -79,10 +79,7 @@ static size_t drop_old(struct host_state *h, int family, int64_t before, bool al
  * agent a third of its heap. */
 static void reserve_exact(struct host_state *h, size_t need)
 {
-	if (need <= h->cap_addrs)
-		return;
-	h->addrs = xreallocarray(h->addrs, need, sizeof(*h->addrs));
-	h->cap_addrs = need;
+	array_reserve_exact(&h->addrs, &h->cap_addrs, need, sizeof(*h->addrs));
 }
 
 static void forget_current(struct host_state *h, int family)
@@ -105,12 +102,15 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 
 	h->last4 = res->status4;
 	h->last6 = res->status6;
+	/* Once for both families: room for every answered address beside
+	 * those held (reserving per family would count the first family's
+	 * new addresses twice). */
+	reserve_exact(h, h->n_addrs + f->n_addrs);
 	for (k = 0; k < 2; k++) {
 		*definite[k] = resolve_status_definite(st[k]);
 		if (!*definite[k])
 			continue;
 		forget_current(h, families[k]);
-		reserve_exact(h, h->n_addrs + f->n_addrs);
 		for (i = 0; i < f->n_addrs; i++)
 			if (f->addrs[i].family == families[k])
 				changed += hold(h, &f->addrs[i], now, true);
@@ -166,9 +166,16 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 		      enum set_keytype key, struct elem_list *out)
 {
 	int family = keytype_family(key);
-	size_t i, j;
+	bool ports = keytype_has_port(key);
+	size_t i, j, need = out->n;
 	unsigned p;
 
+	/* Counted first: the list is built once at its final size. */
+	for (i = 0; i < eps->n; i++)
+		for (j = 0; j < hs[i].n_addrs; j++)
+			if (hs[i].addrs[j].addr.family == family)
+				need += ports ? eps->v[i].n_ports : 1;
+	elem_list_reserve(out, need);
 	for (i = 0; i < eps->n; i++) {
 		const struct endpoint *e = &eps->v[i];
 
@@ -180,7 +187,7 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 
 			if (el.addr.family != family)
 				continue;
-			if (!keytype_has_port(key)) {
+			if (!ports) {
 				elem_list_push(out, &el);
 				continue;
 			}

@@ -26,6 +26,11 @@ void elem_list_push(struct elem_list *l, const struct elem *e)
 	l->v[l->n++] = *e;
 }
 
+void elem_list_reserve(struct elem_list *l, size_t n)
+{
+	array_reserve_exact(&l->v, &l->cap, n, sizeof(*l->v));
+}
+
 const char *elem_list_intern(struct elem_list *l, const char *s)
 {
 	array_reserve(&l->strings, &l->cap_strings, l->n_strings + 1,

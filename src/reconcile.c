@@ -272,21 +272,26 @@ static void queue_set(struct nftset_batch *b, struct engine_set *s, bool *table_
 }
 
 struct set_diff {
-	struct elem_list desired, add, del;
+	struct elem_list add, del;
 };
 
 static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 {
+	struct elem_list desired = { 0 };
+
 	memset(d, 0, sizeof(*d));
 	if (s->broken)
 		return;
-	desired_elements(&e->eps, e->hs, s->key, &d->desired);
-	diff_compute(&d->desired, &s->kernel, &d->add, &d->del);
+	desired_elements(&e->eps, e->hs, s->key, &desired);
+	diff_compute(&desired, &s->kernel, &d->add, &d->del);
+	/* add and del hold copies: the desired list (every host's every
+	 * address, duplicates included) goes now, before the batch, the
+	 * other set's list and the new view make the peak. */
+	elem_list_free(&desired);
 }
 
 static void set_diff_free(struct set_diff *d)
 {
-	elem_list_free(&d->desired);
 	elem_list_free(&d->add);
 	elem_list_free(&d->del);
 }

@@ -82,6 +82,16 @@ void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz)
 	*cap = n;
 }
 
+void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz)
+{
+	void **arr = arrp;
+
+	if (need <= *cap)
+		return;
+	*arr = xreallocarray(*arr, need, elsz);
+	*cap = need;
+}
+
 bool str_endswith(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
