@@ -7,8 +7,10 @@
 # Environment: BENCH_RUNS (5) runs per figure, BENCH_IDLE_S (60) seconds of
 # idle measurement, BENCH_NAIVE_N (1000) the N at which the naive peer
 # (kdig + one `nft add element` per address) runs, BENCH_NAIVE_NAMES (200)
-# how many of those N names it really does (see bench_naive), KVFENCE
-# (src/kvfence). About 8 minutes on 2 cores with the defaults.
+# how many of those N names it really does (see bench_naive), BENCH_PIN
+# (1: the DNS server on the last CPU, everything else on CPU 0; 0: let
+# the scheduler place them), KVFENCE (src/kvfence). About 8 minutes on
+# 2 cores with the defaults.
 #
 # Everything happens in a private network and mount namespace (as the
 # integration tests, tests/lib/common.sh): a Knot server on 127.0.0.1
@@ -28,6 +30,17 @@ BENCH_DIR=$(dirname "$KVF_SCRIPT")
 RUNS=${BENCH_RUNS:-5}
 IDLE_S=${BENCH_IDLE_S:-60}
 NAIVE_N=${BENCH_NAIVE_N:-1000}
+# Pinning: on 2 cores, where the scheduler puts the client and the
+# server from one run to the next moved a 1k sync between 31 and 45 ms
+# (bimodal), for kvfence and the floors alike; with the server on a CPU
+# of its own, as a gateway's resolver is another machine, runs agree to
+# a few percent. Both kvfence and its floors run pinned the same way.
+PIN=${BENCH_PIN:-1}
+NCPU=$(nproc)
+[ "$NCPU" -ge 2 ] && command -v taskset >/dev/null || PIN=0
+if [ "$PIN" = 1 ]; then
+	taskset -p -c 0 $$ >/dev/null || hard_error "taskset"
+fi
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000)
 FIX=$BENCH_DIR/fixture.py
@@ -88,6 +101,10 @@ serve() {	# N VARIANT: the server answers exactly this variant
 	write_zone "$1" "$2"
 	if [ -z "$KVF_DNS_PID" ]; then
 		dns_start "$KVF_ZONE"
+		if [ "$PIN" = 1 ]; then
+			taskset -a -p -c $((NCPU - 1)) "$KVF_DNS_PID" >/dev/null ||
+				hard_error "cannot pin the DNS server"
+		fi
 	else
 		dns_reload 2>/dev/null
 	fi
@@ -366,12 +383,17 @@ row() {	# LABEL ARRAY TARGET
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
 echo "kvfence benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $("$KVFENCE" -V)"
-echo "machine: nproc=$(nproc), CPU \"$cpu\", kernel $(uname -r)," \
+echo "machine: nproc=$NCPU, CPU \"$cpu\", kernel $(uname -r)," \
 	"c-ares $(pkg-config --modversion libcares), libnftnl $(pkg-config --modversion libnftnl)," \
 	"libmnl $(pkg-config --modversion libmnl), knotd $(knotd -V | awk '{ print $NF }')"
 echo "fixture: N hosts, each a 2-hop CNAME chain to 2 A + 1 AAAA, TTL 300, Knot on 127.0.0.1"
 echo "         in a private netns; IPv4 from 762 documentation addresses (shared), IPv6 unique"
 echo "figures: median [min..max] of $RUNS runs (wall ms unless said); floors measured in the same runs"
+if [ "$PIN" = 1 ]; then
+	echo "pinning: the DNS server on CPU $((NCPU - 1)), kvfence, floors and tools on CPU 0 (BENCH_PIN=0: unpinned)"
+else
+	echo "pinning: none"
+fi
 echo
 hdr=$(printf '%-38s' "figure")
 sep=$(printf '%-38s' "" | tr ' ' '-')
