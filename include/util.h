@@ -4,6 +4,7 @@
 #define KVF_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdbool.h>
 
 void *xmalloc(size_t size);
@@ -21,17 +22,22 @@ void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
 
-/* A growing string: printf appends. Free .p when done. */
-struct strbuf {
-	char *p;
-	size_t len, cap;
+/* A file replaced atomically, written as a stream: afile_open creates
+ * path.tmp beside path (and the directory, 0755, if missing), the caller
+ * writes to .f with stdio, afile_commit flushes, fsyncs, renames over
+ * path and fsyncs the directory. A 10k-host status.json (2 MB) goes out
+ * through the stdio buffer instead of being held whole in memory. */
+struct afile {
+	FILE *f;
+	char *path, *tmp;
 };
 
-void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Replace path with data atomically: write path.tmp beside it, fsync,
- * rename, fsync the directory. The directory is created (0755) if
- * missing. 0 or -errno. */
-int atomic_write(const char *path, const void *data, size_t len, unsigned mode);
+/* 0 or -errno; on success the caller must afile_commit. mode is applied
+ * whatever the umask. */
+int afile_open(struct afile *af, const char *path, unsigned mode);
+/* Publish what was written, or, if anything failed (a write error is
+ * kept by stdio until here), remove path.tmp and leave path as it was.
+ * Frees af either way. 0 or -errno. */
+int afile_commit(struct afile *af);
 
 #endif

@@ -39,6 +39,7 @@
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */
 #define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
+#define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
 #define RETRY_MAX_MS	60000
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
@@ -246,10 +247,13 @@ static void save_state(struct agent *a)
 {
 	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
 
+	/* A failed write (full disk) is tried again: the file must not stay
+	 * behind the sets until the next change happens to come. */
 	if (r < 0)
-		log_warnx("state file %s: %s", a->cfg.state_file, strerror(-r));
-	a->state_dirty = false;
-	a->state_at = mono_ms() + STATE_SAVE_MS;
+		log_warnx("state file %s: %s; trying again in %d s", a->cfg.state_file,
+			  strerror(-r), STATE_RETRY_MS / 1000);
+	a->state_dirty = r < 0;
+	a->state_at = mono_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
 }
 
 static size_t held_total(const struct agent *a)

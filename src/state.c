@@ -30,14 +30,14 @@
 #define STATE_LINE_MAX	512
 #define STATE_WORDS_MAX	8
 
-static void save_host(struct strbuf *b, const char *name, const struct host_state *h)
+static void save_host(FILE *f, const char *name, const struct host_state *h)
 {
 	char a[KVF_ADDRSTRLEN];
 	size_t j;
 
-	strbuf_printf(b, "host %s ttl %u answer %" PRId64 "\n", name, h->ttl, h->last_answer);
+	fprintf(f, "host %s ttl %u answer %" PRId64 "\n", name, h->ttl, h->last_answer);
 	for (j = 0; j < h->n_addrs; j++)
-		strbuf_printf(b, "addr %s %" PRId64 " %s\n",
+		fprintf(f, "addr %s %" PRId64 " %s\n",
 			      addr_format(&h->addrs[j].addr, a, sizeof(a)),
 			      h->addrs[j].last_seen, h->addrs[j].current ? "current" : "grace");
 }
@@ -45,25 +45,26 @@ static void save_host(struct strbuf *b, const char *name, const struct host_stat
 int state_save(const char *path, const struct endpoint_list *eps,
 	       const struct host_state *hs)
 {
-	struct strbuf b = { 0 };
+	struct afile af;
 	size_t i;
 	int r;
 
-	strbuf_printf(&b, "%s\n", STATE_MAGIC);
+	/* Addresses and host names are no secret, but nobody else writes
+	 * this file, nor needs to read it. */
+	r = afile_open(&af, path, 0600);
+	if (r < 0)
+		return r;
+	fprintf(af.f, "%s\n", STATE_MAGIC);
 	for (i = 0; i < eps->n; i++) {
 		if (hs[i].n_addrs == 0 && hs[i].last_answer == 0)
 			continue;
 		/* A name the loader would refuse would cost the whole file. */
 		if (config_check_hostname(eps->v[i].name))
 			continue;
-		save_host(&b, eps->v[i].name, &hs[i]);
+		save_host(af.f, eps->v[i].name, &hs[i]);
 	}
-	strbuf_printf(&b, "end\n");
-	/* Addresses and host names are no secret, but nobody else writes
-	 * this file, nor needs to read it. */
-	r = atomic_write(path, b.p, b.len, 0600);
-	free(b.p);
-	return r;
+	fprintf(af.f, "end\n");
+	return afile_commit(&af);
 }
 
 struct loader {

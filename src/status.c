@@ -100,89 +100,95 @@ static json_t *status_json(const struct engine *e, const struct status_summary *
 		"sets", sets, "service_tags", tags_json(e));
 }
 
-static int append_json(struct strbuf *b, json_t *v, const char *sep)
-{
-	char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
-	json_decref(v);
-	if (!text)
-		return -ENOMEM;
-	strbuf_printf(b, "%s%s", sep, text);
-	free(text);
-	return 0;
-}
-
-/* One host per line, each host's tree built and freed in turn: a
- * 10k-host agent must not hold the whole document as a tree. */
+/* One host per line, each host's tree built, written and freed in turn:
+ * a 10k-host agent holds neither the whole document as a tree nor its
+ * 2 MB of text. */
 int status_write_json(const char *path, const struct engine *e,
 		      const struct status_summary *sum)
 {
-	struct strbuf b = { 0 };
+	struct afile af;
+	json_t *v;
+	char *head;
 	size_t i;
 	int r;
 
-	r = append_json(&b, status_json(e, sum), "");
-	if (r == 0) {
-		b.len--;	/* reopen the object: the hosts come last */
-		strbuf_printf(&b, ",\n\"hosts\": [");
+	v = status_json(e, sum);
+	head = json_dumps(v, JSON_FLAGS);
+	json_decref(v);
+	if (!head)
+		return -ENOMEM;
+	r = afile_open(&af, path, 0644);
+	if (r < 0) {
+		free(head);
+		return r;
 	}
-	for (i = 0; r == 0 && i < e->eps.n; i++)
-		r = append_json(&b, host_json(&e->eps.v[i], &e->hs[i],
-					      sum->next_refresh ? sum->next_refresh[i] : 0),
-				i ? ",\n" : "\n");
-	if (r == 0) {
-		strbuf_printf(&b, "\n]}\n");
-		r = atomic_write(path, b.p, b.len, 0644);
+	/* The head object reopened (its closing brace dropped): the hosts
+	 * come last. */
+	fprintf(af.f, "%.*s,\n\"hosts\": [", (int)(strlen(head) - 1), head);
+	free(head);
+	for (i = 0; i < e->eps.n; i++) {
+		v = host_json(&e->eps.v[i], &e->hs[i],
+			      sum->next_refresh ? sum->next_refresh[i] : 0);
+		fputs(i ? ",\n" : "\n", af.f);
+		/* A failure here is a write error, which stdio keeps for
+		 * afile_commit to report. */
+		json_dumpf(v, af.f, JSON_FLAGS);
+		json_decref(v);
 	}
-	free(b.p);
-	return r;
+	fputs("\n]}\n", af.f);
+	return afile_commit(&af);
 }
 
-static void metrics_set(struct strbuf *b, const struct setref *ref, size_t size)
+static void metrics_set(FILE *f, const struct setref *ref, size_t size)
 {
-	strbuf_printf(b, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
-		      nftset_family_name(ref->family), ref->table, ref->name, size);
+	fprintf(f, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
+		nftset_family_name(ref->family), ref->table, ref->name, size);
 }
 
-static void metrics_sets(struct strbuf *b, const struct engine *e)
+static void metrics_sets(FILE *f, const struct engine *e)
 {
 	size_t i;
 
-	strbuf_printf(b, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
-		      "# TYPE kvfence_set_elements gauge\n");
+	fprintf(f, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
+		"# TYPE kvfence_set_elements gauge\n");
 	for (i = 0; i < e->n_sets; i++)
-		metrics_set(b, &e->sets[i].ref, e->sets[i].size);
+		metrics_set(f, &e->sets[i].ref, e->sets[i].size);
 	for (i = 0; i < e->ranges.n; i++)
-		metrics_set(b, &e->ranges.v[i].ref, e->ranges.v[i].size);
+		metrics_set(f, &e->ranges.v[i].ref, e->ranges.v[i].size);
 }
 
-static void metrics_hosts(struct strbuf *b, const struct engine *e)
+static void metrics_hosts(FILE *f, const struct engine *e)
 {
 	size_t i;
 
-	strbuf_printf(b, "# HELP kvfence_host_addresses Addresses held per host.\n"
+	fprintf(f, "# HELP kvfence_host_addresses Addresses held per host.\n"
 		"# TYPE kvfence_host_addresses gauge\n");
 	for (i = 0; i < e->eps.n; i++)
-		strbuf_printf(b, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
+		fprintf(f, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
 			e->hs[i].n_addrs);
-	strbuf_printf(b, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
+	fprintf(f, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
 		"# TYPE kvfence_host_failing gauge\n");
 	for (i = 0; i < e->eps.n; i++)
-		strbuf_printf(b, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
+		fprintf(f, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
 			e->hs[i].failures > 0);
 }
 
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum)
 {
-	struct strbuf b = { 0 };
+	struct afile af;
 	int r;
 
-	strbuf_printf(&b, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
+	r = afile_open(&af, path, 0644);
+	if (r < 0)
+		return r;
+	fprintf(af.f, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
 		"kvfence_hosts %zu\n", e->eps.n);
-	metrics_sets(&b, e);
-	metrics_hosts(&b, e);
-	strbuf_printf(&b, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
+	metrics_sets(af.f, e);
+	metrics_hosts(af.f, e);
+	fprintf(af.f, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
 		"# TYPE kvfence_resolve_failures_total counter\n"
 		"kvfence_resolve_failures_total %llu\n"
 		"# HELP kvfence_last_reconcile_timestamp_seconds Time of the last successful reconcile.\n"
@@ -193,9 +199,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 		"kvfence_reconcile_duration_seconds %.6f\n",
 		(unsigned long long)sum->resolve_failures, (long long)sum->last_reconcile,
 		sum->reconcile_seconds);
-	r = atomic_write(path, b.p, b.len, 0644);
-	free(b.p);
-	return r;
+	return afile_commit(&af);
 }
 
 static const char *ago(int64_t now, int64_t t, char *buf, size_t len)

@@ -99,39 +99,6 @@ bool str_endswith(const char *s, const char *suffix)
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-void strbuf_printf(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatalx("strbuf_printf: bad format");
-	array_reserve(&b->p, &b->cap, b->len + (size_t)n + 1, 1);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int sync_dir(const char *path)
 {
 	char *copy = xstrdup(path);
@@ -147,38 +114,64 @@ static int sync_dir(const char *path)
 	return r;
 }
 
-int atomic_write(const char *path, const void *data, size_t len, unsigned mode)
+static void afile_free(struct afile *af)
 {
-	char *tmp = xasprintf("%s.tmp", path), *dir = xstrdup(path);
-	int fd, r;
+	free(af->path);
+	free(af->tmp);
+	memset(af, 0, sizeof(*af));
+}
 
+int afile_open(struct afile *af, const char *path, unsigned mode)
+{
+	char *dir = xstrdup(path);
+	int fd, r = 0;
+
+	memset(af, 0, sizeof(*af));
+	af->path = xstrdup(path);
+	af->tmp = xasprintf("%s.tmp", path);
 	/* One level is enough: /run/kvfence or /var/lib/kvfence. */
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST) {
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
 		r = -errno;
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	free(dir);
+	if (r < 0)
+		goto fail;
+	fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		r = -errno;
-		goto out;
+		goto fail;
 	}
 	/* The umask (UMask=0077 in the unit) must not hide status and
 	 * metrics from their readers: the mode is the caller's choice. */
-	r = fchmod(fd, mode) < 0 ? -errno : 0;
-	if (r == 0)
-		r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (fchmod(fd, mode) < 0 || !(af->f = fdopen(fd, "w"))) {
 		r = -errno;
-	if (close(fd) < 0 && r == 0)
+		close(fd);
+		unlink(af->tmp);
+		goto fail;
+	}
+	return 0;
+fail:
+	afile_free(af);
+	return r;
+}
+
+int afile_commit(struct afile *af)
+{
+	int r = 0;
+
+	if (fflush(af->f) == EOF)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	else if (ferror(af->f))
+		r = -EIO;	/* an earlier write failed; its errno is gone */
+	if (r == 0 && fsync(fileno(af->f)) < 0)
+		r = -errno;
+	if (fclose(af->f) == EOF && r == 0)
+		r = -errno;
+	if (r == 0 && rename(af->tmp, af->path) < 0)
 		r = -errno;
 	if (r < 0)
-		unlink(tmp);
+		unlink(af->tmp);
 	else
-		sync_dir(path);
-out:
-	free(dir);
-	free(tmp);
+		sync_dir(af->path);
+	afile_free(af);
 	return r;
 }
