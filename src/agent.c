@@ -243,13 +243,15 @@ static void write_outputs(struct agent *a)
 	}
 }
 
-static void save_state(struct agent *a)
+static void save_state(struct agent *a, bool last)
 {
 	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
 
 	/* A failed write (full disk) is tried again: the file must not stay
 	 * behind the sets until the next change happens to come. */
-	if (r < 0)
+	if (r < 0 && last)
+		log_warnx("state file %s: %s", a->cfg.state_file, strerror(-r));
+	else if (r < 0)
 		log_warnx("state file %s: %s; trying again in %d s", a->cfg.state_file,
 			  strerror(-r), STATE_RETRY_MS / 1000);
 	a->state_dirty = r < 0;
@@ -593,7 +595,7 @@ static void tick(struct agent *a)
 	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
-		save_state(a);
+		save_state(a, false);
 	if (a->watchdog_ms && now >= a->watchdog_at) {
 		notify(a, "WATCHDOG=1");
 		a->watchdog_at = now + a->watchdog_ms / 2;
@@ -805,7 +807,7 @@ static void stop(struct agent *a)
 		drop_resolver(a);
 	/* Only an agent that loaded the state may overwrite it. */
 	if (a->started) {
-		save_state(a);
+		save_state(a, true);
 		write_outputs(a);
 	}
 	engine_fini(&a->e);
