@@ -39,5 +39,7 @@ int afile_open(struct afile *af, const char *path, unsigned mode);
  * kept by stdio until here), remove path.tmp and leave path as it was.
  * Frees af either way. 0 or -errno. */
 int afile_commit(struct afile *af);
+/* Give up: remove path.tmp, leave path as it was, free af. */
+void afile_abort(struct afile *af);
 
 #endif

@@ -38,8 +38,8 @@ static void save_host(FILE *f, const char *name, const struct host_state *h)
 	fprintf(f, "host %s ttl %u answer %" PRId64 "\n", name, h->ttl, h->last_answer);
 	for (j = 0; j < h->n_addrs; j++)
 		fprintf(f, "addr %s %" PRId64 " %s\n",
-			      addr_format(&h->addrs[j].addr, a, sizeof(a)),
-			      h->addrs[j].last_seen, h->addrs[j].current ? "current" : "grace");
+			addr_format(&h->addrs[j].addr, a, sizeof(a)),
+			h->addrs[j].last_seen, h->addrs[j].current ? "current" : "grace");
 }
 
 int state_save(const char *path, const struct endpoint_list *eps,

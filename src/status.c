@@ -132,10 +132,17 @@ int status_write_json(const char *path, const struct engine *e,
 		v = host_json(&e->eps.v[i], &e->hs[i],
 			      sum->next_refresh ? sum->next_refresh[i] : 0);
 		fputs(i ? ",\n" : "\n", af.f);
-		/* A failure here is a write error, which stdio keeps for
-		 * afile_commit to report. */
-		json_dumpf(v, af.f, JSON_FLAGS);
+		/* A host that could not be built (out of memory) or written
+		 * would leave a broken document: the old file stays. */
+		if (!v)
+			r = -ENOMEM;
+		else if (json_dumpf(v, af.f, JSON_FLAGS) < 0)
+			r = ferror(af.f) && errno ? -errno : -EIO;
 		json_decref(v);
+		if (r < 0) {
+			afile_abort(&af);
+			return r;
+		}
 	}
 	fputs("\n]}\n", af.f);
 	return afile_commit(&af);

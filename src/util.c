@@ -154,6 +154,13 @@ fail:
 	return r;
 }
 
+void afile_abort(struct afile *af)
+{
+	fclose(af->f);
+	unlink(af->tmp);
+	afile_free(af);
+}
+
 int afile_commit(struct afile *af)
 {
 	int r = 0;
