@@ -262,9 +262,7 @@ bench_agent() {	# N: refill after flush + reload, then idle wakeups
 	IDLE_WAKE=$(( (v1 - v0) * 60 / IDLE_S ))
 	IDLE_NVCSW=$(( (nv1 - nv0) * 60 / IDLE_S ))
 	AGENT_RSS=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
-	kill "$pid"
-	wait "$pid" 2>/dev/null
-	kvf_bg_forget "$pid"
+	kvf_bg_stop "$pid"
 	cp "$T/agent.err" "$T/agent-$n.err"
 }
 

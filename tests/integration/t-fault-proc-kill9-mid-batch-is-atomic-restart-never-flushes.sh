@@ -111,9 +111,7 @@ for step in 1 2 3 4 5 6 7 8; do
 	# The moment of the kill is the fault injected, not a wait for
 	# something: spread it over the run measured above.
 	sleep "$(awk -v ms="$delay" 'BEGIN { printf "%.3f", ms / 1000 }')"
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	kvf_bg_forget "$pid"
+	kvf_bg_stop "$pid" KILL
 	got=$(atomic) || fail "kill -9 after $delay ms left the set $got"
 	echo "kill -9 after $delay ms: generation $got" >&2
 	if [ "$got" = "$next" ]; then after=$((after + 1)); cur=$next; else before=$((before + 1)); fi

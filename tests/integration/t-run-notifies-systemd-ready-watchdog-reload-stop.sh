@@ -32,11 +32,7 @@ listen() {
 	read -r -t 10 line <&"${LISTENER[0]}" && [ "$line" = ready ] ||
 		hard_error "the notify listener did not start"
 }
-unlisten() {
-	kill "$LISTENER_PID" 2>/dev/null
-	wait "$LISTENER_PID" 2>/dev/null
-	kvf_bg_forget "$LISTENER_PID"
-}
+unlisten() { kvf_bg_stop "$LISTENER_PID"; }
 count() { grep -c -- "$1" "$msgs"; }
 has() { grep -q -- "$1" "$msgs"; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }

@@ -87,9 +87,7 @@ wait_until 20 eval 'has4 192.0.2.20 && has4 192.0.2.11' ||
 kvf_agent_alive || fail "the agent died"
 
 rc=0
-kill -TERM "$KVF_AGENT_PID"
-wait "$KVF_AGENT_PID" || rc=$?
-kvf_bg_forget "$KVF_AGENT_PID"
+kvf_bg_stop "$KVF_AGENT_PID" TERM || rc=$?
 KVF_AGENT_PID=
 sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
 check_vg "kvfence run -f" "$KVF_TMP/vg-run.log" "$rc"

@@ -29,9 +29,7 @@ kvf_agent_alive() { [ -n "$KVF_AGENT_PID" ] && kill -0 "$KVF_AGENT_PID" 2>/dev/n
 # exit code in KVF_AGENT_RC.
 kvf_agent_stop() {
 	KVF_AGENT_RC=0
-	kill -"${1:-TERM}" "$KVF_AGENT_PID" 2>/dev/null
-	wait "$KVF_AGENT_PID" || KVF_AGENT_RC=$?
-	kvf_bg_forget "$KVF_AGENT_PID"
+	kvf_bg_stop "$KVF_AGENT_PID" "${1:-TERM}" || KVF_AGENT_RC=$?
 	KVF_AGENT_PID=
 	sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
 }

@@ -155,6 +155,16 @@ kvf_bg_forget() {
 	KVF_PIDS=("${keep[@]}")
 }
 
+# kvf_bg_stop PID [SIGNAL]: signal a registered background process (TERM),
+# wait for it and forget it. Returns its exit status.
+kvf_bg_stop() {
+	local rc=0
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	wait "$1" 2>/dev/null || rc=$?
+	kvf_bg_forget "$1"
+	return "$rc"
+}
+
 # ---------------------------------------------------------------------
 # Polling: the only way tests wait. No fixed sleeps as synchronisation.
 
@@ -311,9 +321,7 @@ kvf_dns_down() { ! kdig @127.0.0.1 +time=1 +retry=0 SOA . >/dev/null 2>&1; }
 # dns_stop: stop the server and wait until nothing answers any more.
 dns_stop() {
 	[ -n "$KVF_DNS_PID" ] || return 0
-	kill "$KVF_DNS_PID" 2>/dev/null
-	wait "$KVF_DNS_PID" 2>/dev/null
-	kvf_bg_forget "$KVF_DNS_PID"
+	kvf_bg_stop "$KVF_DNS_PID"
 	KVF_DNS_PID=
 	wait_until 10 kvf_dns_down || hard_error "the DNS server still answers after dns_stop"
 }
@@ -496,9 +504,7 @@ monitor_start() {
 # excluded).
 monitor_stop() {
 	kvf_mon_mark kvf_mark_end
-	kill "$KVF_MON_PID" 2>/dev/null
-	wait "$KVF_MON_PID" 2>/dev/null
-	kvf_bg_forget "$KVF_MON_PID"
+	kvf_bg_stop "$KVF_MON_PID"
 	KVF_MON_PID=
 	awk '
 		/^delete table inet kvf_mark_begin/ { on = 1; n = 0; skipgen = 1; next }

@@ -80,9 +80,7 @@ fakedns_down() { [ -z "$(fakedns_serial)" ]; }
 # fakedns_stop: stop the server and wait until nothing answers.
 fakedns_stop() {
 	[ -n "$KVF_FDNS_PID" ] || return 0
-	kill "$KVF_FDNS_PID" 2>/dev/null
-	wait "$KVF_FDNS_PID" 2>/dev/null
-	kvf_bg_forget "$KVF_FDNS_PID"
+	kvf_bg_stop "$KVF_FDNS_PID"
 	KVF_FDNS_PID=
 	wait_until 10 fakedns_down || hard_error "fakedns still answers after fakedns_stop"
 }
