@@ -335,19 +335,35 @@ if [ $installed = 1 ]; then
 		skip "service start test: systemd is not PID 1 here"
 	fi
 
+	gate_completion_installed() {
+		local dir
+		dir=$(pkg-config --variable=completionsdir bash-completion)
+		[ -f "$dir/kvfence" ] || { echo "no $dir/kvfence"; return 1; }
+		packaging/completion-check.sh /usr/sbin/kvfence --installed
+	}
+	gate "bash completion installed where bash-completion.pc says, loaded on demand" \
+		gate_completion_installed
+
+	# The user and group stay (files owned by the uid may remain); the
+	# configuration and state go; nothing on stderr (deluser used to
+	# complain about cron on hosts without it); the administrator is told
+	# that the elements stay in the kernel.
 	gate_purge() {
-		apt-get purge -y -qq kvfence >/dev/null || return 1
-		local bad=0
+		local err=$work/purge.err outp=$work/purge.out bad=0
+		apt-get purge -y -qq kvfence > "$outp" 2> "$err" || { cat "$outp" "$err"; return 1; }
+		cat "$outp"
+		[ ! -s "$err" ] || { echo "purge wrote to stderr:"; cat "$err"; bad=1; }
+		grep -q 'stay in the kernel' "$outp" || { echo "no note on the elements left in the kernel"; bad=1; }
 		! grep -q installed <<< "$(dpkg-query -W -f='${Status}' kvfence 2>/dev/null)" ||
 			{ echo "kvfence still installed"; bad=1; }
-		! getent passwd kvfence >/dev/null || { echo "user kvfence remains"; bad=1; }
-		! getent group kvfence >/dev/null || { echo "group kvfence remains"; bad=1; }
+		getent passwd kvfence >/dev/null || { echo "user kvfence was deleted"; bad=1; }
+		getent group kvfence >/dev/null || { echo "group kvfence was deleted"; bad=1; }
 		[ ! -e /etc/kvfence ] || { echo "/etc/kvfence remains"; bad=1; }
 		[ ! -e /var/lib/kvfence ] || { echo "/var/lib/kvfence remains"; bad=1; }
 		[ ! -e /usr/sbin/kvfence ] || { echo "/usr/sbin/kvfence remains"; bad=1; }
 		return $bad
 	}
-	gate "purge removes the package, /etc/kvfence, /var/lib/kvfence, the user" gate_purge
+	gate "purge: package, /etc/kvfence, /var/lib/kvfence gone; user kept; quiet; note shown" gate_purge
 fi
 
 # ----------------------------------------------------------------- rpm --
@@ -379,6 +395,7 @@ gate_rpm() {
 	files=$(rpm -qlp "$rpmfile" 2>/dev/null)
 	for f in /usr/sbin/kvfence /usr/lib/systemd/system/kvfence.service \
 		/usr/lib/sysusers.d/kvfence.conf /usr/share/man/man8/kvfence.8 \
+		/usr/share/bash-completion/completions/kvfence \
 		/usr/share/man/man5/kvfence.conf.5; do
 		grep -qx -- "$f" <<< "$files" || { echo "missing $f"; return 1; }
 	done
@@ -386,6 +403,9 @@ gate_rpm() {
 		{ echo "/etc/kvfence/kvfence.conf is not %config"; return 1; }
 	grep -q "systemctl" <<< "$(rpm -qp --scripts "$rpmfile" 2>/dev/null)" ||
 		{ echo "no systemd scriptlets"; return 1; }
+	# %pre feeds systemd-sysusers the sysusers.d line: it must be the file's.
+	grep -qxF "$(grep '^u ' packaging/sysusers/kvfence.conf)" <<< "$(rpm -qp --scripts "$rpmfile" 2>/dev/null)" ||
+		{ echo "%pre's user line differs from packaging/sysusers/kvfence.conf"; return 1; }
 }
 gate "rpmbuild -bb from the make dist tarball" gate_rpm
 
