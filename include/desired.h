@@ -30,6 +30,7 @@ struct host_state {
 	 * addresses it no longer names age out (fail-static otherwise). */
 	bool definite4, definite6;
 	unsigned failures;		/* consecutive non-definite results */
+	int64_t failing_since;		/* first failure of the streak; 0: none */
 };
 
 /* Record addresses already in the kernel (or in the state file) as held,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "addrfilter.h"
 #include "catalogue.h"
 #include "config.h"
 #include "desired.h"
@@ -32,6 +33,14 @@ struct logged_rejects {
 	size_t n;
 };
 
+/* Monotonic counters for the metrics: carried over by engine_adopt, so a
+ * reload (SIGHUP) never lowers them; a restart starts them at 0. */
+struct engine_counters {
+	uint64_t added, removed;	/* elements written, host and range sets */
+	uint64_t rejected[ADDR_CLASS_MAX + 1];	/* answered addresses, by class */
+	uint64_t capped;		/* over max-addresses-per-host */
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
@@ -46,6 +55,7 @@ struct engine {
 	char **retired;
 	size_t n_retired;
 	struct range_sets ranges;	/* range mode (service-tags) */
+	struct engine_counters counters;
 };
 
 struct reconcile_stats {

@@ -63,6 +63,7 @@ struct agent {
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool foreign_change;	/* a refill is due after another process's change */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
@@ -291,6 +292,9 @@ static void reconcile(struct agent *a)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	if (a->foreign_change && (st.added || st.ranges))
+		a->sum.refills++;
+	a->foreign_change = false;
 	if (a->retry_ms || a->blocked)
 		log_info("reconcile succeeded again");
 	a->blocked = false;
@@ -525,6 +529,7 @@ static void on_monitor(struct agent *a)
 	else if (ev & MON_CHANGED)
 		log_info("ruleset changed by another process; re-reading and refilling the sets");
 	if (ev) {
+		a->foreign_change = true;
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
 		a->blocked = false;

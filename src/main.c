@@ -353,7 +353,9 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
 	else if (r < 0)
 		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
-			r == -EINVAL ? "not a kvfence status file" : strerror(-r));
+			r == -EINVAL ? "not a kvfence status file" : r == -EPROTO ?
+			"a status format this kvfence does not know (restart the agent "
+			"after an upgrade; --json shows it raw)" : strerror(-r));
 	config_free(&cfg);
 	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
 }

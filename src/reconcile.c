@@ -84,6 +84,7 @@ void engine_adopt(struct engine *e, struct engine *old)
 			retire(e, old->eps.v[i].name);
 	for (i = 0; i < old->n_retired; i++)
 		retire(e, old->retired[i]);
+	e->counters = old->counters;
 }
 
 static bool is_retired(const struct engine *e, const char *name)
@@ -222,6 +223,15 @@ static void log_rejections(const char *host, const struct filtered *f, unsigned 
 			  "%zu left out", host, max, f->n_capped);
 }
 
+static void count_rejections(struct engine_counters *c, const struct filtered *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_rejected; i++)
+		c->rejected[f->rejected[i].why]++;
+	c->capped += f->n_capped;
+}
+
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now)
 {
@@ -232,6 +242,7 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	count_rejections(&e->counters, &f);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
 	filtered_free(&f);
 	return changed;
@@ -342,6 +353,19 @@ static void log_created(const struct engine_set *s)
 	log_info("created %s { type %s }", set_desc(s, d, sizeof(d)), keytype_name(s->key));
 }
 
+/* Before rangesets_done, which drops the range differences. */
+static void count_written(struct engine *e, const struct reconcile_stats *st)
+{
+	size_t i;
+
+	e->counters.added += st->added;
+	e->counters.removed += st->removed;
+	for (i = 0; e->ranges.tags && i < e->ranges.n; i++) {
+		e->counters.added += e->ranges.v[i].add.n;
+		e->counters.removed += e->ranges.v[i].del.n;
+	}
+}
+
 int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		     char *err, size_t errlen)
 {
@@ -370,6 +394,7 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	 * before the new view is built. */
 	nftset_batch_free(b);
 	if (r == 0 && !dry_run) {
+		count_written(e, st);
 		for (i = 0; i < e->n_retired; i++)
 			free(e->retired[i]);
 		e->n_retired = 0;
