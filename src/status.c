@@ -252,7 +252,7 @@ static void metrics_host_aggregates(FILE *f, const struct engine *e)
 		    "Hosts whose last resolution failed (their addresses are kept).");
 	fprintf(f, "kvfence_hosts_failing %zu\n", hosts_failing(e));
 	metric_head(f, "kvfence_hosts_unanswered", "gauge",
-		    "Hosts without any good answer since the agent started.");
+		    "Hosts without any good answer known (since start or in the state file).");
 	fprintf(f, "kvfence_hosts_unanswered %zu\n", never);
 	metric_head(f, "kvfence_oldest_answer_timestamp_seconds", "gauge",
 		    "Oldest last good answer of any host that has answered; 0: none has.");
@@ -271,7 +271,7 @@ static void metrics_per_host(FILE *f, const struct engine *e)
 		fprintf(f, "\"} %d\n", e->hs[i].failures > 0);
 	}
 	metric_head(f, "kvfence_host_last_answer_timestamp_seconds", "gauge",
-		    "Time of the host's last good answer; 0: none since start.");
+		    "Time of the host's last good answer; 0: none known.");
 	for (i = 0; i < e->eps.n; i++) {
 		fputs("kvfence_host_last_answer_timestamp_seconds{host=\"", f);
 		put_label(f, e->eps.v[i].name);

@@ -95,5 +95,16 @@ while read -r key before; do
 		fail "counter $key went from $before to ${after:-nothing} across SIGHUP"
 done < "$KVF_TMP/before"
 kvf_log "series: $(grep -vc '^#' "$prom") with metrics-per-host yes, 3 hosts"
+sed 's/^/  prom: /' "$prom" >&2
+start0=$(metric kvfence_start_time_seconds)
+kvf_agent_stop TERM
+
+# A restart starts the counters at 0, and says when.
+kvf_agent_start -c "$conf"
+restarted() { [ "$(metric kvfence_start_time_seconds)" -ge "$start0" ] &&
+	      [ "$(metric kvfence_reconciles_total)" -ge 1 ] &&
+	      [ "$(metric kvfence_reconciles_total)" -lt "$(awk '$1 == "kvfence_reconciles_total" { print $2 }' "$KVF_TMP/before")" ]; }
+wait_until 10 restarted || fail "after a restart the counters do not start again"
+[ "$(metric kvfence_refills_total)" = 0 ] || fail "kvfence_refills_total survived a restart"
 kvf_agent_stop TERM
 exit 0
