@@ -286,10 +286,10 @@ static void log_lookalikes(const struct engine_set *s, size_t n)
 	char d[300];
 
 	if (n)
-		log_warnx("%s: %zu elements carry a configured host's name but are not in "
+		log_warnx("%s: %zu element%s named after configured hosts %s not in "
 			  "kvfence's record of what it wrote: left alone (an administrator's, "
 			  "or written before the state file was lost)",
-			  set_desc(s, d, sizeof(d)), n);
+			  set_desc(s, d, sizeof(d)), n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
 }
 
 static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,

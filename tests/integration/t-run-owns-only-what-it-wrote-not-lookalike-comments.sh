@@ -66,7 +66,7 @@ grep -q "^elem 192.0.2.20 443 $host\$" "$KVF_TMP/state" ||
 kvf_agent_start -c "$conf"
 held_by_host 192.0.2.77 && fail "after a restart, an administrator's element was adopted"
 held_by_host 192.0.2.10 && fail "after a restart, a re-written element was adopted"
-assert_grep "$KVF_TMP/agent.err" "kvfence4: 2 elements carry a configured host's name but are not in kvfence's record" \
+assert_grep "$KVF_TMP/agent.err" "kvfence4: 2 elements named after configured hosts are not in kvfence's record" \
 	"the look-alike elements are not reported at start"
 write_zone 30
 dns_reload
