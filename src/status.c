@@ -13,7 +13,17 @@
 #include "status.h"
 #include "util.h"
 
-static json_t *addresses_json(const struct host_state *h)
+/* Host states keep kvfence's clock; status.json speaks wall time. */
+static json_int_t wall(const struct status_summary *sum, int64_t t)
+{
+	int64_t w = sum->now - (sum->clock - t);
+
+	/* An element found in the kernel with no history is "seen long
+	 * ago" (KVF_LONG_AGO): unknown, written 0. */
+	return (json_int_t)(w > 0 ? w : 0);
+}
+
+static json_t *addresses_json(const struct host_state *h, const struct status_summary *sum)
 {
 	json_t *arr = json_array();
 	char a[KVF_ADDRSTRLEN];
@@ -22,13 +32,13 @@ static json_t *addresses_json(const struct host_state *h)
 	for (i = 0; i < h->n_addrs; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
 			"address", addr_format(&h->addrs[i].addr, a, sizeof(a)),
-			"last_seen_unix", (json_int_t)h->addrs[i].last_seen,
+			"last_seen_unix", wall(sum, h->addrs[i].last_seen),
 			"current", h->addrs[i].current));
 	return arr;
 }
 
 static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
-			 int64_t next_refresh)
+			 int64_t next_refresh, const struct status_summary *sum)
 {
 	json_t *ports = json_array();
 	unsigned p;
@@ -38,13 +48,13 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:o}",
 		"name", ep->name, "function", ep->why, "ports", ports,
 		"ttl_s", (json_int_t)h->ttl,
-		"last_answer_unix", (json_int_t)h->last_answer,
+		"last_answer_unix", h->last_answer ? wall(sum, h->last_answer) : 0,
 		"next_refresh_unix", (json_int_t)next_refresh,
 		"a", resolve_status_name(h->last4),
 		"aaaa", resolve_status_name(h->last6),
 		"failures", (json_int_t)h->failures,
-		"failing_since_unix", (json_int_t)(h->failures ? h->failing_since : 0),
-		"addresses", addresses_json(h));
+		"failing_since_unix", h->failures && h->failing_since ? wall(sum, h->failing_since) : 0,
+		"addresses", addresses_json(h, sum));
 }
 
 /* "YYYYMMDD" of a Service Tags file name as Unix seconds (UTC midnight),
@@ -174,7 +184,7 @@ int status_write_json(const char *path, const struct engine *e,
 	free(head);
 	for (i = 0; i < e->eps.n; i++) {
 		v = host_json(&e->eps.v[i], &e->hs[i],
-			      sum->next_refresh ? sum->next_refresh[i] : 0);
+			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -233,7 +243,8 @@ static void metrics_sets(FILE *f, const struct engine *e)
 
 /* Of the hosts that ever answered, the oldest last good answer: with
  * max-stale or an outage alert, time() minus this is the age to watch. */
-static void metrics_host_aggregates(FILE *f, const struct engine *e)
+static void metrics_host_aggregates(FILE *f, const struct engine *e,
+				    const struct status_summary *sum)
 {
 	int64_t oldest = 0;
 	size_t i, never = 0;
@@ -256,10 +267,11 @@ static void metrics_host_aggregates(FILE *f, const struct engine *e)
 	fprintf(f, "kvfence_hosts_unanswered %zu\n", never);
 	metric_head(f, "kvfence_oldest_answer_timestamp_seconds", "gauge",
 		    "Oldest last good answer of any host that has answered; 0: none has.");
-	fprintf(f, "kvfence_oldest_answer_timestamp_seconds %lld\n", (long long)oldest);
+	fprintf(f, "kvfence_oldest_answer_timestamp_seconds %lld\n",
+		(long long)(oldest ? wall(sum, oldest) : 0));
 }
 
-static void metrics_per_host(FILE *f, const struct engine *e)
+static void metrics_per_host(FILE *f, const struct engine *e, const struct status_summary *sum)
 {
 	size_t i;
 
@@ -275,7 +287,8 @@ static void metrics_per_host(FILE *f, const struct engine *e)
 	for (i = 0; i < e->eps.n; i++) {
 		fputs("kvfence_host_last_answer_timestamp_seconds{host=\"", f);
 		put_label(f, e->eps.v[i].name);
-		fprintf(f, "\"} %lld\n", (long long)e->hs[i].last_answer);
+		fprintf(f, "\"} %lld\n", (long long)(e->hs[i].last_answer ?
+						     wall(sum, e->hs[i].last_answer) : 0));
 	}
 }
 
@@ -373,7 +386,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 	metric_head(af.f, "kvfence_start_time_seconds", "gauge",
 		    "When the agent started: counters start at 0 then.");
 	fprintf(af.f, "kvfence_start_time_seconds %lld\n", (long long)sum->started);
-	metrics_host_aggregates(af.f, e);
+	metrics_host_aggregates(af.f, e, sum);
 	metrics_sets(af.f, e);
 	metrics_counters(af.f, e, sum);
 	metrics_tags(af.f, e);
@@ -385,7 +398,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 		    "Duration of the last reconcile.");
 	fprintf(af.f, "kvfence_reconcile_duration_seconds %.6f\n", sum->reconcile_seconds);
 	if (e->cfg->metrics_per_host)
-		metrics_per_host(af.f, e);
+		metrics_per_host(af.f, e, sum);
 	return afile_commit(&af);
 }
 
