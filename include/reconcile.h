@@ -35,6 +35,9 @@ struct engine_set {
 	 * or set): kvfence's elements leave it, the set stays. */
 	bool orphan;
 	char *own_table, *own_name;	/* an orphan's names */
+	/* kvfence created the set (table_created: and the table, in the
+	 * same transaction); kept with the record, for kvfence clear. */
+	bool created, table_created;
 };
 
 /* Rejected addresses already logged for a host: each is logged once. */

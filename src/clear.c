@@ -1,7 +1,7 @@
 /* kvfence: `kvfence clear`: kvfence's own elements out of the kernel, and
  * the objects it created once empty. Ownership comes from the engine's
  * reading of the kernel (elem.owned, range.owned): the one place that
- * decides what kvfence wrote. */
+ * decides what kvfence wrote, from the record in the state file. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include "clear.h"
 #include "log.h"
 #include "reconcile.h"
+#include "state.h"
 #include "util.h"
 
 int clear_lock_state(const char *state_file, int *fd, char *pid, size_t pidlen)
@@ -35,16 +36,6 @@ int clear_lock_state(const char *state_file, int *fd, char *pid, size_t pidlen)
 	close(*fd);
 	*fd = -1;
 	return -EAGAIN;
-}
-
-/* Whether kvfence created this set (or, name NULL, the table). Until
- * the state file records what kvfence created, nothing counts as
- * created: sets and table stay, emptied of kvfence's elements. */
-static bool created_by_us(const struct engine *e, const char *name)
-{
-	(void)e;
-	(void)name;
-	return false;
 }
 
 static void owned_elems(const struct elem_list *kernel, struct elem_list *out, size_t *kept)
@@ -74,37 +65,46 @@ static void owned_ranges(const struct range_list *kernel, struct range_list *out
 
 /* What a set loses and keeps, for the log and for emptiness. */
 struct set_plan {
+	struct engine_set *s;		/* NULL: a range set */
 	const struct setref *ref;
 	size_t removed, kept;
-	bool exists;
+	bool exists, deleted;
 };
 
 static void plan_print(const struct set_plan *p, bool dry_run)
 {
-	log_info("clear: set=%s %sremoved=%zu kept=%zu%s", p->ref->name,
-		 dry_run ? "would-be-" : "", p->removed, p->kept,
-		 p->exists ? "" : " (no such set)");
+	log_info("clear: set=%s %s=%zu kept=%zu%s%s", p->ref->name,
+		 dry_run ? "would-remove" : "removed", p->removed, p->kept,
+		 p->exists ? "" : " (no such set)",
+		 p->deleted ? (dry_run ? ", would delete the set" : ", set deleted") : "");
 }
 
+static void queue_host_set(struct engine_set *s, struct nftset_batch *b, struct set_plan *p)
+{
+	struct elem_list del = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	p->s = s;
+	p->ref = &s->ref;
+	p->exists = s->exists && !s->broken;
+	if (!p->exists)
+		return;
+	owned_elems(&s->kernel, &del, &p->kept);
+	p->removed = del.n;
+	nftset_batch_del_elems(b, &s->ref, s->key, del.v, del.n);
+	elem_list_free(&del);
+}
+
+/* Every configured set, every set only the record names (orphans), and
+ * the range sets. Returns the number of plans filled. */
 static size_t queue_elems(struct engine *e, struct nftset_batch *b, struct set_plan *plans)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < e->n_sets; i++) {
-		struct engine_set *s = &e->sets[i];
-		struct elem_list del = { 0 };
-		struct set_plan *p = &plans[n++];
-
-		memset(p, 0, sizeof(*p));
-		p->ref = &s->ref;
-		p->exists = s->exists && !s->broken;
-		if (!p->exists)
-			continue;
-		owned_elems(&s->kernel, &del, &p->kept);
-		p->removed = del.n;
-		nftset_batch_del_elems(b, &s->ref, s->key, del.v, del.n);
-		elem_list_free(&del);
-	}
+	for (i = 0; i < e->n_sets; i++)
+		queue_host_set(&e->sets[i], b, &plans[n++]);
+	for (i = 0; i < e->n_orphans; i++)
+		queue_host_set(&e->orphans[i], b, &plans[n++]);
 	for (i = 0; i < e->ranges.n; i++) {
 		struct range_set *s = &e->ranges.v[i];
 		struct range_list del = { 0 };
@@ -123,37 +123,31 @@ static size_t queue_elems(struct engine *e, struct nftset_batch *b, struct set_p
 	return n;
 }
 
-/* The second batch: created sets now empty; the whole table instead
- * when kvfence created it and it holds nothing but those sets. */
-static int queue_objects(struct engine *e, struct nftset_batch *b, const struct set_plan *plans,
-			 size_t n, struct clear_stats *st)
+/* Created by kvfence (the record says so) and empty once ours are out. */
+static bool deletable(const struct set_plan *p)
 {
-	unsigned use;
-	size_t i, empty = 0;
-	int r;
+	return p->s && p->exists && p->kept == 0 && p->s->created;
+}
 
-	for (i = 0; i < n; i++)
-		if (plans[i].exists && plans[i].kept == 0 && created_by_us(e, plans[i].ref->name))
-			empty++;
-	if (empty == 0)
-		return 0;
-	if (created_by_us(e, NULL)) {
-		r = nftset_table_use(e->nft, e->cfg->table_family, e->cfg->table, &use);
-		if (r < 0)
-			return r;
-		if (use == empty) {
-			nftset_batch_del_table(b, e->cfg->table_family, e->cfg->table);
-			st->sets_deleted = empty;
-			st->table_deleted = true;
-			return 0;
-		}
+/* The table goes instead of its sets when kvfence created it and it
+ * holds nothing but the sets about to go (no chain, no other set). */
+static bool table_deletable(struct engine *e, const struct set_plan *plans, size_t n,
+			    const struct setref *t, size_t *count)
+{
+	bool created = false;
+	unsigned use;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < n; i++) {
+		if (!plans[i].s || plans[i].ref->family != t->family ||
+		    strcmp(plans[i].ref->table, t->table) != 0)
+			continue;
+		created |= plans[i].s->table_created;
+		*count += deletable(&plans[i]);
 	}
-	for (i = 0; i < n; i++)
-		if (plans[i].exists && plans[i].kept == 0 && created_by_us(e, plans[i].ref->name)) {
-			nftset_batch_del_set(b, plans[i].ref);
-			st->sets_deleted++;
-		}
-	return 0;
+	return created && *count &&
+	       nftset_table_use(e->nft, t->family, t->table, &use) == 0 && use == *count;
 }
 
 static int commit(struct nftset_batch *b, bool dry_run, char *err, size_t errlen)
@@ -164,10 +158,72 @@ static int commit(struct nftset_batch *b, bool dry_run, char *err, size_t errlen
 	return r;
 }
 
+static void mark_table_deleted(struct set_plan *plans, size_t n, const struct setref *t)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (deletable(&plans[j]) && plans[j].ref->family == t->family &&
+		    strcmp(plans[j].ref->table, t->table) == 0)
+			plans[j].deleted = true;
+}
+
+/* After the elements: sets kvfence created, now empty, one transaction
+ * each (a set a rule still refers to is refused by the kernel and stays;
+ * the others go); or their table, when kvfence created it and it holds
+ * nothing else. */
+static void delete_objects(struct engine *e, struct set_plan *plans, size_t n, bool dry_run,
+			   struct clear_stats *st)
+{
+	struct nftset_batch *b;
+	char err[512];
+	size_t i, count;
+
+	for (i = 0; i < n; i++) {
+		if (!deletable(&plans[i]) || plans[i].deleted)
+			continue;
+		b = nftset_batch_new(e->nft);
+		if (table_deletable(e, plans, n, plans[i].ref, &count)) {
+			nftset_batch_del_table(b, plans[i].ref->family, plans[i].ref->table);
+			if (commit(b, dry_run, err, sizeof(err)) < 0) {
+				log_warnx("clear: %s; it stays", err);
+				continue;
+			}
+			mark_table_deleted(plans, n, plans[i].ref);
+			st->table_deleted = true;
+			st->sets_deleted += count;
+			continue;
+		}
+		nftset_batch_del_set(b, plans[i].ref);
+		if (commit(b, dry_run, err, sizeof(err)) < 0) {
+			log_warnx("clear: %s; it stays (a rule still uses it?)", err);
+			continue;
+		}
+		plans[i].deleted = true;
+		st->sets_deleted++;
+	}
+}
+
+/* Nothing of ours is left in the kernel: the record says so. A set
+ * deleted is no longer one kvfence created. */
+static void forget_written(struct engine *e, const struct set_plan *plans, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!plans[i].s)
+			continue;
+		elem_list_clear(&plans[i].s->record);
+		if (plans[i].deleted)
+			plans[i].s->created = plans[i].s->table_created = false;
+	}
+}
+
 static int clear_engine(struct engine *e, bool dry_run, struct clear_stats *st,
 			char *err, size_t errlen)
 {
-	struct set_plan plans[ENGINE_MAX_SETS + 2];
+	struct set_plan *plans = xcalloc(e->n_sets + e->n_orphans + e->ranges.n + 1,
+					 sizeof(*plans));
 	struct nftset_batch *b = nftset_batch_new(e->nft);
 	size_t i, n;
 	int r;
@@ -175,20 +231,56 @@ static int clear_engine(struct engine *e, bool dry_run, struct clear_stats *st,
 	n = queue_elems(e, b, plans);
 	r = commit(b, dry_run, err, errlen);
 	if (r < 0)
-		return r;
+		goto out;
+	delete_objects(e, plans, n, dry_run, st);
 	for (i = 0; i < n; i++) {
 		plan_print(&plans[i], dry_run);
 		st->removed += plans[i].removed;
 		st->kept += plans[i].kept;
 	}
-	b = nftset_batch_new(e->nft);
-	r = queue_objects(e, b, plans, n, st);
+	if (!dry_run)
+		forget_written(e, plans, n);
+out:
+	free(plans);
+	return r;
+}
+
+/* The record of what kvfence wrote (and created), and the hosts, kept
+ * for the next start. 1: a state file was read, 0: none (nothing in
+ * the host sets counts as kvfence's), -1: unusable (the same, and it is
+ * left for the administrator). */
+static int load_record(struct engine *e, const struct config *cfg)
+{
+	struct state_loaded sl;
+	char err[512];
+	int r;
+
+	r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace, &sl,
+		       err, sizeof(err));
+	if (r == -ENOENT)
+		return 0;
 	if (r < 0) {
-		nftset_batch_free(b);
-		snprintf(err, errlen, "table %s: %s", e->cfg->table, strerror(-r));
-		return r;
+		log_warnx("clear: state file unusable: %s; nothing in the host sets counts as "
+			  "kvfence's", err);
+		return -1;
 	}
-	return commit(b, dry_run, err, errlen);
+	if (sl.has_record)
+		engine_load_record(e, &sl.record);
+	else
+		engine_record_from_hosts(e);
+	state_loaded_free(&sl);
+	return 1;
+}
+
+static void save_record(struct engine *e)
+{
+	struct state_set_view *views;
+	size_t n = engine_record_views(e, &views);
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+
+	if (r < 0)
+		log_warnx("clear: state file %s: %s", e->cfg->state_file, strerror(-r));
+	free(views);
 }
 
 int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
@@ -197,7 +289,7 @@ int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
 	/* A missing set is nothing to clear, whatever create-sets says. */
 	struct config c = *cfg;
 	struct engine e;
-	int r;
+	int r, loaded;
 
 	memset(st, 0, sizeof(*st));
 	c.create_sets = true;
@@ -207,6 +299,7 @@ int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
 	if (c.n_tagsets == 0)
 		c.n_tagsets = 1;
 	engine_init(&e, &c, nft);
+	loaded = load_record(&e, &c);
 	r = engine_read_kernel(&e, INT64_MIN, err, errlen);
 	if (r == -EPROTOTYPE) {
 		/* Not a set kvfence could have written: left alone. */
@@ -215,6 +308,8 @@ int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
 	}
 	if (r == 0)
 		r = clear_engine(&e, dry_run, st, err, errlen);
+	if (r == 0 && !dry_run && loaded == 1)
+		save_record(&e);
 	engine_fini(&e);
 	return r;
 }
