@@ -72,6 +72,7 @@ struct config {
 	char *state_file;
 	char *status_file;
 	char *metrics_file;	/* NULL: none */
+	bool metrics_per_host;	/* per-host series (2 per host) */
 	char *path;		/* the main file */
 };
 
