@@ -170,7 +170,10 @@ gate_build_deb() {
 gate "build-deb.sh builds kvfence_${version}_$(dpkg --print-architecture).deb" gate_build_deb
 
 gate_lintian() {
-	lintian --fail-on error,warning --display-info --show-overrides "$deb"
+	# Overrides are shown (with their reasons) but, shown, lintian 2.116
+	# counts them towards --fail-on: the verdict comes from a run without.
+	lintian --display-info --show-overrides "$deb" | grep -E '^(O|N):' || true
+	lintian --fail-on error,warning --display-info "$deb"
 }
 if [ -f "$deb" ]; then
 	gate "lintian: 0 errors, 0 warnings" gate_lintian

@@ -9,6 +9,7 @@
 #                    (stop, restart, upgrade, downgrade gates)
 #   no-state         the unit deletes the state file after a stop (warm start)
 #   no-purge-message postrm without the note on elements left in the kernel
+#   no-clear-on-remove prerm ignores /etc/kvfence/clear-on-remove
 # Faults of the build itself (no-restart-after-upgrade) are made by ci.sh
 # from a changed copy of debian/rules; faults of the run (max-stale,
 # no-refill) by live.sh.
@@ -24,7 +25,8 @@ no-notify) sed -i 's/^Type=notify$/Type=simple/' "$unit" ;;
 reload-noop) sed -i 's|^ExecReload=.*|ExecReload=/bin/true|' "$unit" ;;
 stop-flushes) sed -i '/^ExecReload=/a ExecStopPost=+/usr/sbin/nft flush set inet filter kvfence4' "$unit" ;;
 no-state) sed -i '/^ExecReload=/a ExecStopPost=+/bin/rm -f /var/lib/kvfence/state' "$unit" ;;
-no-purge-message) sed -i '/^\tcat <<.MSG.$/,/^MSG$/d' "$tmp/pkg/DEBIAN/postrm" ;;
+no-purge-message) sed -i '/stay in the kernel/d' "$tmp/pkg/DEBIAN/postrm" ;;
+no-clear-on-remove) sed -i 's|^\t/usr/sbin/kvfence clear |\ttrue |' "$tmp/pkg/DEBIAN/prerm" ;;
 *) echo "fault.sh: unknown fault $fault" >&2; exit 64 ;;
 esac
 # The conffiles' and files' sums: the unit is not a conffile; md5sums must

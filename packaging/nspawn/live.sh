@@ -284,11 +284,29 @@ g_purge() {
 	local rc=$?
 	cat /ci/purge.out
 	[ $rc -eq 0 ] && ! active && [ "$(elems)" = "$before" ] &&
-		grep -q 'stay in the kernel' /ci/purge.out &&
+		grep -q 'stay in the kernel' /ci/purge.out && grep -q 'kvfence clear' /ci/purge.out &&
 		[ ! -e /etc/kvfence ] && [ ! -e /var/lib/kvfence ] &&
 		getent passwd kvfence >/dev/null
 }
 gate "purge: service gone, elements and user stay, administrator told" g_purge
+
+# Asked for: /etc/kvfence/clear-on-remove makes prerm run "kvfence clear"
+# once the service has stopped: kvfence's elements go, an administrator's
+# element in the same set stays.
+g_clear_on_remove() {
+	nft flush ruleset
+	apt-get install -y -q --no-install-recommends /ci/kvfence-a.deb >/dev/null || return 1
+	conf contoso-prod
+	systemctl enable --now kvfence && wait_until 10 has_elems 3 || return 1
+	nft add element inet filter kvfence4 '{ 203.0.113.99 . 443 }' || return 1
+	touch /etc/kvfence/clear-on-remove
+	apt-get purge -y -q kvfence > /ci/purge2.out 2>&1 || { cat /ci/purge2.out; return 1; }
+	grep -v 'Reading database' /ci/purge2.out
+	elems
+	[ "$(elems)" = "kvfence4 203.0.113.99 . 443" ] &&
+		grep -q 'removed at removal' /ci/purge2.out
+}
+gate "purge with /etc/kvfence/clear-on-remove: only kvfence's elements removed" g_clear_on_remove
 
 log "journal of kvfence:"
 journalctl -u kvfence --no-pager -o short-monotonic | tail -n 60
