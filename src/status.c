@@ -16,7 +16,11 @@
 /* Host states keep kvfence's clock; status.json speaks wall time. */
 static json_int_t wall(const struct status_summary *sum, int64_t t)
 {
-	return (json_int_t)(sum->now - (sum->clock - t));
+	int64_t w = sum->now - (sum->clock - t);
+
+	/* An element found in the kernel with no history was "seen long
+	 * ago": 0, as before there were two clocks. */
+	return (json_int_t)(w > 0 ? w : 0);
 }
 
 static json_t *addresses_json(const struct host_state *h, const struct status_summary *sum)
