@@ -72,11 +72,13 @@ struct agent {
 	uint32_t rng;
 };
 
+/* Schedules and ageing share one clock that does not step, and counts a
+ * suspend (see clock_now): a host due before a suspend is due at resume. */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -752,7 +754,7 @@ static int open_fds(struct agent *a)
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
 		log_warn("epoll, signalfd or timerfd");
 		return -1;

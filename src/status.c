@@ -18,8 +18,8 @@ static json_int_t wall(const struct status_summary *sum, int64_t t)
 {
 	int64_t w = sum->now - (sum->clock - t);
 
-	/* An element found in the kernel with no history is "seen long
-	 * ago" (KVF_LONG_AGO): unknown, written 0. */
+	/* An element found in the kernel with no history was "seen long
+	 * ago": 0, as before there were two clocks. */
 	return (json_int_t)(w > 0 ? w : 0);
 }
 
