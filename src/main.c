@@ -469,6 +469,11 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 		config_free(&cfg);
 		return KVF_EX_TEMPFAIL;
 	}
+	if (r < 0) {
+		log_warnx("clear: the agent's lock %s.lock: %s", cfg.state_file, strerror(-r));
+		config_free(&cfg);
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
+	}
 	r = nftset_open(&nft);
 	if (r == 0) {
 		r = clear_run(&cfg, nft, dry_run, &st, err, sizeof(err));
