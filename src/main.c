@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,11 +167,55 @@ static int cmd_check(const char *conf, int argc, char **argv)
 	return ret;
 }
 
+/* imds-users / imds-groups to ids through the passwd and group databases
+ * (NSS), as nft would at load time; a number stands for itself. 0, or -1
+ * with the name that does not exist reported. */
+static int lookup_ids(char *const *names, size_t n, bool group, const char *at,
+		      unsigned *ids)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *s = names[i];
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (s[0] >= '0' && s[0] <= '9' && !*end && !errno && v < UINT32_MAX) {
+			ids[i] = (unsigned)v;
+			continue;
+		}
+		if (group) {
+			struct group *g = getgrnam(s);
+
+			if (g) {
+				ids[i] = (unsigned)g->gr_gid;
+				continue;
+			}
+		} else {
+			struct passwd *pw = getpwnam(s);
+
+			if (pw) {
+				ids[i] = (unsigned)pw->pw_uid;
+				continue;
+			}
+		}
+		fprintf(stderr, "%s: imds-%s: no %s \"%s\" on this host\n", at,
+			group ? "groups" : "users", group ? "group" : "user", s);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_rules(const char *conf, int argc, char **argv)
 {
 	enum rules_hook hook = HOOK_OUTPUT;
+	struct rules_ids users = { 0 }, groups = { 0 };
+	unsigned *uids = NULL, *gids = NULL;
 	struct endpoint_list eps;
 	struct config cfg;
+	int ret = KVF_EX_CONFIG;
 
 	if (argc == 3 && strcmp(argv[1], "--hook") == 0) {
 		if (strcmp(argv[2], "forward") == 0)
@@ -181,11 +227,22 @@ static int cmd_rules(const char *conf, int argc, char **argv)
 	}
 	if (load_config(conf, &cfg))
 		return KVF_EX_CONFIG;
+	uids = xcalloc(cfg.n_imds_users + 1, sizeof(*uids));
+	gids = xcalloc(cfg.n_imds_groups + 1, sizeof(*gids));
+	if (lookup_ids(cfg.imds_users, cfg.n_imds_users, false, cfg.imds_users_at, uids) ||
+	    lookup_ids(cfg.imds_groups, cfg.n_imds_groups, true, cfg.imds_groups_at, gids))
+		goto out;
+	users = (struct rules_ids){ cfg.imds_users, uids, cfg.n_imds_users };
+	groups = (struct rules_ids){ cfg.imds_groups, gids, cfg.n_imds_groups };
 	catalogue_build(&cfg, &eps);
-	rules_print(stdout, &cfg, &eps, hook);
+	rules_print(stdout, &cfg, &eps, hook, &users, &groups);
 	catalogue_free(&eps);
+	ret = KVF_EX_OK;
+out:
+	free(uids);
+	free(gids);
 	config_free(&cfg);
-	return KVF_EX_OK;
+	return ret;
 }
 
 struct sync_run {
