@@ -398,7 +398,23 @@ conf_write public
 kvf_run check-public -c "$KVF_TMP/public.conf" check
 expect_rc 0 "kvfence check (public)"
 grep -h 'login\.windows\.net' "$KVF_TMP/check-public.out" "$KVF_TMP/check-public.err" |
-	sed 's/^/kvfence check says: /' > "$KVF_TMP/check-lww"
+	sed 's/^/kvfence check (public, default) says: /' > "$KVF_TMP/check-lww"
+[ -s "$KVF_TMP/check-lww" ] ||
+	echo "kvfence check (public, default) says nothing about login.windows.net" > "$KVF_TMP/check-lww"
+# The default catalogue leaves login.windows.net out; auth-aliases yes,
+# which the man pages give legacy ADAL-based clients, brings it in.
+kvf_run endpoints-public -c "$KVF_TMP/public.conf" endpoints
+expect_rc 0 "kvfence endpoints (public)"
+if grep -q '^login\.windows\.net ' "$KVF_TMP/endpoints-public.out"; then
+	echo "kvfence endpoints (public, default) lists login.windows.net" >> "$KVF_TMP/check-lww"
+else
+	echo "kvfence endpoints (public, default) leaves login.windows.net out" >> "$KVF_TMP/check-lww"
+fi
+{ cat "$KVF_TMP/public.conf"; echo "auth-aliases yes"; } > "$KVF_TMP/aliases.conf"
+kvf_run endpoints-aliases -c "$KVF_TMP/aliases.conf" endpoints
+expect_rc 0 "kvfence endpoints (public, auth-aliases yes)"
+assert_grep "$KVF_TMP/endpoints-aliases.out" '^login\.windows\.net 443 ' \
+	"auth-aliases yes does not bring in login.windows.net, which legacy ADAL clients need"
 
 FLOW_PIDS=()
 for cloud in public china usgov; do

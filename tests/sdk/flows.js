@@ -114,13 +114,15 @@ async function main() {
     console.log(`error: no flow ${name} (flows: ${Object.keys(FLOWS).join(" ")})`);
     return 2;
   }
+  const t0 = Date.now();
   try {
-    console.log(`ok: ${await flow()}`);
+    const what = await flow();
+    console.log(`ok: ${what} (${Date.now() - t0} ms)`);
     return 0;
   } catch (e) {
     const msg = String((e && e.message) || e).replace(/\s+/g, " ").slice(0, 400);
     const code = e && e.code ? ` ${e.code}` : "";
-    console.log(`error: ${(e && e.name) || "Error"}${code}: ${msg}`);
+    console.log(`error: ${(e && e.name) || "Error"}${code}: ${msg} (${Date.now() - t0} ms)`);
     return 1;
   }
 }
