@@ -256,7 +256,7 @@ flow_judge() {
 	# Attempts the client saw refused or reset, and kernel rejections of
 	# the addresses this flow tried.
 	local refused kernel= a p
-	refused=$(awk '$1 == "connect" && $NF != "ok" { print $2 "(" $3 "):" $4 " " $NF }' "$tr" | LC_ALL=C sort -u | tr '\n' ' ')
+	refused=$(awk '$1 == "connect" && $(NF - 1) == "fail" { print $2 "(" $3 "):" $4 " " $NF }' "$tr" | LC_ALL=C sort -u | tr '\n' ' ')
 	while read -r a p; do
 		[ -n "$a" ] || continue
 		grep -qE "^connect [^ ]+ $a $p " "$tr" && kernel="$kernel$a:$p "

@@ -3,7 +3,7 @@
 // makes, to the file $KVF_SDK_TRACE (appended, synchronously, so nothing is
 // lost when the flow exits or crashes):
 //   resolve HOST ADDR FAMILY        (or: resolve HOST error CODE)
-//   connect HOST ADDR PORT ok       (or: connect HOST ADDR PORT fail CODE)
+//   connect HOST ADDR PORT ok       (or: ... fail CODE, or: ... abandoned)
 // Every client socket passes through net.Socket.prototype.connect (TLS
 // sockets too), and Node >= 20.12 reports each attempt of its Happy
 // Eyeballs with connectionAttempt / connectionAttemptFailed events.
@@ -42,8 +42,10 @@ if (file) {
         out(`connect ${host} ${ip} ${port} fail ${(err && err.code) || "error"}`);
         last = null;
       });
+      // Happy Eyeballs gave up waiting (250 ms) and tried the next
+      // address: slow, not refused.
       this.on("connectionAttemptTimeout", (ip, port) => {
-        out(`connect ${host} ${ip} ${port} fail ETIMEDOUT`);
+        out(`connect ${host} ${ip} ${port} abandoned`);
         last = null;
       });
       this.once("connect", () => {
