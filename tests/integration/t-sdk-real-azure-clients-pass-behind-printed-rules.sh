@@ -206,9 +206,13 @@ rules_load() {	# rules_load CLOUD: kvfence's printed rules for CLOUD, alone
 }
 
 # ------------------------------------------------------------ flows
+# shellcheck disable=SC2034 # read through ${!name}
 FLOWS_public="client-secret challenge-login-windows-net key-sign arm-list-vaults managed-identity default-credential-env default-credential-imds"
+# shellcheck disable=SC2034
 FLOWS_china="china-cloud"
+# shellcheck disable=SC2034
 FLOWS_usgov="usgov-cloud"
+FLOW_PIDS=()
 RESULTS=()
 PASSED=0
 FAILED=0
@@ -255,7 +259,7 @@ flow_judge() {
 	esac
 	# Attempts the client saw refused or reset, and kernel rejections of
 	# the addresses this flow tried.
-	local refused kernel= a p
+	local refused kernel='' a p
 	refused=$(awk '$1 == "connect" && $(NF - 1) == "fail" { print $2 "(" $3 "):" $4 " " $NF }' "$tr" | LC_ALL=C sort -u | tr '\n' ' ')
 	while read -r a p; do
 		[ -n "$a" ] || continue
@@ -416,7 +420,6 @@ expect_rc 0 "kvfence endpoints (public, auth-aliases yes)"
 assert_grep "$KVF_TMP/endpoints-aliases.out" '^login\.windows\.net 443 ' \
 	"auth-aliases yes does not bring in login.windows.net, which legacy ADAL clients need"
 
-FLOW_PIDS=()
 for cloud in public china usgov; do
 	cloud_pass "$cloud"
 done
