@@ -480,7 +480,9 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	}
 	ret = do_sync(&cfg, nft, dry_run);
 	if (ret == KVF_EX_NOPERM)
-		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets");
+		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
+			  "and a table no other process owns (flags owner, as firewalld's "
+			  "table is): see FIREWALLD in kvfence(8)");
 	nftset_close(nft);
 	config_free(&cfg);
 	return ret;
