@@ -35,7 +35,7 @@ long catalogue_find(const struct endpoint_list *list, const char *name);
 struct left_out {
 	const char *name;		/* static */
 	const char *because;		/* the directive that leaves it out */
-	const char *needed_by;		/* which clients contact it */
+	const char *needed_by;		/* "needed by ...": which clients contact it */
 };
 
 /* Fills *out (static strings; free the array with free()) with the hosts

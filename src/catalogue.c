@@ -226,15 +226,15 @@ long catalogue_find(const struct endpoint_list *list, const char *name)
 static const char *alias_need(const char *host)
 {
 	static const struct { const char *host, *need; } notes[] = {
-		{ "login.windows.net", "only legacy ADAL-based clients (KeyVaultClient) that "
+		{ "login.windows.net", "needed only by legacy ADAL-based clients (KeyVaultClient) that "
 		  "follow the vault's 401 challenge authority login.windows.net/<tenant>; "
 		  "current SDKs take only the tenant from it" },
-		{ "login.microsoft.com", "only clients configured with that authority by hand" },
-		{ "sts.windows.net", "only token validators that fetch the issuer's metadata "
+		{ "login.microsoft.com", "needed only by clients configured with that authority by hand" },
+		{ "sts.windows.net", "needed only by token validators that fetch the issuer's metadata "
 		  "from sts.windows.net (ADAL-era code)" },
-		{ "login.usgovcloudapi.net", "only clients configured with that legacy "
+		{ "login.usgovcloudapi.net", "needed only by clients configured with that legacy "
 		  "authority; MSAL maps it to login.microsoftonline.us" },
-		{ "login-us.microsoftonline.com", "only clients configured with that "
+		{ "login-us.microsoftonline.com", "needed only by clients configured with that "
 		  "authority by hand (the older US Government sign-in host)" },
 	};
 	size_t i;
@@ -242,7 +242,7 @@ static const char *alias_need(const char *host)
 	for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
 		if (strcmp(notes[i].host, host) == 0)
 			return notes[i].need;
-	return "clients configured with that authority";
+	return "needed only by clients configured with that authority";
 }
 
 static void left(struct left_out **v, size_t *n, const char *name, const char *because,
@@ -257,8 +257,8 @@ static void left(struct left_out **v, size_t *n, const char *name, const char *b
 static void left_auth(const struct config *cfg, const struct cloud_hosts *c,
 		      struct left_out **v, size_t *n)
 {
-	static const char every[] = "every client that signs in with Entra ID";
-	static const char discovery[] = "MSAL.NET and MSAL Java, which send instance "
+	static const char every[] = "needed by every client that signs in with Entra ID";
+	static const char discovery[] = "needed by MSAL.NET and MSAL Java, which send instance "
 		"discovery to the global host in sovereign clouds (AzureAD/microsoft-"
 		"authentication-library-for-dotnet#5630, -for-java#1008; the Azure CLI "
 		"hangs without it, Azure/azure-cli#24558)";
@@ -268,7 +268,7 @@ static void left_auth(const struct config *cfg, const struct cloud_hosts *c,
 		left(v, n, c->auth, "endpoints without auth", every);
 		if (c->auth_preferred)
 			left(v, n, c->auth_preferred, "endpoints without auth",
-			     "every MSAL-based client (it is the cloud's preferred sign-in host)");
+			     "needed by every MSAL-based client (it is the cloud's preferred sign-in host)");
 		if (c->discovery)
 			left(v, n, c->discovery, "endpoints without auth", discovery);
 		return;
@@ -279,7 +279,7 @@ static void left_auth(const struct config *cfg, const struct cloud_hosts *c,
 		left(v, n, c->aliases[i], "auth-aliases no", alias_need(c->aliases[i]));
 	if (!cfg->microsoft_account)
 		left(v, n, "login.live.com", "microsoft-account no",
-		     "only sign-in with personal Microsoft accounts");
+		     "needed only to sign in with personal Microsoft accounts");
 }
 
 size_t catalogue_left_out(const struct config *cfg, struct left_out **out)
@@ -291,27 +291,27 @@ size_t catalogue_left_out(const struct config *cfg, struct left_out **out)
 	left_auth(cfg, c, out, &n);
 	if (!(cfg->functions & FN_MANAGEMENT))
 		left(out, &n, c->management, "endpoints without management",
-		     "Azure Resource Manager clients (az, ARM SDKs, creating or listing vaults)");
+		     "needed by Azure Resource Manager clients (az, ARM SDKs, creating or listing vaults)");
 	if (!(cfg->functions & FN_GRAPH)) {
 		for (i = 0; i < 2 && c->graph[i]; i++)
 			left(out, &n, c->graph[i], "endpoints without graph",
-			     "Microsoft Graph clients (directory look-ups)");
+			     "needed by Microsoft Graph clients (directory look-ups)");
 		if (c->graph_seed)
 			left(out, &n, c->graph_seed, "endpoints without graph",
-			     "clients of the host Microsoft's firewall table names for Graph");
+			     "needed by clients of the host Microsoft's firewall table names for Graph");
 	} else if (!cfg->graph_legacy && c->graph_seed) {
 		left(out, &n, c->graph_seed, "graph-legacy no",
-		     "clients of the host Microsoft's firewall table names for Graph "
+		     "needed by clients of the host Microsoft's firewall table names for Graph "
 		     "(the retired Azure AD Graph in china)");
 	}
 	if (!(cfg->functions & FN_CRL)) {
 		for (i = 0; i < sizeof(crl_hosts) / sizeof(crl_hosts[0]); i++)
 			left(out, &n, crl_hosts[i], "endpoints without crl",
-			     "TLS clients that check revocation (CRL, OCSP) or fetch issuer "
+			     "needed by TLS clients that check revocation (CRL, OCSP) or fetch issuer "
 			     "certificates over HTTP, port 80");
 		if (c->crl_extra)
 			left(out, &n, c->crl_extra, "endpoints without crl",
-			     "TLS clients that check revocation (named by the China Key Vault page)");
+			     "needed by TLS clients that check revocation (named by the China Key Vault page)");
 	}
 	return n;
 }
