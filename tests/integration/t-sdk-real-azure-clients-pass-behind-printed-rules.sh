@@ -401,6 +401,10 @@ T1=$(now_ms)
 conf_write public
 kvf_run check-public -c "$KVF_TMP/public.conf" check
 expect_rc 0 "kvfence check (public)"
+# The clients and kvfence ask the same server, as kvfence(8) advises.
+cat "$KVF_TMP/check-public.out" "$KVF_TMP/check-public.err" > "$KVF_TMP/check-public.all"
+assert_no_grep "$KVF_TMP/check-public.all" '^warning: (resolver|[^ ]*hosts:)' \
+	"kvfence check warns that the test's clients resolve otherwise than kvfence"
 grep -h 'login\.windows\.net' "$KVF_TMP/check-public.out" "$KVF_TMP/check-public.err" |
 	sed 's/^/kvfence check (public, default) says: /' > "$KVF_TMP/check-lww"
 [ -s "$KVF_TMP/check-lww" ] ||
