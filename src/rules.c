@@ -191,6 +191,24 @@ static void print_header(FILE *out, const struct config *cfg, const char *hookna
 		cfg->platform == PLATFORM_AZURE ? "azure" : "none", hookname);
 }
 
+/* Loading the file again (nft -f by hand, a unit's ExecStartPre) must
+ * replace the chain's rules, not append a second copy, and must keep the
+ * sets' elements: declare the chain, flush it, then fill it. */
+static void print_reload_preamble(FILE *out, const struct config *cfg, const char *hookname)
+{
+	const char *fam = config_family_name(cfg->table_family);
+
+	fprintf(out, "table %s %s {\t# created if missing, kept with its sets if present\n"
+		"\tchain kvfence_%s {\t# declared first, so that the next line works on "
+		"a first load too\n"
+		"\t\ttype filter hook %s priority filter; policy accept;\t# as below\n"
+		"\t}\t# end of chain kvfence_%s\n}\t# end of table %s %s\n"
+		"flush chain %s %s kvfence_%s\t# loading this file again replaces the "
+		"chain's rules instead of doubling them; set elements stay\n\n",
+		fam, cfg->table, hookname, hookname, hookname, fam, cfg->table,
+		fam, cfg->table, hookname);
+}
+
 void rules_print(FILE *out, const struct config *cfg, const struct endpoint_list *eps,
 		 enum rules_hook hook, const struct rules_ids *users,
 		 const struct rules_ids *groups)
@@ -199,6 +217,7 @@ void rules_print(FILE *out, const struct config *cfg, const struct endpoint_list
 	static struct ports ports;	/* 64 KiB: not on the stack */
 
 	print_header(out, cfg, hookname);
+	print_reload_preamble(out, cfg, hookname);
 	fprintf(out, "table %s %s {\t# kvfence.conf's table: a rule can use only the "
 		"sets of its own table\n", config_family_name(cfg->table_family), cfg->table);
 	if (cfg->set4)

@@ -2,7 +2,8 @@
 # `kvfence rules` (hook output) and `kvfence rules --hook forward` print a
 # file that `nft -c -f` accepts and `nft -f` loads, every line of it with a
 # comment saying why; a sync then fills the sets that file declared,
-# leaving its chain as it was. Behind the printed output rules, in a client
+# leaving its chain as it was; loading the file again keeps one copy of
+# each rule and the elements, also over sets kvfence created first. Behind the printed output rules, in a client
 # namespace whose traffic really leaves through a link: IMDS
 # (169.254.169.254:80), the WireServer (168.63.129.16:80 and :32526),
 # loopback (127.0.0.1:40342, Azure Arc's managed identity; :443) and DNS
@@ -77,6 +78,19 @@ check_hook() {	# $1: output|forward, $2...: arguments of `rules`
 }
 
 check_hook output
+# Loaded again (nft -f by hand, a unit's ExecStartPre): the chain keeps one
+# copy of each rule and the sets keep their elements.
+nft -f "$KVF_TMP/rules-output.nft" || fail "the printed file does not load a second time"
+nft list chain inet filter kvfence_output > "$KVF_TMP/chain-again" || fail "chain gone after a reload"
+cmp -s "$KVF_TMP/chain-after" "$KVF_TMP/chain-again" ||
+	fail "loading the printed file again changed the chain (rules doubled?)"
+assert_set_elems inet filter kvfence4 "$KVF_TMP/want4"
+# Sets kvfence created itself (no comment) before the file is first loaded.
+nft flush ruleset
+kvf_run sync-first -c "$conf" sync
+expect_rc 0 "sync creating the sets before any rules"
+nft -f "$KVF_TMP/rules-output.nft" || fail "the printed file does not load over sets kvfence created"
+assert_set_elems inet filter kvfence4 "$KVF_TMP/want4"
 check_hook output --hook output
 check_hook forward --hook forward
 ! grep -qE '^[[:space:]]*(oif|ip daddr 16[89])' "$KVF_TMP/rules-forward.nft" ||
