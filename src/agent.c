@@ -38,7 +38,9 @@
 #include "util.h"
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */
-#define URGENT_GAP_MS	5	/* ... but a new address goes in this soon */
+#define URGENT_GAP_MS	5	/* ... but a new address goes in this soon, */
+#define URGENT_SHARE	4	/* or after 4x the last batch's time: at most
+				 * a fifth of the CPU on batches in a wave */
 #define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
@@ -68,6 +70,7 @@ struct agent {
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	bool urgent;		/* an answer added an address: a client may hold it */
 	int64_t written_at;	/* when the last batch was written */
+	int64_t urgent_gap;	/* ms between batches for new addresses */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
 	int64_t watchdog_ms;
@@ -347,6 +350,10 @@ static void reconcile(struct agent *a)
 	a->dirty = false;
 	a->urgent = false;
 	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
+	a->urgent_gap *= URGENT_SHARE;
+	if (a->urgent_gap < URGENT_GAP_MS)
+		a->urgent_gap = URGENT_GAP_MS;
 	if (a->retry_ms || a->blocked)
 		log_info("reconcile succeeded again");
 	a->blocked = false;
@@ -567,7 +574,8 @@ static void on_signal(struct agent *a)
 	}
 }
 
-static void on_monitor(struct agent *a)
+/* Whether the notifications concerned our sets (or were lost). */
+static bool on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
@@ -588,6 +596,7 @@ static void on_monitor(struct agent *a)
 		 * keep the backoff for a failure that persists. */
 		a->retry_at = NEVER;
 	}
+	return ev != 0;
 }
 
 static int64_t min64(int64_t x, int64_t y)
@@ -610,7 +619,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	if (a->dirty && !a->blocked && a->retry_at != NEVER)
 		t = min64(t, a->retry_at);
 	else if (a->dirty && !a->blocked)
-		t = min64(t, a->urgent ? a->written_at + URGENT_GAP_MS : a->dirty_at + COALESCE_MS);
+		t = min64(t, a->urgent ? a->written_at + a->urgent_gap : a->dirty_at + COALESCE_MS);
 	if (a->state_dirty)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
@@ -651,7 +660,7 @@ static void tick(struct agent *a)
 	}
 	if (a->dirty && !a->blocked && (a->retry_at == NEVER || now >= a->retry_at) &&
 	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
-	     (a->urgent && now >= a->written_at + URGENT_GAP_MS)))
+	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
@@ -661,7 +670,10 @@ static void tick(struct agent *a)
 	}
 }
 
-static void dispatch(struct agent *a, const struct epoll_event *ev)
+/* Handle one event; false when it changed nothing (a neighbour's
+ * nftables change in another table), so that the loop need not look at
+ * its deadlines again: the timer armed for them still holds. */
+static bool dispatch(struct agent *a, const struct epoll_event *ev)
 {
 	uint64_t expirations;
 
@@ -671,33 +683,37 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 	} else if (ev->data.fd == a->sfd) {
 		on_signal(a);
 	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
-		on_monitor(a);
+		return on_monitor(a);
 	} else if (ev->data.fd == a->ifd) {
 		on_tags_changed(a);
 	} else {
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
 	}
+	return true;
 }
 
 static void loop(struct agent *a)
 {
 	struct epoll_event evs[32];
+	bool busy = true;
 	int n, i;
 
 	while (a->running) {
 		int64_t now = mono_ms();
 
-		arm_timer(a, next_deadline(a, now), now);
+		if (busy)
+			arm_timer(a, next_deadline(a, now), now);
 		n = epoll_wait(a->ep, evs, 32, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("epoll_wait");
 		}
+		busy = false;
 		for (i = 0; i < n && a->running; i++)
-			dispatch(a, &evs[i]);
-		if (a->running)
+			busy |= dispatch(a, &evs[i]);
+		if (a->running && busy)
 			tick(a);
 	}
 }
