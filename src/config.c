@@ -956,7 +956,7 @@ static void config_defaults(struct config *cfg)
 	cfg->set4 = xstrdup("kvfence4");
 	cfg->set6 = xstrdup("kvfence6");
 	cfg->create_sets = true;
-	cfg->refresh_min = 30;
+	cfg->refresh_min = 1;
 	cfg->refresh_max = 3600;
 	cfg->grace = 1800;
 	cfg->resolver_system = true;

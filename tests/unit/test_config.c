@@ -30,7 +30,7 @@ static void test_defaults(void)
 	is_int(cfg.table_family, NFPROTO_INET, "default family inet");
 	is_str(cfg.set4, "kvfence4", "default set4");
 	is_str(cfg.set6, "kvfence6", "default set6");
-	is_int(cfg.refresh_min, 30, "refresh-min 30s");
+	is_int(cfg.refresh_min, 1, "refresh-min 1s: the guard against TTL 0 loops, not a clamp clients lose to");
 	is_int(cfg.refresh_max, 3600, "refresh-max 1h");
 	is_int(cfg.grace, 1800, "grace 30m");
 	is_int(cfg.max_stale, 0, "max-stale none");
