@@ -85,5 +85,5 @@ dns_reload
 wait_until 10 refused "[]" || fail "status.json still shows refused addresses after DNS was fixed"
 printf '10.20.30.41 . 443 comment "plbad.vault.azure.net"\n' >> "$KVF_TMP/want4"
 assert_set_elems inet filter kvfence4 "$KVF_TMP/want4"
-kvf_agent_stop
+kvf_agent_stop TERM
 exit 0
