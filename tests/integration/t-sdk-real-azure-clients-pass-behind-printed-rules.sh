@@ -316,6 +316,18 @@ wireserver_check() {
 	kvf_log "$line"
 }
 
+# The vault's address (zone_write) is in the set: the agent has done its
+# first reconcile for CLOUD.
+vault_in_set() {
+	local a
+	case $1 in
+	public) a=198.51.100.10 ;;
+	china) a=198.51.100.30 ;;
+	usgov) a=198.51.100.40 ;;
+	esac
+	set_elems inet filter kvfence4 | grep -q "^$a \. 443 "
+}
+
 cloud_pass() {	# cloud_pass CLOUD: rules + agent for CLOUD, its flows in parallel
 	local cloud=$1 flows f
 	flows=FLOWS_$cloud
@@ -323,7 +335,10 @@ cloud_pass() {	# cloud_pass CLOUD: rules + agent for CLOUD, its flows in paralle
 	rules_load "$cloud"
 	: > "$KVF_TMP/agent.err"
 	kvf_agent_start -c "$KVF_TMP/$cloud.conf"
-	set_elems inet filter kvfence4 | grep -q . || fail "the agent filled no kvfence4 for cloud $cloud"
+	if ! wait_until 10 vault_in_set "$cloud"; then
+		sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
+		fail "the agent did not put $VAULT's address for cloud $cloud into kvfence4 within 10 s"
+	fi
 	trace_reset
 	for f in ${!flows}; do
 		flow_start "$cloud" "$f"
