@@ -9,7 +9,8 @@
 # loopback (127.0.0.1:40342, Azure Arc's managed identity; :443) and DNS
 # (UDP 53) work, the vault's addresses work, another address on 443 is
 # reset; with platform none IMDS and the WireServer are reset; imds-users
-# lets root and the named user reach IMDS and resets everyone else; with
+# (imds-groups) lets root and the named user (group) reach IMDS and resets
+# everyone else; with
 # service-tags the printed rules declare and use the range sets.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
@@ -153,6 +154,15 @@ as_user() {	# USER ADDR PORT: the probe as that user
 [ "$(as_user daemon "$EGRESS_IMDS" 80)" = open ] || fail "IMDS refused to the imds-users user daemon"
 [ "$(as_user nobody "$EGRESS_IMDS" 80)" = reset ] || fail "IMDS not refused to nobody, not in imds-users"
 [ "$(as_user nobody "$EGRESS_WIRESERVER" 80)" = open ] || fail "imds-users restricted the WireServer too"
+# imds-groups: the socket's group (the effective gid), not supplementary ones.
+client_conf 'imds-groups daemon'
+load_client imds-groups
+as_group() {	# GROUP ADDR PORT: the probe as nobody with that group
+	in_client setpriv --reuid=nobody --regid="$1" --clear-groups \
+		"$KVF_PYTHON" "$TESTDIR/lib/tcpprobe.py" "$2" "$3" 1
+}
+[ "$(as_group daemon "$EGRESS_IMDS" 80)" = open ] || fail "IMDS refused to group daemon, in imds-groups"
+[ "$(as_group nogroup "$EGRESS_IMDS" 80)" = reset ] || fail "IMDS not refused to group nogroup"
 client_conf 'imds-users no-such-user-kvf'
 kvf_run rules-bad-user -c "$KVF_TMP/client.conf" rules
 expect_rc "$KVF_EX_CONFIG" "rules with an unknown imds-users name"

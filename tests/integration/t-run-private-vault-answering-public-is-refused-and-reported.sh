@@ -7,7 +7,8 @@
 # status.json, `kvfence status` and the metrics file. A private vault whose
 # chain ends on a private address, and a vault not said to be private
 # answering a public address, are filled as usual. When DNS is fixed the
-# refusal clears.
+# refusal clears. A vault a reload declares private loses the public
+# address it held at its next answer, whatever the grace.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -85,5 +86,25 @@ dns_reload
 wait_until 10 refused "[]" || fail "status.json still shows refused addresses after DNS was fixed"
 printf '10.20.30.41 . 443 comment "plbad.vault.azure.net"\n' >> "$KVF_TMP/want4"
 assert_set_elems inet filter kvfence4 "$KVF_TMP/want4"
+kvf_agent_stop TERM
+
+# A vault held publicly (grace 1h) that a reload declares private loses
+# its public address at its next answer, not after the grace.
+write_zone data-prod-weu.vaultcore.azure.net
+dns_reload
+pubconf() {	# the vault line
+	{
+		printf '%s\nendpoints vault\nrefresh-min 1s\ngrace 1h\n' "$1"
+		kvf_conf_base
+	} > "$KVF_TMP/grace.conf"
+}
+pubconf 'vault plbad'
+kvf_agent_start -c "$KVF_TMP/grace.conf"
+has_public() { set_elems inet filter kvfence4 | grep -q '^203\.0\.113\.7 \. 443 '; }
+wait_until 10 has_public || fail "plbad, not yet private, did not get its public address"
+pubconf 'vault plbad private'
+kill -HUP "$KVF_AGENT_PID"
+wait_until 10 eval '! has_public' ||
+	fail "plbad, now private, kept its public address (grace 1h) after the reload"
 kvf_agent_stop TERM
 exit 0
