@@ -65,6 +65,7 @@ struct engine {
 	 * so that a crash after the commit cannot leave an element of ours
 	 * that the next start takes for an administrator's. */
 	void (*persist)(void *arg);
+	bool record_changed;	/* since the caller last cleared it */
 	void *persist_arg;
 	struct range_sets ranges;	/* range mode (service-tags) */
 };

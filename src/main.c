@@ -442,8 +442,14 @@ static void sync_load_record(struct engine *e, const struct config *cfg, bool dr
 	size_t i;
 	int r;
 
-	r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace, &sl,
+	r = state_load(cfg->state_file, &e->eps, NULL, state_clock_now(), cfg->grace, &sl,
 		       err, sizeof(err));
+	if (r == 0 && !sl.has_record) {
+		/* A first-format file: its hosts' addresses are the record. */
+		state_loaded_free(&sl);
+		r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace,
+			       &sl, err, sizeof(err));
+	}
 	if (r == 0 && sl.has_record)
 		engine_load_record(e, &sl.record);
 	else if (r == 0)
@@ -523,7 +529,9 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = nft_exit(r);
 		goto out;
 	}
-	if (!dry_run)
+	/* Saved when the record changed: what sync added was saved before
+	 * the batch; what it removed leaves the record now. */
+	if (!dry_run && e.record_changed)
 		sync_save(&e);
 	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", e.eps.n, run.failed,
 		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");

@@ -127,6 +127,7 @@ static void take_record(struct engine *e, int family, const char *table, const c
 	s = find_set(e, family, table, name);
 	if (!s)
 		s = add_orphan(e, family, table, name);
+	elem_list_reserve(&s->record, s->record.n + src->n);
 	for (i = 0; i < src->n; i++) {
 		struct elem el = src->v[i];
 
@@ -621,18 +622,38 @@ static void set_diff_free(struct set_diff *d)
 }
 
 /* After a commit the record is exactly what of ours the set holds. */
-static void rebuild_record(struct engine *e, struct engine_set *s)
+static bool same_record(const struct elem_list *a, const struct elem_list *b)
 {
 	size_t i;
 
-	elem_list_clear(&s->record);
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (elem_key_cmp(&a->v[i], &b->v[i]) != 0 ||
+		    strcmp(a->v[i].comment, b->v[i].comment) != 0)
+			return false;
+	return true;
+}
+
+static void rebuild_record(struct engine *e, struct engine_set *s)
+{
+	struct elem_list next = { 0 };
+	size_t i, n = 0;
+
+	for (i = 0; i < s->kernel.n; i++)
+		n += s->kernel.v[i].owned;
+	elem_list_reserve(&next, n);
 	for (i = 0; i < s->kernel.n; i++)
 		if (s->kernel.v[i].owned) {
 			struct elem el = s->kernel.v[i];
 
-			el.comment = record_name(e, &s->record, el.comment);
-			elem_list_push(&s->record, &el);
+			el.comment = record_name(e, &next, el.comment);
+			elem_list_push(&next, &el);
 		}
+	if (!same_record(&next, &s->record))
+		e->record_changed = true;
+	elem_list_free(&s->record);
+	s->record = next;
 }
 
 /* Before a batch: the record must hold every element the batch adds
@@ -660,6 +681,7 @@ static bool claim(struct engine *e, struct engine_set *s, const struct elem_list
 	}
 	if (s->record.n != n)
 		elem_list_sort_unique(&s->record);
+	e->record_changed |= grew;
 	return grew;
 }
 
