@@ -147,9 +147,11 @@ load_client imds-users
 assert_grep "$KVF_TMP/rules-imds-users.out" 'meta skuid \{ 0, 1 \} accept.*daemon' \
 	"imds-users daemon: no rule for uids 0 and 1 naming daemon"
 expect_tcp "$EGRESS_IMDS" 80 open "IMDS for root with imds-users daemon"
+# The probe script comes on stdin, opened as root: the user may not be
+# allowed to read the test tree (a clone under /root).
 as_user() {	# USER ADDR PORT: the probe as that user
 	in_client setpriv --reuid="$1" --regid="$(id -g "$1")" --clear-groups \
-		"$KVF_PYTHON" "$TESTDIR/lib/tcpprobe.py" "$2" "$3" 1
+		"$KVF_PYTHON" - "$2" "$3" 1 < "$TESTDIR/lib/tcpprobe.py"
 }
 [ "$(as_user daemon "$EGRESS_IMDS" 80)" = open ] || fail "IMDS refused to the imds-users user daemon"
 [ "$(as_user nobody "$EGRESS_IMDS" 80)" = reset ] || fail "IMDS not refused to nobody, not in imds-users"
@@ -159,7 +161,7 @@ client_conf 'imds-groups daemon'
 load_client imds-groups
 as_group() {	# GROUP ADDR PORT: the probe as nobody with that group
 	in_client setpriv --reuid=nobody --regid="$1" --clear-groups \
-		"$KVF_PYTHON" "$TESTDIR/lib/tcpprobe.py" "$2" "$3" 1
+		"$KVF_PYTHON" - "$2" "$3" 1 < "$TESTDIR/lib/tcpprobe.py"
 }
 [ "$(as_group daemon "$EGRESS_IMDS" 80)" = open ] || fail "IMDS refused to group daemon, in imds-groups"
 [ "$(as_group nogroup "$EGRESS_IMDS" 80)" = reset ] || fail "IMDS not refused to group nogroup"
