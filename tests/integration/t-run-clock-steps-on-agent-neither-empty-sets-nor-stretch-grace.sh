@@ -27,10 +27,14 @@ done
 offset=$KVF_TMP/faketime
 echo "+0" > "$offset"
 real=$KVFENCE
+# A sanitizer build needs its runtime first in the preload list.
+preload=$libfaketime
+asan=$(ldd "$real" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+[ -n "$asan" ] && preload="$asan $libfaketime"
 wrapper=$KVF_TMP/kvfence-faketime
 cat > "$wrapper" <<-EOF2
 	#!/bin/sh
-	exec env LD_PRELOAD="$libfaketime" FAKETIME_TIMESTAMP_FILE="$offset" \
+	exec env LD_PRELOAD="$preload" FAKETIME_TIMESTAMP_FILE="$offset" \
 		FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$real" "\$@"
 EOF2
 chmod +x "$wrapper"
