@@ -54,11 +54,19 @@ struct engine_counters {
 	uint64_t capped;		/* over max-addresses-per-host */
 };
 
+/* A Private Link host's latest definite answer: the public addresses it
+ * named, all refused (kvfence.conf(5), vault ... private). */
+struct public_answer {
+	struct kvf_addr *v;
+	size_t n;
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
 	struct logged_rejects *logged;	/* parallel to eps.v */
+	struct public_answer *pl_public;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */
@@ -69,6 +77,7 @@ struct engine {
 	 * so that a crash after the commit cannot leave an element of ours
 	 * that the next start takes for an administrator's. */
 	void (*persist)(void *arg);
+	bool record_changed;	/* since the caller last cleared it */
 	void *persist_arg;
 	struct range_sets ranges;	/* range mode (service-tags) */
 	struct engine_counters counters;

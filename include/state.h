@@ -82,7 +82,7 @@ struct state_loaded {
  * agent would have dropped them; those it named are kept whatever their
  * age (fail-static: only an answer ages them out; max-stale, the address
  * filter and the cap are applied by the caller). Hosts in the file but not
- * in eps are ignored. A damaged file seeds nothing. 0; -ENOENT (no file:
+ * in eps are ignored. hs NULL: only the record is loaded. A damaged file seeds nothing. 0; -ENOENT (no file:
  * a first start); -EINVAL with err naming file:line (damage, a directory,
  * not a kvfence state file); other -errno (unreadable) with err. */
 int state_load(const char *path, const struct endpoint_list *eps,

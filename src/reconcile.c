@@ -32,6 +32,7 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
 	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
+	e->pl_public = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->pl_public));
 	if (cfg->set4)
 		add_set(e, cfg->set4, KEY_IPV4_PORT);
 	if (cfg->set6)
@@ -54,9 +55,11 @@ void engine_fini(struct engine *e)
 	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
 		free(e->logged[i].v);
+		free(e->pl_public[i].v);
 	}
 	free(e->hs);
 	free(e->logged);
+	free(e->pl_public);
 	for (i = 0; i < e->n_sets; i++)
 		set_free(&e->sets[i]);
 	for (i = 0; i < e->n_orphans; i++)
@@ -126,6 +129,7 @@ static void take_record(struct engine *e, int family, const char *table, const c
 		s = add_orphan(e, family, table, name);
 	s->created |= created;
 	s->table_created |= table_created;
+	elem_list_reserve(&s->record, s->record.n + src->n);
 	for (i = 0; i < src->n; i++) {
 		struct elem el = src->v[i];
 
@@ -207,6 +211,8 @@ void engine_adopt(struct engine *e, struct engine *old)
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
 			e->logged[i] = old->logged[j];
 			memset(&old->logged[j], 0, sizeof(old->logged[j]));
+			e->pl_public[i] = old->pl_public[j];
+			memset(&old->pl_public[j], 0, sizeof(old->pl_public[j]));
 		}
 	}
 	for (i = 0; i < old->n_sets; i++)
@@ -448,6 +454,50 @@ static void count_rejections(struct engine_counters *c, const struct filtered *f
 	c->capped += f->n_capped;
 }
 
+/* A host said to be reached through Private Link that DNS answers with a
+ * public address: the client's resolver does not see the privatelink
+ * zone (Microsoft's Private Link troubleshooting lists it first). The
+ * address is refused, failing closed, and kept for status and metrics;
+ * each is logged once. */
+static void refuse_public(struct engine *e, size_t i, const struct host_result *res,
+			  struct filtered *f)
+{
+	struct public_answer *pa = &e->pl_public[i];
+	char a[KVF_ADDRSTRLEN];
+	size_t k, w = 0;
+
+	if (!resolve_status_definite(res->status4) && !resolve_status_definite(res->status6))
+		return;		/* no news: what was reported stands */
+	pa->n = 0;
+	for (k = 0; k < f->n_addrs; k++) {
+		if (addrfilter_classify(&f->addrs[k]) != ADDR_PUBLIC) {
+			f->addrs[w++] = f->addrs[k];
+			continue;
+		}
+		pa->v = xreallocarray(pa->v, pa->n + 1, sizeof(*pa->v));
+		pa->v[pa->n++] = f->addrs[k];
+		if (first_rejection(&e->logged[i], &f->addrs[k]))
+			log_warnx("host %s: private (Private Link), but DNS answered the public "
+				  "address %s: refused; this host's resolver does not resolve "
+				  "the privatelink zone", e->eps.v[i].name,
+				  addr_format(&f->addrs[k], a, sizeof(a)));
+	}
+	f->n_addrs = w;
+}
+
+/* A private host holds no public address: not one seeded from the kernel
+ * or the state file, not one from before the config said private. */
+static size_t drop_public(struct host_state *h)
+{
+	size_t k, w = 0, n = h->n_addrs;
+
+	for (k = 0; k < n; k++)
+		if (addrfilter_classify(&h->addrs[k].addr) != ADDR_PUBLIC)
+			h->addrs[w++] = h->addrs[k];
+	h->n_addrs = w;
+	return n - w;
+}
+
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now)
 {
@@ -459,7 +509,11 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
 	count_rejections(&e->counters, &f);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, &f);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
+	if (e->eps.v[i].private_link)
+		changed += drop_public(&e->hs[i]);
 	if (resolve_status_definite(res->status4) && resolve_status_definite(res->status6))
 		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
 								    res->n_cnames);
@@ -504,6 +558,9 @@ size_t engine_filter_held(struct engine *e)
 		total += desired_keep_only(h, f.addrs, f.n_addrs);
 		filtered_free(&f);
 		free(res.addrs);
+		/* A private host holds no public address, whatever its source. */
+		if (e->eps.v[i].private_link)
+			total += drop_public(h);
 		n = desired_cap(h, cfg->max_addresses);
 		if (n)
 			log_warnx("host %s: holds more than max-addresses-per-host %u addresses "
@@ -584,18 +641,38 @@ static void set_diff_free(struct set_diff *d)
 }
 
 /* After a commit the record is exactly what of ours the set holds. */
-static void rebuild_record(struct engine *e, struct engine_set *s)
+static bool same_record(const struct elem_list *a, const struct elem_list *b)
 {
 	size_t i;
 
-	elem_list_clear(&s->record);
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (elem_key_cmp(&a->v[i], &b->v[i]) != 0 ||
+		    strcmp(a->v[i].comment, b->v[i].comment) != 0)
+			return false;
+	return true;
+}
+
+static void rebuild_record(struct engine *e, struct engine_set *s)
+{
+	struct elem_list next = { 0 };
+	size_t i, n = 0;
+
+	for (i = 0; i < s->kernel.n; i++)
+		n += s->kernel.v[i].owned;
+	elem_list_reserve(&next, n);
 	for (i = 0; i < s->kernel.n; i++)
 		if (s->kernel.v[i].owned) {
 			struct elem el = s->kernel.v[i];
 
-			el.comment = record_name(e, &s->record, el.comment);
-			elem_list_push(&s->record, &el);
+			el.comment = record_name(e, &next, el.comment);
+			elem_list_push(&next, &el);
 		}
+	if (!same_record(&next, &s->record))
+		e->record_changed = true;
+	elem_list_free(&s->record);
+	s->record = next;
 }
 
 /* Before a batch: the record must hold every element the batch adds
@@ -623,6 +700,7 @@ static bool claim(struct engine *e, struct engine_set *s, const struct elem_list
 	}
 	if (s->record.n != n)
 		elem_list_sort_unique(&s->record);
+	e->record_changed |= grew;
 	return grew;
 }
 

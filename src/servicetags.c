@@ -122,8 +122,6 @@ static int rd_scan_value(struct reader *r)
 	int c, depth = 0;
 
 	r->text.n = 0;
-	text_put(&r->text, 0);
-	r->text.n = 0;
 	c = rd_peek(r);
 	if (c != '"' && c != '{' && c != '[') {
 		while ((c = rd_peek(r)) != EOF && !strchr(",]}: \t\r\n", c))

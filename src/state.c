@@ -152,6 +152,7 @@ struct loader {
 	long host;		/* its index in eps; -1: not configured */
 	struct owned_set *set;	/* the set of elem lines; NULL before one */
 	bool ended;		/* the end record was read */
+	bool hosts_wanted;	/* hs given: hosts are loaded, not only the record */
 	int64_t saved;		/* v2: the saved line; v1: the latest time */
 	char *err;
 	size_t errlen;
@@ -237,7 +238,7 @@ static int load_host(struct loader *l, char **w, int n)
 		return lerr(l, "bad answer time \"%.32s\"", w[5]);
 	l->in_host = true;
 	l->set = NULL;
-	l->host = catalogue_find(l->eps, w[1]);
+	l->host = l->hosts_wanted ? catalogue_find(l->eps, w[1]) : -1;
 	if (l->host >= 0)
 		h = &l->tmp[l->host].h;
 	if (l->version == 2 && (r = load_host_v2(l, w, n, h)) < 0)
@@ -314,6 +315,7 @@ static int load_elem(struct loader *l, char **w, int n)
 	struct elem el = { 0 };
 	int64_t port;
 	const char *why;
+	long h;
 
 	if (!l->set)
 		return lerr(l, "element before any set line");
@@ -327,7 +329,10 @@ static int load_elem(struct loader *l, char **w, int n)
 		return lerr(l, "host name \"%.128s\" %s", w[3], why);
 	el.port = (uint16_t)port;
 	el.owned = true;
-	el.comment = elem_list_intern(&l->set->elems, w[3]);
+	/* A configured host's name lives in eps, which outlives the record:
+	 * one string per element would cost a 10k-host agent 10k copies. */
+	h = catalogue_find(l->eps, w[3]);
+	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, w[3]);
 	elem_list_push(&l->set->elems, &el);
 	return 0;
 }
@@ -562,7 +567,8 @@ int state_load(const char *path, const struct endpoint_list *eps,
 	       struct host_state *hs, struct state_clock now, unsigned grace,
 	       struct state_loaded *out, char *err, size_t errlen)
 {
-	struct loader l = { .path = path, .eps = eps, .host = -1, .err = err, .errlen = errlen };
+	struct loader l = { .path = path, .eps = eps, .host = -1, .err = err, .errlen = errlen,
+			    .hosts_wanted = hs != NULL };
 	int64_t elapsed;
 	size_t i;
 	FILE *f = NULL;
@@ -572,12 +578,12 @@ int state_load(const char *path, const struct endpoint_list *eps,
 	r = open_regular(path, &f, err, errlen);
 	if (r < 0)
 		return r;
-	l.tmp = xcalloc(eps->n ? eps->n : 1, sizeof(*l.tmp));
+	l.tmp = xcalloc(hs && eps->n ? eps->n : 1, sizeof(*l.tmp));
 	r = load_file(&l, f);
 	fclose(f);
 	if (r == 0) {
 		elapsed = elapsed_since(&l, now, out->clock_note, sizeof(out->clock_note));
-		for (i = 0; i < eps->n; i++)
+		for (i = 0; hs && i < eps->n; i++)
 			if (l.tmp[i].seen)
 				apply_host(&l, &hs[i], &l.tmp[i], now, elapsed, grace);
 		finish_record(&l.rec);
@@ -587,7 +593,7 @@ int state_load(const char *path, const struct endpoint_list *eps,
 		memset(&l.rec, 0, sizeof(l.rec));
 	}
 	state_record_free(&l.rec);
-	for (i = 0; i < eps->n; i++)
+	for (i = 0; hs && i < eps->n; i++)
 		host_state_free(&l.tmp[i].h);
 	free(l.tmp);
 	return r;

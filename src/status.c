@@ -18,8 +18,8 @@ static json_int_t wall(const struct status_summary *sum, int64_t t)
 {
 	int64_t w = sum->now - (sum->clock - t);
 
-	/* An element found in the kernel with no history is "seen long
-	 * ago" (KVF_LONG_AGO): unknown, written 0. */
+	/* An element found in the kernel with no history was "seen long
+	 * ago": 0, as before there were two clocks. */
 	return (json_int_t)(w > 0 ? w : 0);
 }
 
@@ -68,6 +68,18 @@ static int64_t date_unix(const char *date)
 		return 0;
 	end = strptime(date, "%Y%m%d", &tm);
 	return end && !*end ? (int64_t)timegm(&tm) : 0;
+}
+
+/* "private_link": a Private Link host's refused public addresses. */
+static void private_link_json(json_t *host, const struct public_answer *pa)
+{
+	json_t *arr = json_array();
+	char a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < pa->n; i++)
+		json_array_append_new(arr, json_string(addr_format(&pa->v[i], a, sizeof(a))));
+	json_object_set_new(host, "private_link", json_pack("{s:o}", "public_refused", arr));
 }
 
 static json_t *tags_json(const struct engine *e)
@@ -185,6 +197,8 @@ int status_write_json(const char *path, const struct engine *e,
 	for (i = 0; i < e->eps.n; i++) {
 		v = host_json(&e->eps.v[i], &e->hs[i],
 			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
+		if (v && e->eps.v[i].private_link)
+			private_link_json(v, &e->pl_public[i]);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -372,6 +386,24 @@ static void metrics_tags(FILE *f, const struct engine *e)
 					  t->tags[i].file, t->tags[i].file_change);
 }
 
+static void metrics_private_link(FILE *f, const struct engine *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->eps.n; i++)
+		n += e->eps.v[i].private_link;
+	if (n == 0)
+		return;		/* one series per private host: none, no family */
+	metric_head(f, "kvfence_private_link_public_addresses", "gauge", "Public addresses "
+		    "in the latest answer of a host said to be private (Private Link), all refused.");
+	for (i = 0; i < e->eps.n; i++)
+		if (e->eps.v[i].private_link) {
+			fputs("kvfence_private_link_public_addresses{host=\"", f);
+			put_label(f, e->eps.v[i].name);
+			fprintf(f, "\"} %zu\n", e->pl_public[i].n);
+		}
+}
+
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum)
 {
@@ -388,6 +420,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 	fprintf(af.f, "kvfence_start_time_seconds %lld\n", (long long)sum->started);
 	metrics_host_aggregates(af.f, e, sum);
 	metrics_sets(af.f, e);
+	metrics_private_link(af.f, e);
 	metrics_counters(af.f, e, sum);
 	metrics_tags(af.f, e);
 	metric_head(af.f, "kvfence_last_reconcile_timestamp_seconds", "gauge",
@@ -441,6 +474,10 @@ static void print_addresses(FILE *out, json_t *h, int64_t now)
 	char t[32];
 	size_t i;
 
+	json_array_foreach(json_object_get(json_object_get(h, "private_link"), "public_refused"),
+			   i, a)
+		fprintf(out, "    %-40s refused: public, but the host is private (Private Link)\n",
+			json_string_value(a));
 	json_array_foreach(json_object_get(h, "addresses"), i, a) {
 		bool cur = json_is_true(json_object_get(a, "current"));
 

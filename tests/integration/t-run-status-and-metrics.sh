@@ -14,7 +14,6 @@
 fakedns_require
 kvf_netns_enter "$@"
 kvf_tmpdir
-schema=$TESTDIR/../packaging/status.schema.json
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null ||
 	fail "Debian's python3-jsonschema is missing (tools/install-deps installs it)"
 
@@ -44,18 +43,10 @@ answered() { [ "$(status_host_field contoso-prod.vault.azure.net a)" = ok ] &&
 wait_until 10 answered || fail "status.json never showed the answers and the failure"
 
 # The interface.
-validate() {
-	/usr/bin/python3 - "$schema" "$1" <<-'PY'
-	import json, sys, jsonschema
-	schema = json.load(open(sys.argv[1]))
-	jsonschema.Draft7Validator.check_schema(schema)
-	jsonschema.validate(json.load(open(sys.argv[2])), schema)
-	PY
-}
-validate "$KVF_TMP/status.json" || fail "status.json does not follow $schema"
+status_validate "$KVF_TMP/status.json" || fail "status.json does not follow the schema"
 # The check can fail: an undocumented field is caught.
 sed 's/"format":1,/"format":1,"undocumented":1,/' "$KVF_TMP/status.json" > "$KVF_TMP/bad.json"
-! validate "$KVF_TMP/bad.json" 2>/dev/null || fail "the schema accepts an undocumented field"
+! status_validate "$KVF_TMP/bad.json" 2>/dev/null || fail "the schema accepts an undocumented field"
 [ "$(status_get "s['format']")" = 1 ] || fail "status.json has no format 1"
 [ "$(status_host_field contoso-prod.vault.azure.net ttl_s)" = 60 ] || fail "ttl_s is not 60"
 since=$(status_host_field zzz-broken.example.com failing_since_unix)
@@ -77,7 +68,7 @@ out=$KVF_TMP/status.out
 assert_grep "$out" '^hosts: 3, failing now: 1$' "status does not count the failing host"
 assert_grep "$out" 'next refresh in [0-9]+[smh]' "status does not say when the next refresh is"
 assert_grep "$out" '^FAILING HOST ' "status has no failing section"
-assert_grep "$out" '^zzz-broken\.example\.com +[0-9]+s ago +never +.*failures, A servfail/refused/unreachable, AAAA servfail' \
+assert_grep "$out" '^zzz-broken\.example\.com +(now|[0-9]+s ago) +never +.*failures, A servfail/refused/unreachable, AAAA servfail' \
 	"the failing host's line lacks since when or the reason"
 first=$(awk '/^HOST /{getline; print $1; exit}' "$out")
 [ "$first" = zzz-broken.example.com ] || fail "the host table starts with $first, not the failing host"
@@ -90,7 +81,7 @@ assert_grep "$out" '^service tag AzureKeyVault: 2 IPv4, 1 IPv6 prefixes .*change
 	"status shows no service tag"
 kvf_run json -c "$conf" status --json
 expect_rc 0 "kvfence status --json"
-validate "$KVF_TMP/json.out" || fail "status --json does not follow the schema"
+status_validate "$KVF_TMP/json.out" || fail "status --json does not follow the schema"
 
 # A file of another format is not misread as a table.
 sed 's/"format":1,/"format":99,/' "$KVF_TMP/status.json" > "$KVF_TMP/other.json"
