@@ -67,6 +67,7 @@ struct agent {
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool foreign_change;	/* a refill is due after another process's change */
 	bool short_ttl_logged;	/* a TTL below refresh-min was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	bool urgent;		/* an answer added an address: a client may hold it */
@@ -356,6 +357,9 @@ static void reconcile(struct agent *a)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	if (a->foreign_change && (st.added || st.ranges))
+		a->sum.refills++;
+	a->foreign_change = false;
 	a->urgent = false;
 	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
 	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
@@ -599,6 +603,7 @@ static bool on_monitor(struct agent *a)
 	else if (ev & MON_CHANGED)
 		log_info("ruleset changed by another process; re-reading and refilling the sets");
 	if (ev) {
+		a->foreign_change = true;
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
 		a->blocked = false;
