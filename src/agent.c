@@ -60,6 +60,7 @@ struct agent {
 	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
+	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
@@ -214,7 +215,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
 				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
-				  next_random(a));
+				  next_random(a), &a->hint[i]);
 	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
 		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
 			  "handed addresses kvfence has not seen yet (logged once)",
@@ -429,6 +430,7 @@ static void alloc_hosts(struct agent *a)
 
 	a->due = xcalloc(n, sizeof(*a->due));
 	a->next_wall = xcalloc(n, sizeof(*a->next_wall));
+	a->hint = xcalloc(n, sizeof(*a->hint));
 	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
 	for (i = 0; i < a->e.eps.n; i++)
 		a->due[i] = 0;	/* everything is due at start */
@@ -438,6 +440,7 @@ static void free_hosts(struct agent *a)
 {
 	free(a->due);
 	free(a->next_wall);
+	free(a->hint);
 	free(a->fail_logged);
 }
 
