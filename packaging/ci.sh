@@ -20,7 +20,7 @@
 # that the gate checking it fails; KVF_PKG_ONLY=live runs only the build
 # and the container gates.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$PWD
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
@@ -203,7 +203,8 @@ section "live systemd (Debian 12 container, systemd-nspawn --private-network)"
 # gate fails) is made in both.
 gate_live() {
 	local a=$deb b vb=${version}+ci1 tree=$work/tree-b out=$work/live
-	local opts="nocheck parallel=$(nproc)"
+	local opts
+	opts="nocheck parallel=$(nproc)"
 	if [ "$fault" = no-restart-after-upgrade ]; then
 		# The fault is in the build: both packages come from a copy
 		# whose rules stop the service in prerm and start it in postinst.

@@ -83,8 +83,7 @@ mon_start() {
 	: > "$1"
 	nft monitor > "$1" 2>&1 &
 	mon_pid=$!
-	local i
-	for i in $(seq 20); do
+	for _ in $(seq 20); do
 		nft add table inet kvf_mark && nft delete table inet kvf_mark
 		wait_until 1 grep -q 'delete table inet kvf_mark' "$1" && return 0
 	done
