@@ -248,6 +248,39 @@ static void test_files(void)
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
 	   strstr(err, "No such file"), "missing plain include refused: %s", err);
 
+	/* kvfence.conf(5): a pattern with wildcards that matches nothing is
+	 * not an error, also when its directory does not exist. */
+	write_file("conf.d/b.conf", "include ../missing-dir/*.conf\ninclude /nonexistent-kvf/d/*.conf\n",
+		   0644);
+	if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		"include pattern in a missing directory matches nothing"))
+		printf("# %s\n", err);
+	else
+		config_free(&cfg);
+	write_file("conf.d/b.conf", "include ../missing-dir/x.conf\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "No such file"), "missing plain include in a missing directory refused: %s",
+	   err);
+
+	/* A byte-order mark (Windows editors) before the first directive is
+	 * accepted; elsewhere it is named, not an invisible "unknown
+	 * directive". UTF-16 is named too. */
+	write_file("conf.d/b.conf", "\xef\xbb\xbfhost adfs.contoso.com 443\n", 0644);
+	if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		"a UTF-8 byte-order mark before the first directive is accepted"))
+		printf("# %s\n", err);
+	else
+		config_free(&cfg);
+	write_file("conf.d/b.conf", "\n\xef\xbb\xbfhost adfs.contoso.com 443\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:2:") &&
+	   strstr(err, "byte-order mark"), "a byte-order mark on line 2 is named: %s", err);
+	write_file("conf.d/b.conf", "\xff\xfeh\0o\0", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "UTF-16"), "UTF-16 is named: %s", err);
+	write_file("conf.d/b.conf", "\xc2\xa0host adfs.contoso.com 443\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "\\xc2\\xa0host"),
+	   "invisible bytes in an unknown directive are shown: %s", err);
+
 	write_file("conf.d/b.conf", "vault other\n", 0666);
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "writable by any user"),
 	   "world-writable include refused: %s", err);
