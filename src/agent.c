@@ -44,6 +44,8 @@
 #define RETRY_MAX_MS	60000
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
+#define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
+#define LOCK_TRY_US	10000	/* ... against `kvfence status` probes */
 
 struct agent {
 	const char *conf_path;
@@ -643,6 +645,41 @@ static void loop(struct agent *a)
 	}
 }
 
+/* `kvfence status` probes the lock with a shared lock held for a moment:
+ * an agent starting just then must not take that for a second agent. */
+static int lock_wait(int fd)
+{
+	int i;
+
+	for (i = 0; i < LOCK_TRIES; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(LOCK_TRY_US);
+	}
+	return -1;
+}
+
+int agent_lock_held(const char *state_file)
+{
+	char *path = xasprintf("%s.lock", state_file);
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Shared and released at once: only an agent's exclusive lock makes
+	 * it fail. A process killed with -9 loses its lock with its fd. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		r = 0;
+	else
+		r = errno == EWOULDBLOCK ? 1 : -errno;
+	close(fd);
+	return r;
+}
+
 /* Two agents writing the same sets would undo each other's work: the
  * second one refuses, naming the first. */
 static int take_lock(struct agent *a)
@@ -660,7 +697,7 @@ static int take_lock(struct agent *a)
 		free(path);
 		return KVF_EX_CANTCREAT;
 	}
-	if (flock(a->lockfd, LOCK_EX | LOCK_NB) < 0) {
+	if (lock_wait(a->lockfd) < 0) {
 		n = pread(a->lockfd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';

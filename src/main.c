@@ -340,7 +340,7 @@ static int cmd_status(const char *conf, int argc, char **argv)
 {
 	struct config cfg;
 	bool json = false;
-	int r;
+	int r, running;
 
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		json = true;
@@ -348,12 +348,23 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		return KVF_EX_USAGE;
 	if (load_config(conf, &cfg))
 		return KVF_EX_CONFIG;
+	/* status.json outlives an agent killed with -9: the lock does not. */
+	running = agent_lock_held(cfg.state_file);
+	if (running < 0)
+		fprintf(stderr, "kvfence: %s.lock: %s: cannot tell whether the agent runs\n",
+			cfg.state_file, strerror(-running));
 	r = status_print(cfg.status_file, json, stdout);
-	if (r == -ENOENT)
+	/* The last status stays readable, but it is not a running agent's. */
+	if (running == 0) {
+		fprintf(stderr, "kvfence: no agent is running: nothing holds %s.lock%s\n",
+			cfg.state_file, r == 0 ? "; this is the status it left" : "");
+		r = -ESRCH;
+	} else if (r == -ENOENT) {
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
-	else if (r < 0)
+	} else if (r < 0) {
 		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
 			r == -EINVAL ? "not a kvfence status file" : strerror(-r));
+	}
 	config_free(&cfg);
 	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
 }
