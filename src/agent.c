@@ -42,6 +42,7 @@
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
 #define RETRY_MAX_MS	60000
+#define STRAY_LOG_MS	60000	/* one line per stray signal number a minute */
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
 #define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
@@ -71,6 +72,8 @@ struct agent {
 	int64_t watchdog_ms;
 	struct status_summary sum;
 	uint32_t rng;
+	int64_t stray_logged[65];	/* per signal number, monotonic ms */
+	unsigned stray_count[65];	/* stray signals since that line */
 };
 
 static int64_t mono_ms(void)
@@ -489,6 +492,28 @@ static void reload(struct agent *a)
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
 }
 
+/* A flood of stray signals logs one line per signal number a minute,
+ * with the number of those it did not log. */
+static void log_stray_signal(struct agent *a, const struct signalfd_siginfo *si)
+{
+	unsigned n = si->ssi_signo < 65 ? si->ssi_signo : 64;
+	int64_t now = mono_ms();
+
+	if (a->stray_logged[n] && now - a->stray_logged[n] < STRAY_LOG_MS) {
+		a->stray_count[n]++;
+		return;
+	}
+	if (a->stray_count[n])
+		log_msg(LOG_NOTICE, "signal %u (%s) from pid %u ignored, and %u more since the "
+			"last such message", si->ssi_signo, strsignal((int)si->ssi_signo),
+			si->ssi_pid, a->stray_count[n]);
+	else
+		log_msg(LOG_NOTICE, "signal %u (%s) from pid %u ignored", si->ssi_signo,
+			strsignal((int)si->ssi_signo), si->ssi_pid);
+	a->stray_logged[n] = now;
+	a->stray_count[n] = 0;
+}
+
 static void on_signal(struct agent *a)
 {
 	struct signalfd_siginfo si;
@@ -508,6 +533,9 @@ static void on_signal(struct agent *a)
 			break;
 		case SIGUSR1:
 			dump_state(a);
+			break;
+		default:
+			log_stray_signal(a, &si);
 			break;
 		}
 	}
@@ -730,15 +758,32 @@ static void load_state(struct agent *a)
 		log_info("state file %s: warm start", a->cfg.state_file);
 }
 
+/* Every signal whose default action ends the process comes through the
+ * signalfd: a stray SIGUSR2 or SIGALRM (a wrong `kill`, a monitoring
+ * script) must not end the agent silently, without its state save. Faults
+ * (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) and SIGQUIT keep their core dump;
+ * SIGPIPE is ignored, since logging it could raise it again. */
+static void signal_mask(sigset_t *mask)
+{
+	static const int sigs[] = {
+		SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+		SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+	};
+	size_t i;
+	int sig;
+
+	sigemptyset(mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(mask, sigs[i]);
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(mask, sig);
+}
+
 static int open_fds(struct agent *a)
 {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
