@@ -77,6 +77,7 @@ struct batch_msg {
 	uint32_t seq;
 	size_t off;		/* of the message in the batch buffer */
 	char *desc;		/* "set inet filter kvfence4: add 3 elements" */
+	struct setref ref;	/* the set it writes (names not owned) */
 	enum set_keytype key;
 	enum msg_kind kind;
 };
@@ -299,7 +300,7 @@ static int talk(struct nftset_ctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 
 struct set_info {
 	bool seen;
-	uint32_t key_type, key_len, flags;
+	uint32_t key_type, key_len, flags, size;
 };
 
 static int set_info_cb(const struct nlmsghdr *nlh, void *data)
@@ -312,6 +313,8 @@ static int set_info_cb(const struct nlmsghdr *nlh, void *data)
 		si->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
 		si->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
 		si->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE))
+			si->size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
 	}
 	nftnl_set_free(s);
 	return MNL_CB_OK;
@@ -340,12 +343,13 @@ static struct nlmsghdr *build_set_req(struct nftset_ctx *ctx, const struct setre
 static int check_key(const struct set_info *si, const struct setref *ref,
 		     enum set_keytype *key, char *err, size_t errlen)
 {
-	char reason[160];
+	char reason[320], type[128];
 
 	if (keytype_from_kernel(si->key_type, si->key_len, key) < 0) {
-		snprintf(reason, sizeof(reason), "key type %u (length %u) is none of "
+		snprintf(reason, sizeof(reason), "key type %s (%u bytes) is none of "
 			 "ipv4_addr, ipv6_addr, ipv4_addr . inet_service, "
-			 "ipv6_addr . inet_service", si->key_type, si->key_len);
+			 "ipv6_addr . inet_service",
+			 keytype_kernel_name(si->key_type, type, sizeof(type)), si->key_len);
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}
@@ -784,6 +788,7 @@ static void batch_msg_end(struct nftset_batch *b, struct nlmsghdr *nlh, char *de
 	m->desc = desc;
 	m->key = key;
 	m->kind = kind;
+	m->ref = (struct setref){ 0 };
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -972,6 +977,7 @@ static void elems_msg(struct nftset_batch *b, const struct setref *ref,
 		 n, unit, n == 1 ? "" : "s");
 	batch_msg_end(b, nlh, set_desc(ref, what), run->key,
 		      run->ranges ? MSG_RANGES : MSG_ELEMS);
+	b->msgs[b->n - 1].ref = *ref;
 out:
 	nftnl_set_free(s);
 }
@@ -1161,9 +1167,13 @@ static void describe_error(const struct nftset_batch *b, const struct batch_msg 
 			   const struct ack *ack, char *err, size_t errlen)
 {
 	char where[2 * KVF_ADDRSTRLEN + 32] = "";
+	/* ENFILE on an element is the set's declared size reached, not a
+	 * process out of file descriptors. */
+	bool full = ack->error == -ENFILE && m->kind != MSG_OTHER;
 
 	offending_elem(b, m, ack->offs, where, sizeof(where));
-	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc, strerror(-ack->error),
+	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc,
+		 full ? "the set is full" : strerror(-ack->error),
 		 ack->msg ? ": " : "", ack->msg ? ack->msg : "", where);
 }
 
@@ -1171,6 +1181,7 @@ struct ack_state {
 	uint32_t begin_seq;
 	size_t got, next;
 	int error;		/* first failure, in batch order */
+	const struct batch_msg *failed;	/* the message of that failure */
 	bool whole;		/* the batch was refused as a whole */
 };
 
@@ -1213,6 +1224,7 @@ static void ack_one(const struct nftset_batch *b, const struct nlmsghdr *nlh,
 	st->got++;
 	if (ack.error && !st->error) {
 		st->error = ack.error;
+		st->failed = m;
 		describe_error(b, m, &ack, err, errlen);
 	}
 }
@@ -1247,17 +1259,35 @@ static int recv_acks(struct nftset_batch *b, struct ack_state *st, char *err, si
 	return 0;
 }
 
-static int read_acks(struct nftset_batch *b, uint32_t begin_seq, char *err, size_t errlen)
+static int read_acks(struct nftset_batch *b, uint32_t begin_seq,
+		     const struct batch_msg **failed, char *err, size_t errlen)
 {
 	struct ack_state st = { .begin_seq = begin_seq };
 	int r;
 
 	while (st.got < b->n && !st.whole) {
 		r = recv_acks(b, &st, err, errlen);
-		if (r < 0)
+		if (r < 0) {
+			*failed = st.failed;
 			return st.error ? st.error : r;
+		}
 	}
+	*failed = st.failed;
 	return st.error;
+}
+
+/* A full set: say how full it may get, and what to change. */
+static void explain_full(struct nftset_batch *b, const struct batch_msg *m, char *err,
+			 size_t errlen)
+{
+	struct set_info si = { 0 };
+	char ignored[256];
+	size_t l = strlen(err);
+
+	if (get_set_info(b->ctx, &m->ref, &si, ignored, sizeof(ignored)) < 0 || !si.size)
+		return;
+	snprintf(err + l, errlen - l, "; it is declared with size %u: raise the size, or lower "
+		 "max-addresses-per-host", si.size);
 }
 
 union batch_hdr {
@@ -1302,6 +1332,7 @@ static int batch_send(struct nftset_batch *b, uint32_t *begin_seq, char *err, si
 
 int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
 {
+	const struct batch_msg *failed = NULL;
 	uint32_t begin_seq;
 	int r;
 
@@ -1314,5 +1345,8 @@ int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
 	r = batch_send(b, &begin_seq, err, errlen);
 	if (r < 0)
 		return r;
-	return read_acks(b, begin_seq, err, errlen);
+	r = read_acks(b, begin_seq, &failed, err, errlen);
+	if (r == -ENFILE && failed && failed->kind != MSG_OTHER)
+		explain_full(b, failed, err, errlen);
+	return r;
 }
