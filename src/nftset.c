@@ -811,6 +811,7 @@ void nftset_batch_add_table(struct nftset_batch *b, int family, const char *tabl
 	batch_msg_end(b, nlh, xasprintf("table %s %s: create",
 					nftset_family_name(family), table),
 		      KEY_IPV4, MSG_OTHER);
+	b->msgs[b->n - 1].ref = (struct setref){ .family = family, .table = table };
 }
 
 /* nft stores the key byte order in the set's user data (big endian for
@@ -850,6 +851,7 @@ static void batch_new_set(struct nftset_batch *b, const struct setref *ref,
 	snprintf(what, sizeof(what), "create (type %s%s)", keytype_name(key),
 		 flags & NFT_SET_INTERVAL ? ", flags interval" : "");
 	batch_msg_end(b, nlh, set_desc(ref, what), key, MSG_OTHER);
+	b->msgs[b->n - 1].ref = *ref;
 }
 
 void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
@@ -1276,6 +1278,75 @@ static int read_acks(struct nftset_batch *b, uint32_t begin_seq,
 	return st.error;
 }
 
+struct table_info {
+	bool seen;
+	uint32_t flags, owner;
+};
+
+static int table_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_info *ti = data;
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		ti->seen = true;
+		ti->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
+			ti->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+/* The name of the process behind a netlink port: nft does the same for
+ * "# progname", since a process's first netlink socket gets its pid. */
+static void port_process(uint32_t port, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", port);
+	buf[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* EPERM with CAP_NET_ADMIN: a table with "flags owner" (firewalld and
+ * other daemons hold theirs that way) may be changed only through its
+ * owner's netlink socket. Name the owner instead of a missing capability;
+ * -EBUSY then, so that nobody is told to grant a capability. */
+static int explain_owner(struct nftset_batch *b, const struct batch_msg *m, char *err,
+			 size_t errlen)
+{
+	struct table_info ti = { 0 };
+	struct nftnl_table *t;
+	char buf[MNL_SOCKET_BUFFER_SIZE], comm[64], reason[256];
+	struct nlmsghdr *nlh;
+
+	if (!m->ref.table)
+		return -EPERM;
+	t = nn(nftnl_table_alloc());
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, m->ref.table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, m->ref.family, NLM_F_ACK,
+				    next_seq(b->ctx));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	if (talk(b->ctx, nlh, table_info_cb, &ti) < 0 || !ti.seen ||
+	    !(ti.flags & NFT_TABLE_F_OWNER) || ti.owner == b->ctx->portid)
+		return -EPERM;
+	port_process(ti.owner, comm, sizeof(comm));
+	snprintf(reason, sizeof(reason), "table %s %s is owned by another process (flags "
+		 "owner, netlink port %u%s%s%s): only that process may change it",
+		 nftset_family_name(m->ref.family), m->ref.table, ti.owner,
+		 comm[0] ? ", \"" : "", comm, comm[0] ? "\"" : "");
+	snprintf(err, errlen, "%s: %s", m->desc, reason);
+	return -EBUSY;
+}
+
 /* A full set: say how full it may get, and what to change. */
 static void explain_full(struct nftset_batch *b, const struct batch_msg *m, char *err,
 			 size_t errlen)
@@ -1348,5 +1419,7 @@ int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
 	r = read_acks(b, begin_seq, &failed, err, errlen);
 	if (r == -ENFILE && failed && failed->kind != MSG_OTHER)
 		explain_full(b, failed, err, errlen);
+	if (r == -EPERM && failed)
+		r = explain_owner(b, failed, err, errlen);
 	return r;
 }
