@@ -712,13 +712,20 @@ int agent_lock_held(const char *state_file)
  * second one refuses, naming the first. */
 static int take_lock(struct agent *a)
 {
-	char *path = xasprintf("%s.lock", a->cfg.state_file), *dir = xstrdup(path);
+	char *path = xasprintf("%s.lock", a->cfg.state_file);
 	char pid[32] = "";
 	ssize_t n;
+	int r;
 
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		log_warn("mkdir for %s", path);
-	free(dir);
+	/* kvfence.conf(5): the state directory is private (the unit's
+	 * StateDirectoryMode=0700); every missing level is created. */
+	r = mkdir_parents(path, 0700);
+	if (r < 0) {
+		errno = -r;
+		log_warn("state directory for %s", path);
+		free(path);
+		return KVF_EX_CANTCREAT;
+	}
 	a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (a->lockfd < 0) {
 		log_warn("lock file %s", path);
