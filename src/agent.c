@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -57,6 +58,7 @@ struct agent {
 	struct monitor *mon;
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
+	int *tag_wd;		/* per tagset, the watch of its directory */
 	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
@@ -427,8 +429,11 @@ static void watch_tags(struct agent *a)
 		close(a->ifd);
 		a->ifd = -1;
 	}
+	free(a->tag_wd);
+	a->tag_wd = NULL;
 	if (a->cfg.n_tagsets == 0)
 		return;
+	a->tag_wd = xcalloc(a->cfg.n_tagsets, sizeof(*a->tag_wd));
 	a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (a->ifd < 0 || watch(a, a->ifd) < 0) {
 		log_warn("inotify: service-tags files are read at reload only");
@@ -437,20 +442,51 @@ static void watch_tags(struct agent *a)
 	for (i = 0; i < a->cfg.n_tagsets; i++) {
 		char *dir = xstrdup(a->cfg.tagsets[i].file);
 
-		if (inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
-				      IN_DELETE | IN_MOVED_FROM) < 0)
+		a->tag_wd[i] = inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE |
+						 IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+		if (a->tag_wd[i] < 0)
 			log_warn("inotify: %s", dir);
 		free(dir);
 	}
 }
 
+/* Whether an event in a watched directory concerns a Service Tags file:
+ * the directory is shared (the documented layout keeps the files beside
+ * the state file, written every few seconds), and an idle agent must not
+ * re-read the files for a neighbour's writes. */
+static bool tags_event_relevant(const struct agent *a, const struct inotify_event *ev)
+{
+	size_t i;
+
+	if (ev->mask & IN_Q_OVERFLOW)
+		return true;	/* events were lost: cannot tell */
+	if (ev->len == 0)
+		return false;
+	for (i = 0; i < a->cfg.n_tagsets; i++) {
+		const char *pattern = strrchr(a->cfg.tagsets[i].file, '/');
+
+		if (a->tag_wd[i] == ev->wd && pattern &&
+		    fnmatch(pattern + 1, ev->name, FNM_PERIOD) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void on_tags_changed(struct agent *a)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool relevant = false;
+	ssize_t n;
+	char *p;
 
-	while (read(a->ifd, buf, sizeof(buf)) > 0)
-		;
-	load_tags(a);
+	while ((n = read(a->ifd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			relevant = relevant || tags_event_relevant(a, ev);
+		}
+	if (relevant)
+		load_tags(a);
 }
 
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
@@ -916,6 +952,7 @@ static void stop(struct agent *a)
 	if (a->ifd >= 0)
 		close(a->ifd);
 	servicetags_free(&a->tags);
+	free(a->tag_wd);
 	config_free(&a->cfg);
 }
 
