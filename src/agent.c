@@ -43,6 +43,8 @@
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
 #define RETRY_MAX_MS	60000
+#define READY_WAIT_MS	30000	/* first start: READY=1 after the first fill,
+				 * or this long (TimeoutStartSec=90s) */
 #define STRAY_LOG_MS	60000	/* one line per stray signal number a minute */
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
@@ -74,6 +76,9 @@ struct agent {
 	int64_t watchdog_ms;
 	struct status_summary sum;
 	uint32_t rng;
+	bool ready;		/* READY=1 said (after the first fill) */
+	int64_t ready_by;	/* monotonic ms: READY=1 at the latest then */
+	int64_t failing_since;	/* wall s: some host fails since; 0: none */
 	int64_t stray_logged[65];	/* per signal number, monotonic ms */
 	unsigned stray_count[65];	/* stray signals since that line */
 };
@@ -274,6 +279,72 @@ static size_t held_total(const struct agent *a)
 	return n;
 }
 
+static size_t ranges_total(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.ranges.n; i++)
+		n += a->e.ranges.v[i].size;
+	return n;
+}
+
+/* STATUS= for systemctl status: what is held, and during an outage what
+ * fails and since when (the elements are kept: say so). */
+static void notify_status(struct agent *a, const char *prefix)
+{
+	char since[32] = "", ranges[48] = "";
+	const struct host_state *failed = NULL;
+	size_t i, failing = 0;
+	struct tm tm;
+
+	for (i = 0; i < a->e.eps.n; i++)
+		if (a->e.hs[i].failures) {
+			failing++;
+			failed = &a->e.hs[i];
+		}
+	if (!failing)
+		a->failing_since = 0;
+	else if (!a->failing_since)
+		a->failing_since = time(NULL);
+	if (a->e.ranges.n)
+		snprintf(ranges, sizeof(ranges), ", %zu range elements", ranges_total(a));
+	if (!failing) {
+		notify(a, "%sSTATUS=%zu hosts, %zu elements%s, last reconcile %.1f ms", prefix,
+		       a->e.eps.n, held_total(a), ranges, a->sum.reconcile_seconds * 1000);
+		return;
+	}
+	gmtime_r(&(time_t){ (time_t)a->failing_since }, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	notify(a, "%sSTATUS=DNS failing for %zu of %zu hosts since %s (A %s, AAAA %s); "
+	       "keeping %zu elements%s", prefix, failing, a->e.eps.n, since,
+	       resolve_status_name(failed->last4), resolve_status_name(failed->last6),
+	       held_total(a), ranges);
+}
+
+/* Hosts without a first answer (or failure) since the start. */
+static size_t unanswered(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.eps.n; i++)
+		n += !a->e.hs[i].last_answer && !a->e.hs[i].failures;
+	return n;
+}
+
+static bool first_round_done(const struct agent *a)
+{
+	return unanswered(a) == 0;
+}
+
+/* Units ordered after kvfence start once the sets are filled: from the
+ * state file (or what the kernel still held), or by the first answers. */
+static void send_ready(struct agent *a)
+{
+	a->ready = true;
+	a->ready_by = NEVER;
+	notify_status(a, "READY=1\n");
+}
+
 static void reconcile(struct agent *a)
 {
 	struct reconcile_stats st;
@@ -308,8 +379,10 @@ static void reconcile(struct agent *a)
 				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	a->sum.reconciles++;
 	write_outputs(a);
-	notify(a, "STATUS=%zu hosts, %zu elements, last reconcile %.1f ms",
-	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
+	if (!a->ready && a->started && first_round_done(a))
+		send_ready(a);
+	else
+		notify_status(a, "");
 	return;
 fail:
 	/* The kernel is as it was. Re-read before retrying: someone may have
@@ -565,7 +638,8 @@ static void on_signal(struct agent *a)
 		case SIGHUP:
 			notify(a, "RELOADING=1");
 			reload(a);
-			notify(a, "READY=1");
+			if (a->ready)
+				notify(a, "READY=1");
 			break;
 		case SIGUSR1:
 			dump_state(a);
@@ -623,6 +697,8 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
 		t = min64(t, a->watchdog_at);
+	if (!a->ready)
+		t = min64(t, a->ready_by);
 	return min64(t, expiry_deadline(a, now));
 }
 
@@ -662,6 +738,12 @@ static void tick(struct agent *a)
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
+	if (!a->ready && now >= a->ready_by) {
+		log_warnx("first start: %zu of %zu hosts still unanswered after %d s; reporting "
+			  "ready with what the sets hold", unanswered(a), a->e.eps.n,
+			  READY_WAIT_MS / 1000);
+		send_ready(a);
+	}
 	if (a->watchdog_ms && now >= a->watchdog_at) {
 		notify(a, "WATCHDOG=1");
 		a->watchdog_at = now + a->watchdog_ms / 2;
@@ -920,9 +1002,14 @@ static int start(struct agent *a)
 	reconcile(a);
 	log_info("running: %zu hosts, sets %s %s, %zu elements held", a->e.eps.n,
 		 a->cfg.set4 ? a->cfg.set4 : "-", a->cfg.set6 ? a->cfg.set6 : "-", held_total(a));
-	notify(a, "READY=1\nSTATUS=%zu hosts, %zu elements (warm start)", a->e.eps.n,
-	       held_total(a));
 	a->started = true;
+	/* Filled from the state file or the kernel: ready now. A first
+	 * start waits for the first answers, bounded well under the unit's
+	 * TimeoutStartSec; DNS down then means ready with empty sets. */
+	if (held_total(a) || a->e.eps.n == 0)
+		send_ready(a);
+	else
+		a->ready_by = mono_ms() + READY_WAIT_MS;
 	return 0;
 }
 
