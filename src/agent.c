@@ -45,7 +45,8 @@
 #define RETRY_MAX_MS	60000
 #define READY_WAIT_MS	30000	/* first start: READY=1 after the first fill,
 				 * or this long (TimeoutStartSec=90s) */
-#define STRAY_LOG_MS	60000	/* one line per stray signal number a minute */
+#define STRAY_LOG_MS	60000
+#define CHANGE_LOG_MS	10000	/* one foreign-change line per 10 s */	/* one line per stray signal number a minute */
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
 #define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
@@ -79,6 +80,8 @@ struct agent {
 	bool ready;		/* READY=1 said (after the first fill) */
 	int64_t ready_by;	/* monotonic ms: READY=1 at the latest then */
 	int64_t failing_since;	/* wall s: some host fails since; 0: none */
+	int64_t mon_logged;	/* monotonic ms of the last foreign-change line */
+	unsigned mon_unlogged;	/* foreign changes since, not logged */
 	int64_t stray_logged[65];	/* per signal number, monotonic ms */
 	unsigned stray_count[65];	/* stray signals since that line */
 };
@@ -651,6 +654,36 @@ static void on_signal(struct agent *a)
 	}
 }
 
+/* The changes counted while their lines were held back. */
+static void flush_foreign_changes(struct agent *a, int64_t now)
+{
+	log_info("ruleset changed by another process %u more times in the last %llds; the "
+		 "sets were re-read and refilled as needed", a->mon_unlogged,
+		 (long long)((now - a->mon_logged) / 1000));
+	a->mon_logged = now;
+	a->mon_unlogged = 0;
+}
+
+/* A neighbour looping `nft add/delete element` on our sets (fail2ban,
+ * a script gone wrong) must not flood the log: one line, then at most
+ * one per CHANGE_LOG_MS with the number of changes it stands for. */
+static void log_foreign_change(struct agent *a, unsigned ev)
+{
+	int64_t now = mono_ms();
+
+	if (a->mon_logged && now - a->mon_logged < CHANGE_LOG_MS) {
+		a->mon_unlogged++;
+		return;
+	}
+	if (a->mon_unlogged)
+		flush_foreign_changes(a, now);
+	a->mon_logged = now;
+	if (ev & MON_RESYNC)
+		log_warnx("nftables notifications were lost; re-reading the sets");
+	else
+		log_info("ruleset changed by another process; re-reading and refilling the sets");
+}
+
 static void on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS];
@@ -660,10 +693,8 @@ static void on_monitor(struct agent *a)
 	for (i = 0; i < a->e.n_sets; i++)
 		refs[i] = a->e.sets[i].ref;
 	ev = monitor_read(a->mon, refs, a->e.n_sets);
-	if (ev & MON_RESYNC)
-		log_warnx("nftables notifications were lost; re-reading the sets");
-	else if (ev & MON_CHANGED)
-		log_info("ruleset changed by another process; re-reading and refilling the sets");
+	if (ev)
+		log_foreign_change(a, ev);
 	if (ev) {
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
@@ -699,6 +730,8 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->watchdog_at);
 	if (!a->ready)
 		t = min64(t, a->ready_by);
+	if (a->mon_unlogged)
+		t = min64(t, a->mon_logged + CHANGE_LOG_MS);
 	return min64(t, expiry_deadline(a, now));
 }
 
@@ -738,6 +771,8 @@ static void tick(struct agent *a)
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
+	if (a->mon_unlogged && now >= a->mon_logged + CHANGE_LOG_MS)
+		flush_foreign_changes(a, now);
 	if (!a->ready && now >= a->ready_by) {
 		log_warnx("first start: %zu of %zu hosts still unanswered after %d s; reporting "
 			  "ready with what the sets hold", unanswered(a), a->e.eps.n,
