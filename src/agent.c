@@ -686,13 +686,16 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 
 static void on_monitor(struct agent *a)
 {
-	struct setref refs[ENGINE_MAX_SETS];
+	struct setref refs[ENGINE_MAX_SETS + 2];
+	size_t i, n = 0;
 	unsigned ev;
-	size_t i;
 
+	/* The range sets are ours too: a flushed one comes back at once. */
 	for (i = 0; i < a->e.n_sets; i++)
-		refs[i] = a->e.sets[i].ref;
-	ev = monitor_read(a->mon, refs, a->e.n_sets);
+		refs[n++] = a->e.sets[i].ref;
+	for (i = 0; i < a->e.ranges.n; i++)
+		refs[n++] = a->e.ranges.v[i].ref;
+	ev = monitor_read(a->mon, refs, n);
 	if (ev)
 		log_foreign_change(a, ev);
 	if (ev) {
