@@ -281,6 +281,36 @@ static void test_files(void)
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "\\xc2\\xa0host"),
 	   "invisible bytes in an unknown directive are shown: %s", err);
 
+	/* kvfence.conf(5): includes nest at most 8 deep. main.conf includes
+	 * conf.d/b.conf (depth 2), which starts a chain deep/n3.conf ... */
+	{
+		char name[32], full[sizeof(tmpdir) + 32], text[64];
+		int i;
+
+		snprintf(full, sizeof(full), "%s/deep", tmpdir);
+		mkdir(full, 0755);
+		for (i = 3; i <= 9; i++) {
+			snprintf(name, sizeof(name), "deep/n%d.conf", i);
+			if (i < 9)
+				snprintf(text, sizeof(text), "include n%d.conf\n", i + 1);
+			else
+				snprintf(text, sizeof(text), "host deep.example.com 443\n");
+			write_file(name, text, 0644);
+		}
+		write_file("conf.d/b.conf", "include ../deep/n3.conf\n", 0644);
+		ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 &&
+		   strstr(err, "nested deeper than 8"), "a ninth level of includes refused: %s", err);
+		write_file("deep/n8.conf", "host deep.example.com 443\n", 0644);
+		if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+			"eight levels of includes accepted"))
+			printf("# %s\n", err);
+		else
+			config_free(&cfg);
+		write_file("deep/n8.conf", "include n8.conf\n", 0644);
+		ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "n8.conf:1:") &&
+		   strstr(err, "includes itself"), "a file including itself refused: %s", err);
+	}
+
 	write_file("conf.d/b.conf", "vault other\n", 0666);
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "writable by any user"),
 	   "world-writable include refused: %s", err);
