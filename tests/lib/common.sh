@@ -479,6 +479,14 @@ assert_set_elems() {
 	rm -f "$got" "$want" "$KVF_TMP/.raw.$$"
 }
 
+# set_matches FAMILY TABLE SET EXPECTED_FILE: like assert_set_elems, but
+# a status instead of a verdict, for wait_until.
+set_matches() {
+	local got
+	got=$(set_elems "$1" "$2" "$3") || return 1
+	[ "$(printf '%s\n' "$got" | grep -v '^$' | LC_ALL=C sort)" = "$(kvf_expected "$4")" ]
+}
+
 # assert_set_has FAMILY TABLE SET LINE: the set holds this element (a line
 # in the format of set_elems).
 assert_set_has() {
