@@ -734,6 +734,11 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 {
 	int64_t now = mono_ms();
 
+	/* Lost notifications cost a full re-read: always worth a line. */
+	if (ev & MON_RESYNC) {
+		log_warnx("nftables notifications were lost; re-reading the sets");
+		return;
+	}
 	if (a->mon_logged && now - a->mon_logged < CHANGE_LOG_MS) {
 		a->mon_unlogged++;
 		return;
@@ -741,10 +746,7 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 	if (a->mon_unlogged)
 		flush_foreign_changes(a, now);
 	a->mon_logged = now;
-	if (ev & MON_RESYNC)
-		log_warnx("nftables notifications were lost; re-reading the sets");
-	else
-		log_info("ruleset changed by another process; re-reading and refilling the sets");
+	log_info("ruleset changed by another process; re-reading and refilling the sets");
 }
 
 /* Whether the notifications concerned our sets (or were lost). */
