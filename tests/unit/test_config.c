@@ -134,6 +134,18 @@ static const struct bad bad_inputs[] = {
 	{ "host a.example.com 443\nhost b.example.com 443\nhost A.example.com. 443\n", "t.conf:3:",
 	  "host a.example.com 443 is given twice" },
 	{ "state-file relative/path\n", "t.conf:1:", "absolute path" },
+	/* kvfence.conf(5) promises that no test attacked before: */
+	{ "metrics-file relative.prom\n", "t.conf:1:", "absolute path" },
+	{ "resolver 192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6 192.0.2.7 "
+	  "192.0.2.8 192.0.2.9\n", "t.conf:1:", "too many arguments" },
+	{ "host aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.com 443\n",
+	  "t.conf:1:", "longer than 127 characters" },
+	{ "refresh-min 0\n", "t.conf:1:", "longer than 0s" },
+	{ "refresh-max 0s\n", "t.conf:1:", "longer than 0s" },
+	{ "max-addresses-per-host 4097\n", "t.conf:1:", "1 to 4096" },
+	{ "set4 same\nset6 same\n", "t.conf:2:", "both \"same\"" },
+	{ "range-set6 kvfence6\n", "t.conf:1:", "also a host set" },
 	{ "cloud\n", "t.conf:1:", "missing argument" },
 	{ "cloud public china\n", "t.conf:1:", "too many arguments" },
 	{ "max-stale 0s\n", "t.conf:1:", "longer than 0s" },
