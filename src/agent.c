@@ -1078,6 +1078,13 @@ static int open_kernel(struct agent *a)
 		a->broken_logged = true;
 		r = 0;
 	}
+	/* create-sets no before the rules are loaded (nftables.service
+	 * ordered after us): wait for them, as at any later time. The first
+	 * reconcile reads again and says that it waits. */
+	if (r == -ENOENT && !a->cfg.create_sets) {
+		a->need_read = true;
+		r = 0;
+	}
 	if (r < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		if (r == -EPERM || r == -EACCES) {
