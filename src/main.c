@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 
 #include "agent.h"
@@ -501,6 +502,22 @@ static int cmd_run(const char *conf, int argc, char **argv)
 	return agent_run(conf, foreground, verbose);
 }
 
+/* A user who may not open the lock (the state directory is 0700 under
+ * systemd) asks whether the pid that wrote the status still exists. */
+static int status_writer_alive(const struct config *cfg, int lock_errno)
+{
+	long pid;
+
+	if (status_read_pid(cfg->status_file, &pid) < 0) {
+		fprintf(stderr, "kvfence: %s.lock: %s: cannot tell whether the agent runs\n",
+			cfg->state_file, strerror(lock_errno));
+		return -lock_errno;
+	}
+	if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		return 1;
+	return 0;
+}
+
 static int cmd_status(const char *conf, int argc, char **argv)
 {
 	struct config cfg;
@@ -516,8 +533,7 @@ static int cmd_status(const char *conf, int argc, char **argv)
 	/* status.json outlives an agent killed with -9: the lock does not. */
 	running = agent_lock_held(cfg.state_file);
 	if (running < 0)
-		fprintf(stderr, "kvfence: %s.lock: %s: cannot tell whether the agent runs\n",
-			cfg.state_file, strerror(-running));
+		running = status_writer_alive(&cfg, -running);
 	r = status_print(cfg.status_file, json, stdout);
 	/* The last status stays readable, but it is not a running agent's. */
 	if (running == 0) {

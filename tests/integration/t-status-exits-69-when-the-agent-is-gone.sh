@@ -37,6 +37,35 @@ assert_grep "$KVF_TMP/dead.err" 'no agent is running' "status does not say that 
 kvf_run deadjson -c "$conf" status --json
 expect_rc "$KVF_EX_UNAVAILABLE" "status --json after the agent was killed with -9"
 
+# A user who may not open the lock (the state directory is private, as
+# under systemd's StateDirectoryMode=0700) still gets the right answer,
+# from the status file's pid, without noise.
+if command -v setpriv >/dev/null 2>&1; then
+	mkdir -p /run/kvf-status && chmod 0755 /run/kvf-status
+	sed -i "s|^status-file .*|status-file /run/kvf-status/status.json|" "$conf"
+	chmod 0644 "$conf"
+	cp "$conf" /run/kvf-status/kvfence.conf
+	as_nobody() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$KVFENCE" -c /run/kvf-status/kvfence.conf status \
+			> "$KVF_TMP/$1.out" 2> "$KVF_TMP/$1.err"
+	}
+	rm -f "$KVF_TMP/status.json"
+	"$KVFENCE" -c "$conf" run -f 2>> "$KVF_TMP/agent.err" &
+	KVF_AGENT_PID=$!
+	kvf_bg_register "$KVF_AGENT_PID"
+	wait_until 10 test -s /run/kvf-status/status.json || fail "no status under /run/kvf-status"
+	rc=0; as_nobody user-alive || rc=$?
+	cat "$KVF_TMP/user-alive.err" >&2
+	[ "$rc" -eq 0 ] || fail "status as an unprivileged user of a running agent: exit $rc"
+	assert_no_grep "$KVF_TMP/user-alive.err" 'cannot tell' "status as a user is noisy"
+	kvf_agent_stop KILL
+	rc=0; as_nobody user-dead || rc=$?
+	[ "$rc" -eq "$KVF_EX_UNAVAILABLE" ] ||
+		fail "status as an unprivileged user after kill -9: exit $rc, expected 69"
+	sed -i "s|^status-file .*|status-file $KVF_TMP/status.json|" "$conf"
+fi
+
 # A monitoring loop calling status while the agent (re)starts.
 probe() { while :; do "$KVFENCE" -c "$conf" status > /dev/null 2>&1; done; }
 probe & p1=$!
