@@ -925,6 +925,11 @@ static int check_owner(struct parser *p, const char *path, const struct stat *st
 	if (st->st_mode & S_IWOTH)
 		return perr(p, "%s: writable by any user (mode %03o); refusing it",
 			    path, (unsigned)(st->st_mode & 0777));
+	/* Group-writable is as bad when the group holds other users: only
+	 * root's group or the process's own group may write. */
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && st->st_gid != getegid())
+		return perr(p, "%s: writable by group %u (mode %03o), which other users may be in; "
+			    "refusing it", path, (unsigned)st->st_gid, (unsigned)(st->st_mode & 0777));
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return perr(p, "%s: owned by uid %u, neither root nor this user; refusing it",
 			    path, (unsigned)st->st_uid);

@@ -360,6 +360,25 @@ static void test_files(void)
 		   strstr(err, "includes itself"), "a file including itself refused: %s", err);
 	}
 
+	/* kvfence.conf(5): not writable by other users; a group other than
+	 * root's (or the process's own) may hold other users. */
+	if (geteuid() == 0) {
+		char full[sizeof(tmpdir) + 32];
+
+		snprintf(full, sizeof(full), "%s/conf.d/b.conf", tmpdir);
+		write_file("conf.d/b.conf", "vault other\n", 0664);
+		if (ok(chown(full, 0, 0) == 0 && config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		       "group-writable by root's group accepted"))
+			config_free(&cfg);
+		ok(chown(full, 0, 54321) == 0 && config_parse_file(path, &cfg, err, sizeof(err)) < 0 &&
+		   strstr(err, "writable by group 54321"), "group-writable by another group refused: %s",
+		   err);
+		chmod(full, 0644);
+		if (ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		       "another group without write access accepted"))
+			config_free(&cfg);
+	}
+
 	write_file("conf.d/b.conf", "vault other\n", 0666);
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "writable by any user"),
 	   "world-writable include refused: %s", err);
