@@ -93,11 +93,13 @@ struct agent {
 	unsigned stray_count[65];	/* stray signals since that line */
 };
 
+/* Schedules and ageing share one clock that does not step, and counts a
+ * suspend (see clock_now): a host due before a suspend is due at resume. */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -159,7 +161,7 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		       unsigned failures_before)
 {
 	const char *host = a->e.eps.v[i].name;
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 
 	if (a->e.hs[i].failures == 0) {
 		if (failures_before > 0)
@@ -218,7 +220,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	h = &a->e.hs[i];
 	before = h->failures;
 	held = snapshot_addrs(h, &n_held);
-	engine_apply_result(&a->e, i, res, time(NULL));
+	engine_apply_result(&a->e, i, res, clock_now());
 	if (!a->urgent && adds_address(h, held, n_held))
 		a->urgent = true;
 	free(held);
@@ -260,7 +262,7 @@ static void resolve_due(struct agent *a, int64_t now)
  * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 	size_t i, n = 0, stale = 0;
 
 	for (i = 0; i < a->e.eps.n; i++) {
@@ -281,7 +283,7 @@ static void expire(struct agent *a)
 
 static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
 {
-	int64_t now = time(NULL), next = NEVER;
+	int64_t now = clock_now(), next = NEVER;
 	size_t i;
 
 	for (i = 0; i < a->e.eps.n; i++) {
@@ -304,6 +306,7 @@ static void write_outputs(struct agent *a)
 	int r;
 
 	a->sum.now = time(NULL);
+	a->sum.clock = clock_now();
 	a->sum.next_refresh = a->next_wall;
 	r = status_write_json(a->cfg.status_file, &a->e, &a->sum);
 	if (r < 0)
@@ -317,7 +320,11 @@ static void write_outputs(struct agent *a)
 
 static void save_state(struct agent *a, bool last)
 {
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
+	struct state_set_view *views;
+	size_t n = engine_record_views(&a->e, &views);
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+
+	free(views);
 
 	/* A failed write (full disk) is tried again: the file must not stay
 	 * behind the sets until the next change happens to come. */
@@ -471,7 +478,7 @@ fail:
 
 static void dump_state(struct agent *a)
 {
-	int64_t now = time(NULL), mono = mono_ms();
+	int64_t now = clock_now(), mono = mono_ms();
 	char addrs[1024], buf[KVF_ADDRSTRLEN];
 	size_t i, j, l;
 
@@ -983,19 +990,55 @@ static int take_lock(struct agent *a)
 	return 0;
 }
 
-static void load_state(struct agent *a)
+/* The write-ahead of the record (engine.persist). */
+static void persist_record(void *arg)
 {
+	save_state(arg, false);
+}
+
+/* A state file that exists but cannot be used is kept for the
+ * administrator, never overwritten: moved aside, and the agent starts as
+ * on a first start (nothing in the kernel counts as its own). */
+static int set_aside(struct agent *a, const char *why)
+{
+	char bad[PATH_MAX];
+	int r;
+
+	r = state_set_aside(a->cfg.state_file, time(NULL), bad, sizeof(bad));
+	if (r < 0) {
+		log_msg(LOG_ERR, "state file unusable: %s; cannot move it aside (%s): refusing "
+			"to start rather than overwrite it", why, strerror(-r));
+		return KVF_EX_CANTCREAT;
+	}
+	log_msg(LOG_ERR, "state file unusable: %s; kept as %s; starting without it (no warm "
+		"start; elements already in the sets are left alone)", why, bad);
+	return 0;
+}
+
+static int load_state(struct agent *a)
+{
+	struct state_loaded sl;
 	char err[512];
 	int r;
 
-	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, time(NULL), a->cfg.grace,
-		       err, sizeof(err));
-	if (r == -ENOENT)
+	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, state_clock_now(), a->cfg.grace,
+		       &sl, err, sizeof(err));
+	if (r == -ENOENT) {
 		log_info("no state file %s: a first start", a->cfg.state_file);
-	else if (r < 0)
-		log_warnx("state file ignored: %s", err);
+		return 0;
+	}
+	if (r < 0)
+		return set_aside(a, err);
+	if (sl.clock_note[0])
+		log_warnx("state file %s: %s; its ages are taken as they were when it was "
+			  "written", a->cfg.state_file, sl.clock_note);
+	if (sl.has_record)
+		engine_load_record(&a->e, &sl.record);
 	else
-		log_info("state file %s: warm start", a->cfg.state_file);
+		engine_record_from_hosts(&a->e);
+	state_loaded_free(&sl);
+	log_info("state file %s: warm start", a->cfg.state_file);
+	return 0;
 }
 
 /* Every signal whose default action ends the process comes through the
@@ -1028,7 +1071,7 @@ static int open_fds(struct agent *a)
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
 		log_warn("epoll, signalfd or timerfd");
 		return -1;
@@ -1071,8 +1114,14 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
-	/* What the kernel holds of ours stays until answers say otherwise. */
-	r = engine_read_kernel(&a->e, 0, err, sizeof(err));
+	a->e.persist = persist_record;
+	a->e.persist_arg = a;
+	r = load_state(a);
+	if (r)
+		return r;
+	/* What the kernel holds of ours stays until answers say otherwise:
+	 * seen long ago, so that any definite answer replaces it. */
+	r = engine_read_kernel(&a->e, clock_now() - KVF_LONG_AGO, err, sizeof(err));
 	if (r == -EPROTOTYPE) {
 		log_msg(LOG_ERR, "%s; not writing that set until it is fixed", err);
 		a->broken_logged = true;
@@ -1093,6 +1142,8 @@ static int open_kernel(struct agent *a)
 		}
 		return KVF_EX_UNAVAILABLE;
 	}
+	/* The same filter and cap as an answer, whatever the source. */
+	engine_filter_held(&a->e);
 	return 0;
 }
 
@@ -1105,7 +1156,6 @@ static int start(struct agent *a)
 		r = open_kernel(a);
 	if (r)
 		return r;
-	load_state(a);
 	alloc_hosts(a);
 	if (new_resolver(a, &a->cfg, &a->res) < 0)
 		return KVF_EX_UNAVAILABLE;

@@ -13,7 +13,17 @@
 #include "status.h"
 #include "util.h"
 
-static json_t *addresses_json(const struct host_state *h)
+/* Host states keep kvfence's clock; status.json speaks wall time. */
+static json_int_t wall(const struct status_summary *sum, int64_t t)
+{
+	int64_t w = sum->now - (sum->clock - t);
+
+	/* An element found in the kernel with no history was "seen long
+	 * ago": 0, as before there were two clocks. */
+	return (json_int_t)(w > 0 ? w : 0);
+}
+
+static json_t *addresses_json(const struct host_state *h, const struct status_summary *sum)
 {
 	json_t *arr = json_array();
 	char a[KVF_ADDRSTRLEN];
@@ -22,13 +32,13 @@ static json_t *addresses_json(const struct host_state *h)
 	for (i = 0; i < h->n_addrs; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
 			"address", addr_format(&h->addrs[i].addr, a, sizeof(a)),
-			"last_seen", (json_int_t)h->addrs[i].last_seen,
+			"last_seen", wall(sum, h->addrs[i].last_seen),
 			"current", h->addrs[i].current));
 	return arr;
 }
 
 static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
-			 int64_t next_refresh)
+			 int64_t next_refresh, const struct status_summary *sum)
 {
 	json_t *ports = json_array();
 	unsigned p;
@@ -38,12 +48,12 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:o}",
 		"name", ep->name, "function", ep->why, "ports", ports,
 		"ttl", (json_int_t)h->ttl,
-		"last_answer", (json_int_t)h->last_answer,
+		"last_answer", h->last_answer ? wall(sum, h->last_answer) : 0,
 		"next_refresh", (json_int_t)next_refresh,
 		"a", resolve_status_name(h->last4),
 		"aaaa", resolve_status_name(h->last6),
 		"failures", (json_int_t)h->failures,
-		"addresses", addresses_json(h));
+		"addresses", addresses_json(h, sum));
 }
 
 /* "private_link": a Private Link host's refused public addresses. */
@@ -142,7 +152,7 @@ int status_write_json(const char *path, const struct engine *e,
 	free(head);
 	for (i = 0; i < e->eps.n; i++) {
 		v = host_json(&e->eps.v[i], &e->hs[i],
-			      sum->next_refresh ? sum->next_refresh[i] : 0);
+			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
 		if (v && e->eps.v[i].private_link)
 			private_link_json(v, &e->pl_public[i]);
 		fputs(i ? ",\n" : "\n", af.f);
