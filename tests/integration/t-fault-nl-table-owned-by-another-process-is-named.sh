@@ -47,9 +47,16 @@ assert_grep "$KVF_TMP/sync.err" 'table inet filter is owned by another process \
 	"sync does not name the owned table and its owner"
 assert_no_grep "$KVF_TMP/sync.err" 'CAP_NET_ADMIN' "sync asks for CAP_NET_ADMIN it has"
 
-kvf_agent_start -c "$conf"
+# No reconcile succeeds, so no status.json: wait for the log line.
+"$KVFENCE" -c "$conf" run -f 2> "$KVF_TMP/agent.err" &
+KVF_AGENT_PID=$!
+kvf_bg_register "$KVF_AGENT_PID"
+named() { grep -q 'owned by another process' "$KVF_TMP/agent.err"; }
+wait_until 10 named || {
+	sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
+	fail "the agent does not name the owned table"
+}
 kvf_agent_alive || fail "the agent died on an owned table"
-assert_grep "$KVF_TMP/agent.err" 'owned by another process' "the agent does not name the owned table"
 assert_no_grep "$KVF_TMP/agent.err" 'CAP_NET_ADMIN' "the agent asks for CAP_NET_ADMIN it has"
 
 # The owner exits: its table goes with it, and the agent takes over.
