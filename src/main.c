@@ -633,6 +633,9 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		fprintf(stderr, "kvfence: no agent is running: nothing holds %s.lock%s\n",
 			cfg.state_file, r == 0 ? "; this is the status it left" : "");
 		r = -ESRCH;
+	} else if (r == -ENOENT && running == 1) {
+		fprintf(stderr, "kvfence: %s: no status yet: the agent runs but has not written "
+			"the sets once (see its log)\n", cfg.status_file);
 	} else if (r == -ENOENT) {
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
 	} else if (r < 0) {

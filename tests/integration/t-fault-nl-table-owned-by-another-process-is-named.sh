@@ -57,6 +57,10 @@ wait_until 10 named || {
 	fail "the agent does not name the owned table"
 }
 kvf_agent_alive || fail "the agent died on an owned table"
+kvf_run status -c "$conf" status
+expect_rc "$KVF_EX_UNAVAILABLE" "status of an agent that never wrote the sets"
+assert_grep "$KVF_TMP/status.err" 'the agent runs but has not written the sets' \
+	"status of a running but blocked agent asks whether it runs"
 assert_no_grep "$KVF_TMP/agent.err" 'CAP_NET_ADMIN' "the agent asks for CAP_NET_ADMIN it has"
 
 # The owner exits: its table goes with it, and the agent takes over.
