@@ -860,7 +860,8 @@ void nftset_batch_del_set(struct nftset_batch *b, const struct setref *ref)
 
 struct table_info {
 	bool seen;
-	uint32_t use;
+	uint32_t use, flags;
+	uint32_t owner;		/* netlink port of a "flags owner" table */
 };
 
 static int table_info_cb(const struct nlmsghdr *nlh, void *data)
@@ -871,27 +872,39 @@ static int table_info_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
 		ti->seen = true;
 		ti->use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+		ti->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
+			ti->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
 	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
 
-int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+static int get_table_info(struct nftset_ctx *ctx, int family, const char *table,
+			  struct table_info *ti)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_table *t = nn(nftnl_table_alloc());
-	struct table_info ti = { 0 };
 	struct nlmsghdr *nlh;
 	int r;
 
 	memset(buf, 0, sizeof(buf));
+	memset(ti, 0, sizeof(*ti));
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, next_seq(ctx));
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
-	r = talk(ctx, nlh, table_info_cb, &ti);
-	if (r == 0 && !ti.seen)
+	r = talk(ctx, nlh, table_info_cb, ti);
+	if (r == 0 && !ti->seen)
 		r = -EPROTO;
+	return r;
+}
+
+int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+{
+	struct table_info ti;
+	int r = get_table_info(ctx, family, table, &ti);
+
 	*use = ti.use;
 	return r;
 }
@@ -1360,26 +1373,6 @@ static int read_acks(struct nftset_batch *b, uint32_t begin_seq,
 	return st.error;
 }
 
-struct table_info {
-	bool seen;
-	uint32_t flags, owner;
-};
-
-static int table_info_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct table_info *ti = data;
-	struct nftnl_table *t = nn(nftnl_table_alloc());
-
-	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
-		ti->seen = true;
-		ti->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
-		if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
-			ti->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
-	}
-	nftnl_table_free(t);
-	return MNL_CB_OK;
-}
-
 /* The name of the process behind a netlink port: nft does the same for
  * "# progname", since a process's first netlink socket gets its pid. */
 static void port_process(uint32_t port, char *buf, size_t len)
@@ -1404,20 +1397,12 @@ static void port_process(uint32_t port, char *buf, size_t len)
 static int explain_owner(struct nftset_batch *b, const struct batch_msg *m, char *err,
 			 size_t errlen)
 {
-	struct table_info ti = { 0 };
-	struct nftnl_table *t;
-	char buf[MNL_SOCKET_BUFFER_SIZE], comm[64], reason[256];
-	struct nlmsghdr *nlh;
+	char comm[64], reason[256];
+	struct table_info ti;
 
 	if (!m->ref.table)
 		return -EPERM;
-	t = nn(nftnl_table_alloc());
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, m->ref.table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, m->ref.family, NLM_F_ACK,
-				    next_seq(b->ctx));
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	if (talk(b->ctx, nlh, table_info_cb, &ti) < 0 || !ti.seen ||
+	if (get_table_info(b->ctx, m->ref.family, m->ref.table, &ti) < 0 ||
 	    !(ti.flags & NFT_TABLE_F_OWNER) || ti.owner == b->ctx->portid)
 		return -EPERM;
 	port_process(ti.owner, comm, sizeof(comm));
