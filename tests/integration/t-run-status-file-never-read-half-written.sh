@@ -56,7 +56,7 @@ while time.time() < end:
     try:
         with open(status) as f:
             s = json.load(f)
-        seen.add(s.get("updated"))
+        seen.add(s.get("reconciles"))
         with open(prom) as f:
             m = f.read()
         if not m.endswith("\n") or "kvfence_hosts 40" not in m:
