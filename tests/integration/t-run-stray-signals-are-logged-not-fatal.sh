@@ -55,4 +55,12 @@ kvf_agent_stop TERM
 [ "$KVF_AGENT_RC" -eq 0 ] || fail "SIGTERM after stray signals: exit $KVF_AGENT_RC"
 [ -s "$KVF_TMP/state" ] || fail "no state saved at SIGTERM"
 grep -q 192.0.2.10 "$KVF_TMP/state" || fail "the saved state lacks 192.0.2.10"
+
+# SIGINT too, after a stray signal.
+kvf_agent_start -c "$conf"
+kill -USR2 "$KVF_AGENT_PID"
+rm -f "$KVF_TMP/state"
+kvf_agent_stop INT
+[ "$KVF_AGENT_RC" -eq 0 ] || fail "SIGINT after a stray signal: exit $KVF_AGENT_RC"
+[ -s "$KVF_TMP/state" ] || fail "no state saved at SIGINT"
 exit 0
