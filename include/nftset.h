@@ -91,7 +91,8 @@ size_t nftset_batch_count(const struct nftset_batch *b);
  * object and the kernel's reason, e.g.
  * "set inet filter kvfence4: add 3 elements: No such file or directory
  * (kernel)"; nothing of the batch is then applied. An empty batch sends
- * nothing and returns 0. */
+ * nothing and returns 0. -EBUSY (not the kernel's -EPERM) when the table
+ * is owned by another process's netlink socket ("flags owner"). */
 int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen);
 void nftset_batch_free(struct nftset_batch *b);
 

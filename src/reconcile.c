@@ -406,7 +406,10 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 		if (r == 0)
 			i++;
 	}
-	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, err, errlen);
+	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, broken ? scratch : err,
+			   broken ? sizeof(scratch) : errlen);
+	if (r < 0 && r != -EPROTOTYPE && broken)
+		snprintf(err, errlen, "%s", scratch);
 	return r < 0 ? r : broken;
 }
 
