@@ -3,6 +3,7 @@
 #ifndef KVF_CATALOGUE_H
 #define KVF_CATALOGUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
@@ -14,6 +15,9 @@ struct endpoint {
 	uint16_t ports[HOST_MAX_PORTS];	/* ascending */
 	unsigned n_ports;
 	const char *why;		/* "auth", "vault", "host", ... (static) */
+	/* A vault or managed HSM of the config: the only hosts that may
+	 * take private addresses under allow-private auto (DESIGN §5). */
+	bool private_link;
 };
 
 struct endpoint_list {

@@ -93,6 +93,7 @@ static void add_suffixed(struct endpoint_list *l, char **names, size_t n,
 		char *name = xasprintf("%s.%s", names[i], suffix);
 
 		add(l, name, HTTPS, why);
+		l->v[l->n - 1].private_link = true;
 		free(name);
 	}
 }
@@ -163,6 +164,9 @@ static void merge_duplicates(struct endpoint_list *l)
 	for (i = 0; i < l->n; i++) {
 		if (w && strcmp(l->v[w - 1].name, l->v[i].name) == 0) {
 			merge_port(&l->v[w - 1], l->v[i].ports[0]);
+			/* The vault's name stays a vault's when a host line adds
+			 * a port to it. */
+			l->v[w - 1].private_link |= l->v[i].private_link;
 			free(l->v[i].name);
 			continue;
 		}

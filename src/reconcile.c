@@ -230,7 +230,7 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	struct filtered f;
 	size_t changed;
 
-	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
+	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
 	filtered_free(&f);

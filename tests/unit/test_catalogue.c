@@ -1,6 +1,7 @@
 /* Unit tests of the endpoint catalogue: every cloud, every function. */
 #include "autoconfig.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,9 +117,39 @@ static void test_options(void)
 	config_free(&cfg);
 }
 
+static bool private_link_of(const struct endpoint_list *eps, const char *name)
+{
+	long i = catalogue_find(eps, name);
+
+	return i >= 0 && eps->v[i].private_link;
+}
+
+/* Only vaults and managed HSMs may take private addresses (allow-private
+ * auto): the mark comes from the config's kind, never from the name. */
+static void test_private_link_mark(void)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+
+	build("vault kv1\nmanaged-hsm hsm1\nendpoints auth vault crl\n"
+	      "host adfs.contoso.com 443\nhost kv1.vault.azure.net 8443\n"
+	      "host other.vault.azure.net 443\n", &cfg, &eps);
+	ok(private_link_of(&eps, "kv1.vault.azure.net"), "a vault is marked");
+	ok(port_of(&eps, "kv1.vault.azure.net", 1) == 8443 &&
+	   private_link_of(&eps, "kv1.vault.azure.net"), "and stays marked with a host line's port");
+	ok(private_link_of(&eps, "hsm1.managedhsm.azure.net"), "a managed HSM is marked");
+	ok(!private_link_of(&eps, "login.microsoftonline.com"), "auth is not");
+	ok(!private_link_of(&eps, "crl3.digicert.com"), "crl is not");
+	ok(!private_link_of(&eps, "adfs.contoso.com"), "a host line is not");
+	ok(!private_link_of(&eps, "other.vault.azure.net"), "a host line with a vault's name is not");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	test_clouds();
 	test_options();
+	test_private_link_mark();
 	return done_testing();
 }
