@@ -395,9 +395,11 @@ static size_t remap_host(void *arg, const char *name, size_t old_idx)
 	return (size_t)i;
 }
 
-/* New name servers (resolv.conf rewritten): hosts that failed on the old
- * ones are asked again now rather than at their back-off. */
-static void retry_after_server_change(struct agent *a, int64_t now)
+/* New name servers (resolv.conf rewritten): every host is asked again
+ * now, the failing ones rather than at their back-off, the others because
+ * the new servers may answer otherwise (a private DNS zone). A rewrite
+ * with the same servers (a DHCP renewal) changes nothing. */
+static void resolve_after_server_change(struct agent *a, int64_t now)
 {
 	unsigned gen = resolver_generation(a->res);
 	size_t i;
@@ -406,7 +408,7 @@ static void retry_after_server_change(struct agent *a, int64_t now)
 		return;
 	a->res_generation = gen;
 	for (i = 0; i < a->e.eps.n; i++)
-		if (a->e.hs[i].failures > 0 && a->due[i] != NEVER)
+		if (a->due[i] != NEVER)
 			a->due[i] = now;
 }
 
@@ -610,7 +612,7 @@ static void tick(struct agent *a)
 {
 	int64_t now = mono_ms();
 
-	retry_after_server_change(a, now);
+	resolve_after_server_change(a, now);
 	resolve_due(a, now);
 	resolver_process_timeout(a->res);
 	expire(a);
@@ -809,10 +811,11 @@ static int start(struct agent *a)
 	alloc_hosts(a);
 	if (new_resolver(a, &a->cfg, &a->res) < 0)
 		return KVF_EX_UNAVAILABLE;
-	resolver_watch_resolv_conf(a->res, true);
-	a->res_generation = resolver_generation(a->res);
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
+	/* Its descriptor goes to the epoll set: after open_fds(). */
+	resolver_watch_resolv_conf(a->res, true);
+	a->res_generation = resolver_generation(a->res);
 	setup_watchdog(a);
 	load_tags(a);
 	watch_tags(a);
