@@ -7,7 +7,9 @@
 #  3. the file is rewritten in place naming another server (other
 #     answers): the host follows it at once, not at its next refresh;
 #  4. /etc/resolv.conf becomes a symlink into another directory (as with
-#     systemd-resolved), and that target is replaced by rename: followed.
+#     systemd-resolved), and that target is replaced by rename: followed;
+#  5. a file with no nameserver line means 127.0.0.1.
+# /etc/hosts, which names the host, is never used.
 # A rewrite with the same servers (a DHCP renewal) is no change.
 # The test sees its own /etc: an overlay in its private mount namespace,
 # so the host's /etc/resolv.conf is never touched.
@@ -38,6 +40,8 @@ ip addr add 192.0.2.1/24 dev kvfd0 && ip link set kvfd0 up && ip link set kvfd1 
 	ip neigh replace $dead lladdr 02:00:00:00:00:53 dev kvfd0 nud permanent ||
 	hard_error "cannot set up the blackhole"
 echo "nameserver $dead" > /etc/resolv.conf
+# /etc/hosts is no DNS answer: never in the sets.
+echo "198.51.100.99 h.example.com" >> /etc/hosts
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 60
@@ -102,18 +106,30 @@ kvf_log "in place: followed in $(( $(now_ms) - t0 )) ms"
 	fail "a rewrite with the same servers was taken as a change"
 
 # 4. A symlink into another directory; then its target is replaced by
-# rename, which touches nothing in /etc.
-changed_to() { grep -q "name servers $1 (were $2)" "$KVF_TMP/agent.err"; }
+# rename, which touches nothing in /etc. Each step waits for its own
+# change line (the Nth), so a step never passes on an earlier one's line.
+changes() { grep -c 'resolv.conf changed' "$KVF_TMP/agent.err"; }
+nth_change() { [ "$(changes)" -ge "$1" ]; }
+expect_change() {	# N NOW WERE WHAT
+	wait_until 10 nth_change "$1" || fail "$4 was not followed within 10 s"
+	grep 'resolv.conf changed' "$KVF_TMP/agent.err" | sed -n "$1p" |
+		grep -qF "name servers $2 (were $3)" || fail "$4: not name servers $2 (were $3)"
+}
 printf 'nameserver 127.0.0.1\n' > /run/kvf-resolved/resolv.conf
 ln -sf /run/kvf-resolved/resolv.conf /etc/resolv.conf
-wait_until 10 changed_to 127.0.0.1 127.0.0.2 || fail "a symlinked resolv.conf was not followed within 10 s"
+expect_change 3 127.0.0.1 127.0.0.2 "a symlinked resolv.conf"
 printf 'nameserver 127.0.0.2\n' > /run/kvf-resolved/resolv.conf.tmp
 mv -f /run/kvf-resolved/resolv.conf.tmp /run/kvf-resolved/resolv.conf
 t0=$(now_ms)
-wait_until 10 changed_to 127.0.0.2 127.0.0.1 ||
-	fail "a change of the symlink's target was not followed within 10 s"
+expect_change 4 127.0.0.2 127.0.0.1 "a change of the symlink's target"
 kvf_log "symlink target: followed in $(( $(now_ms) - t0 )) ms"
 
+# 5. A file without a nameserver line (search and options only) means
+# 127.0.0.1, as at start.
+printf 'search example.com\noptions ndots:5 rotate timeout:30 attempts:5\n' > /etc/resolv.conf
+expect_change 5 127.0.0.1 127.0.0.2 "a resolv.conf without nameserver"
+
+assert_set_lacks inet filter kvfence4 198.51.100.99
 kvf_agent_alive || fail "the agent died"
 kvf_agent_stop
 exit 0
