@@ -71,7 +71,6 @@ struct lookup {
 	size_t idx;
 	int outstanding;		/* getaddrinfo calls not answered yet */
 	bool dropped;			/* its host is gone: no callback */
-	bool requeued;			/* asked again once after a server change */
 	unsigned timeouts;		/* of both calls */
 	struct host_result res;
 };
@@ -367,12 +366,13 @@ static void enqueue(struct resolver *r, struct lookup *l, bool front)
 	r->n_queued++;
 }
 
-/* The servers of a retired channel were replaced (resolv.conf changed):
- * a lookup that got no definite answer there is asked of the new ones,
- * once, instead of being reported as a failure. */
+/* The servers of a retired channel were replaced (resolv.conf changed, a
+ * reload): a lookup that got no definite answer there is asked of the new
+ * ones instead of being reported as a failure. Only a change of servers
+ * supersedes a channel, so this cannot loop by itself. */
 static bool ask_again(const struct lookup *l)
 {
-	return l->chan->superseded && !l->requeued &&
+	return l->chan->superseded &&
 	       !(resolve_status_definite(l->res.status4) &&
 		 resolve_status_definite(l->res.status6));
 }
@@ -402,7 +402,6 @@ static void answered(struct lookup *l, int family, int status, int timeouts,
 		result_free(&l->res);
 		memset(&l->res, 0, sizeof(l->res));
 		l->res.status4 = l->res.status6 = RES_ERROR;
-		l->requeued = true;
 		l->chan = NULL;
 		enqueue(r, l, true);
 	} else {
@@ -892,7 +891,7 @@ static int config_servers(const struct config *cfg, struct resolver *r,
  * nothing changed). */
 static int configure(struct resolver *r, const struct config *cfg, char *err, size_t errlen)
 {
-	struct channel *probe, *c;
+	struct channel *probe, *c, *old;
 	struct server *v;
 	size_t n;
 	int st;
@@ -929,7 +928,17 @@ static int configure(struct resolver *r, const struct config *cfg, char *err, si
 	r->reprobe_at = 0;
 	r->system = cfg->resolver_system || cfg->n_resolvers == 0;
 	r->generation++;
+	/* The old servers may be dead (that is often why the file changed):
+	 * their queries end now and are asked of the new ones (ask_again)
+	 * rather than wait out their timeouts. The old channel is reaped only
+	 * after that. */
+	old = r->cur;
+	r->in_ares++;
 	install(r, c, true);
+	if (old)
+		ares_cancel(old->ch);
+	r->in_ares--;
+	reap(r);
 	return 1;
 }
 

@@ -8,7 +8,8 @@
 #     answers): the host follows it at once, not at its next refresh;
 #  4. /etc/resolv.conf becomes a symlink into another directory (as with
 #     systemd-resolved), and that target is replaced by rename: followed;
-#  5. a file with no nameserver line means 127.0.0.1.
+#  5. a file with no nameserver line means 127.0.0.1;
+#  6. a query in flight to the old server is asked of the new one at once.
 # /etc/hosts, which names the host, is never used.
 # A rewrite with the same servers (a DHCP renewal) is no change.
 # The test sees its own /etc: an overlay in its private mount namespace,
@@ -131,5 +132,28 @@ expect_change 5 127.0.0.1 127.0.0.2 "a resolv.conf without nameserver"
 
 assert_set_lacks inet filter kvfence4 198.51.100.99
 kvf_agent_alive || fail "the agent died"
+kvf_agent_stop
+
+# 6. A query in flight to the dead server when the file changes is asked
+# of the new server at once: no failure, and no wait for its timeout
+# (1.5 + 3 s with one server).
+printf 'nameserver %s\n' "$dead" > /etc/resolv.conf
+sed -i 's/^host h\.example\.com 443$/host h2.example.com 443/; s#/state$#/state2#' "$conf"
+zone_rr h2.example.com 60 A 198.51.100.11
+KVF_ZONE_SERIAL=$((KVF_ZONE_SERIAL + 1))
+sed -i "s/ $((KVF_ZONE_SERIAL - 1)) 3600 600/ $KVF_ZONE_SERIAL 3600 600/" "$zone"
+dns_reload
+: > "$KVF_TMP/agent.err"
+kvf_agent_start -c "$conf"
+printf 'nameserver 127.0.0.1\n' > /etc/resolv.conf.tmp
+mv -f /etc/resolv.conf.tmp /etc/resolv.conf
+t0=$(now_ms)
+has2() { set_elems inet filter kvfence4 | grep -qxF '198.51.100.11 . 443 comment "h2.example.com"'; }
+wait_until 10 has2 || fail "a query in flight to the old server was not asked again"
+t1=$(now_ms)
+kvf_log "in flight: answered by the new server $((t1 - t0)) ms after the change"
+[ $((t1 - t0)) -lt 4000 ] || fail "the query in flight waited for the old server's timeout"
+assert_no_grep "$KVF_TMP/agent.err" "h2.example.com: resolution failed" \
+	"a query cut short by a change of servers was reported as a failure"
 kvf_agent_stop
 exit 0
