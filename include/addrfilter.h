@@ -47,7 +47,7 @@ struct filtered {
 
 /* Filter res (answers for the endpoint ep) by mode and cap; out is
  * allocated, free it with filtered_free(). Under PRIVATE_AUTO a private
- * address passes only for an endpoint marked private_link (a vault or
+ * address passes only for an endpoint marked keyvault (a vault or
  * managed HSM) whose chain runs through a Private Link zone: a CRL, auth,
  * graph or "host" name is never a private endpoint, whatever CNAME a
  * resolver puts in front of it. */

@@ -32,11 +32,19 @@ struct logged_rejects {
 	size_t n;
 };
 
+/* A Private Link host's latest definite answer: the public addresses it
+ * named, all refused (kvfence.conf(5), vault ... private). */
+struct public_answer {
+	struct kvf_addr *v;
+	size_t n;
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
 	struct logged_rejects *logged;	/* parallel to eps.v */
+	struct public_answer *pl_public;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */

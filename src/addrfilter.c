@@ -177,7 +177,7 @@ void addrfilter_apply(const struct endpoint *ep, const struct host_result *res,
 		      enum allow_private mode, unsigned max_addresses,
 		      struct filtered *out)
 {
-	bool via_pl = ep->private_link &&
+	bool via_pl = ep->keyvault &&
 		      addrfilter_chain_privatelink(ep->name, res->cnames, res->n_cnames);
 	size_t i;
 

@@ -38,6 +38,9 @@
 #include "util.h"
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */
+#define URGENT_GAP_MS	5	/* ... but a new address goes in this soon, */
+#define URGENT_SHARE	4	/* or after 4x the last batch's time: at most
+				 * a fifth of the CPU on batches in a wave */
 #define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
@@ -64,7 +67,11 @@ struct agent {
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool short_ttl_logged;	/* a TTL below refresh-min was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
+	bool urgent;		/* an answer added an address: a client may hold it */
+	int64_t written_at;	/* when the last batch was written */
+	int64_t urgent_gap;	/* ms between batches for new addresses */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
 	int64_t watchdog_ms;
@@ -156,10 +163,39 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
 }
 
+/* The addresses a host holds, sorted (as held); the caller frees. */
+static struct kvf_addr *snapshot_addrs(const struct host_state *h, size_t *n)
+{
+	struct kvf_addr *v = xmalloc((h->n_addrs ? h->n_addrs : 1) * sizeof(*v));
+	size_t j;
+
+	for (j = 0; j < h->n_addrs; j++)
+		v[j] = h->addrs[j].addr;
+	*n = h->n_addrs;
+	return v;
+}
+
+/* Whether h holds an address that was not among the n sorted ones. */
+static bool adds_address(const struct host_state *h, const struct kvf_addr *old, size_t n)
+{
+	size_t j, k = 0;
+
+	for (j = 0; j < h->n_addrs; j++) {
+		while (k < n && addr_cmp(&old[k], &h->addrs[j].addr) < 0)
+			k++;
+		if (k == n || addr_cmp(&old[k], &h->addrs[j].addr) != 0)
+			return true;
+	}
+	return false;
+}
+
 static void on_answer(void *arg, size_t i, const struct host_result *res)
 {
 	struct agent *a = arg;
 	struct host_state *h;
+	struct timespec wall;
+	struct kvf_addr *held;
+	size_t n_held;
 	unsigned before;
 	int64_t delay;
 
@@ -167,10 +203,22 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 		return;
 	h = &a->e.hs[i];
 	before = h->failures;
+	held = snapshot_addrs(h, &n_held);
 	engine_apply_result(&a->e, i, res, time(NULL));
+	if (!a->urgent && adds_address(h, held, n_held))
+		a->urgent = true;
+	free(held);
 	log_result(a, i, res, before);
+	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
-				  a->cfg.refresh_max, next_random(a));
+				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
+				  next_random(a));
+	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
+		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
+			  "handed addresses kvfence has not seen yet (logged once)",
+			  a->e.eps.v[i].name, h->ttl, a->cfg.refresh_min);
+		a->short_ttl_logged = true;
+	}
 	a->due[i] = mono_ms() + delay;
 	a->next_wall[i] = time(NULL) + delay / 1000;
 	if (!a->dirty)
@@ -192,13 +240,18 @@ static void resolve_due(struct agent *a, int64_t now)
 }
 
 /* Addresses past grace (or max-stale) leave on time, not at the next
- * answer of their host. */
+ * answer of their host; but never while their host has a query in
+ * flight: its answer, a few milliseconds away, may name them again, and
+ * a client of the same cache may already hold them. The answer settles
+ * them. */
 static void expire(struct agent *a)
 {
 	int64_t now = time(NULL);
 	size_t i, n = 0, stale = 0;
 
 	for (i = 0; i < a->e.eps.n; i++) {
+		if (a->due[i] == NEVER)
+			continue;
 		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
 		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
 	}
@@ -218,7 +271,11 @@ static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
 	size_t i;
 
 	for (i = 0; i < a->e.eps.n; i++) {
-		int64_t t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+		int64_t t;
+
+		if (a->due[i] == NEVER)
+			continue;	/* in flight: its answer decides */
+		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
 
 		if (t < next)
 			next = t;
@@ -292,6 +349,12 @@ static void reconcile(struct agent *a)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	a->urgent = false;
+	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
+	a->urgent_gap *= URGENT_SHARE;
+	if (a->urgent_gap < URGENT_GAP_MS)
+		a->urgent_gap = URGENT_GAP_MS;
 	if (a->retry_ms || a->blocked)
 		log_info("reconcile succeeded again");
 	a->blocked = false;
@@ -541,7 +604,8 @@ static void on_signal(struct agent *a)
 	}
 }
 
-static void on_monitor(struct agent *a)
+/* Whether the notifications concerned our sets (or were lost). */
+static bool on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
@@ -562,6 +626,7 @@ static void on_monitor(struct agent *a)
 		 * keep the backoff for a failure that persists. */
 		a->retry_at = NEVER;
 	}
+	return ev != 0;
 }
 
 static int64_t min64(int64_t x, int64_t y)
@@ -581,8 +646,10 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	ms = resolver_timeout_ms(a->res);
 	if (ms >= 0)
 		t = min64(t, now + ms);
-	if (a->dirty && !a->blocked)
-		t = min64(t, a->retry_at != NEVER ? a->retry_at : a->dirty_at + COALESCE_MS);
+	if (a->dirty && !a->blocked && a->retry_at != NEVER)
+		t = min64(t, a->retry_at);
+	else if (a->dirty && !a->blocked)
+		t = min64(t, a->urgent ? a->written_at + a->urgent_gap : a->dirty_at + COALESCE_MS);
 	if (a->state_dirty)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
@@ -623,7 +690,8 @@ static void tick(struct agent *a)
 		a->full_at = now + (int64_t)a->cfg.refresh_max * 1000;
 	}
 	if (a->dirty && !a->blocked && (a->retry_at == NEVER || now >= a->retry_at) &&
-	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0))
+	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
+	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
@@ -633,7 +701,10 @@ static void tick(struct agent *a)
 	}
 }
 
-static void dispatch(struct agent *a, const struct epoll_event *ev)
+/* Handle one event; false when it changed nothing (a neighbour's
+ * nftables change in another table), so that the loop need not look at
+ * its deadlines again: the timer armed for them still holds. */
+static bool dispatch(struct agent *a, const struct epoll_event *ev)
 {
 	uint64_t expirations;
 
@@ -643,33 +714,37 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 	} else if (ev->data.fd == a->sfd) {
 		on_signal(a);
 	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
-		on_monitor(a);
+		return on_monitor(a);
 	} else if (ev->data.fd == a->ifd) {
 		on_tags_changed(a);
 	} else {
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
 	}
+	return true;
 }
 
 static void loop(struct agent *a)
 {
 	struct epoll_event evs[32];
+	bool busy = true;
 	int n, i;
 
 	while (a->running) {
 		int64_t now = mono_ms();
 
-		arm_timer(a, next_deadline(a, now), now);
+		if (busy)
+			arm_timer(a, next_deadline(a, now), now);
 		n = epoll_wait(a->ep, evs, 32, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("epoll_wait");
 		}
+		busy = false;
 		for (i = 0; i < n && a->running; i++)
-			dispatch(a, &evs[i]);
-		if (a->running)
+			busy |= dispatch(a, &evs[i]);
+		if (a->running && busy)
 			tick(a);
 	}
 }

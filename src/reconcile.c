@@ -32,6 +32,7 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
 	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
+	e->pl_public = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->pl_public));
 	if (cfg->set4)
 		add_set(e, cfg->set4, KEY_IPV4_PORT);
 	if (cfg->set6)
@@ -46,9 +47,11 @@ void engine_fini(struct engine *e)
 	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
 		free(e->logged[i].v);
+		free(e->pl_public[i].v);
 	}
 	free(e->hs);
 	free(e->logged);
+	free(e->pl_public);
 	for (i = 0; i < e->n_sets; i++)
 		elem_list_free(&e->sets[i].kernel);
 	catalogue_free(&e->eps);
@@ -77,6 +80,8 @@ void engine_adopt(struct engine *e, struct engine *old)
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
 			e->logged[i] = old->logged[j];
 			memset(&old->logged[j], 0, sizeof(old->logged[j]));
+			e->pl_public[i] = old->pl_public[j];
+			memset(&old->pl_public[j], 0, sizeof(old->pl_public[j]));
 		}
 	}
 	for (i = 0; i < old->eps.n; i++)
@@ -222,6 +227,50 @@ static void log_rejections(const char *host, const struct filtered *f, unsigned 
 			  "%zu left out", host, max, f->n_capped);
 }
 
+/* A host said to be reached through Private Link that DNS answers with a
+ * public address: the client's resolver does not see the privatelink
+ * zone (Microsoft's Private Link troubleshooting lists it first). The
+ * address is refused, failing closed, and kept for status and metrics;
+ * each is logged once. */
+static void refuse_public(struct engine *e, size_t i, const struct host_result *res,
+			  struct filtered *f)
+{
+	struct public_answer *pa = &e->pl_public[i];
+	char a[KVF_ADDRSTRLEN];
+	size_t k, w = 0;
+
+	if (!resolve_status_definite(res->status4) && !resolve_status_definite(res->status6))
+		return;		/* no news: what was reported stands */
+	pa->n = 0;
+	for (k = 0; k < f->n_addrs; k++) {
+		if (addrfilter_classify(&f->addrs[k]) != ADDR_PUBLIC) {
+			f->addrs[w++] = f->addrs[k];
+			continue;
+		}
+		pa->v = xreallocarray(pa->v, pa->n + 1, sizeof(*pa->v));
+		pa->v[pa->n++] = f->addrs[k];
+		if (first_rejection(&e->logged[i], &f->addrs[k]))
+			log_warnx("host %s: private (Private Link), but DNS answered the public "
+				  "address %s: refused; this host's resolver does not resolve "
+				  "the privatelink zone", e->eps.v[i].name,
+				  addr_format(&f->addrs[k], a, sizeof(a)));
+	}
+	f->n_addrs = w;
+}
+
+/* A private host holds no public address: not one seeded from the kernel
+ * or the state file, not one from before the config said private. */
+static size_t drop_public(struct host_state *h)
+{
+	size_t k, w = 0, n = h->n_addrs;
+
+	for (k = 0; k < n; k++)
+		if (addrfilter_classify(&h->addrs[k].addr) != ADDR_PUBLIC)
+			h->addrs[w++] = h->addrs[k];
+	h->n_addrs = w;
+	return n - w;
+}
+
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now)
 {
@@ -232,7 +281,11 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 
 	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, &f);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
+	if (e->eps.v[i].private_link)
+		changed += drop_public(&e->hs[i]);
 	filtered_free(&f);
 	return changed;
 }

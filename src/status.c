@@ -46,6 +46,18 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 		"addresses", addresses_json(h));
 }
 
+/* "private_link": a Private Link host's refused public addresses. */
+static void private_link_json(json_t *host, const struct public_answer *pa)
+{
+	json_t *arr = json_array();
+	char a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < pa->n; i++)
+		json_array_append_new(arr, json_string(addr_format(&pa->v[i], a, sizeof(a))));
+	json_object_set_new(host, "private_link", json_pack("{s:o}", "public_refused", arr));
+}
+
 static json_t *tags_json(const struct engine *e)
 {
 	const struct servicetags *t = e->ranges.tags;
@@ -131,6 +143,8 @@ int status_write_json(const char *path, const struct engine *e,
 	for (i = 0; i < e->eps.n; i++) {
 		v = host_json(&e->eps.v[i], &e->hs[i],
 			      sum->next_refresh ? sum->next_refresh[i] : 0);
+		if (v && e->eps.v[i].private_link)
+			private_link_json(v, &e->pl_public[i]);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -182,6 +196,19 @@ static void metrics_hosts(FILE *f, const struct engine *e)
 			e->hs[i].failures > 0);
 }
 
+static void metrics_private_link(FILE *f, const struct engine *e)
+{
+	size_t i;
+
+	fprintf(f, "# HELP kvfence_private_link_public_addresses Public addresses in the "
+		"latest answer of a host said to be private (Private Link), all refused.\n"
+		"# TYPE kvfence_private_link_public_addresses gauge\n");
+	for (i = 0; i < e->eps.n; i++)
+		if (e->eps.v[i].private_link)
+			fprintf(f, "kvfence_private_link_public_addresses{host=\"%s\"} %zu\n",
+				e->eps.v[i].name, e->pl_public[i].n);
+}
+
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum)
 {
@@ -195,6 +222,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 		"kvfence_hosts %zu\n", e->eps.n);
 	metrics_sets(af.f, e);
 	metrics_hosts(af.f, e);
+	metrics_private_link(af.f, e);
 	fprintf(af.f, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
 		"# TYPE kvfence_resolve_failures_total counter\n"
 		"kvfence_resolve_failures_total %llu\n"
@@ -234,6 +262,9 @@ static void print_host(FILE *out, json_t *h, int64_t now)
 		json_string_value(json_object_get(h, "a")),
 		json_string_value(json_object_get(h, "aaaa")),
 		json_integer_value(json_object_get(h, "failures")) ? " (failing)" : "");
+	json_array_foreach(json_object_get(json_object_get(h, "private_link"), "public_refused"), i, a)
+		fprintf(out, "    %-40s refused: public, but the host is private (Private Link)\n",
+			json_string_value(a));
 	json_array_foreach(addrs, i, a) {
 		fprintf(out, "    %-40s %s%s\n", json_string_value(json_object_get(a, "address")),
 			json_is_true(json_object_get(a, "current")) ? "answered" : "in grace, seen ",

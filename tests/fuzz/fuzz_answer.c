@@ -352,7 +352,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.ai)
 		ares_freeaddrinfo(a.ai);
 
-	ep.private_link = (data[0] & 3) != 3;
+	ep.keyvault = (data[0] & 3) != 3;
 	addrfilter_apply(&ep, &res, modes[data[0] & 3], cap, &f);
 	/* Only a vault may take a private address under auto. */
 	for (i = 0; (data[0] & 3) == 3 && i < f.n_addrs; i++)

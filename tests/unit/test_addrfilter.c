@@ -93,7 +93,7 @@ static void test_apply(void)
 	struct host_result r = result(mixed, 9, NULL, 0);
 	struct endpoint h = { .name = "h.example.com", .why = "host" };
 	struct endpoint vault = { .name = "contoso.vault.azure.net", .why = "vault",
-				  .private_link = true };
+				  .keyvault = true };
 	struct endpoint login = { .name = "login.microsoftonline.com", .why = "auth" };
 	struct filtered f;
 	char a[KVF_ADDRSTRLEN];
@@ -134,9 +134,9 @@ static void test_private_link_only_for_vaults(void)
 	struct endpoint host = { .name = "adfs.contoso.com", .why = "host" };
 	struct endpoint hosted_vault = { .name = "x.vault.azure.net", .why = "host" };
 	struct endpoint vault = { .name = "x.vault.azure.net", .why = "vault",
-				  .private_link = true };
+				  .keyvault = true };
 	struct endpoint hsm_ep = { .name = "x.managedhsm.azure.net", .why = "managed-hsm",
-				   .private_link = true };
+				   .keyvault = true };
 	struct endpoint in_zone = { .name = "x.privatelink.vaultcore.azure.net", .why = "host" };
 	struct host_result r = result(priv, 3, kv, 1);
 	struct filtered f;

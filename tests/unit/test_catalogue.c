@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalogue.h"
@@ -56,12 +57,14 @@ static void test_clouds(void)
 		"contoso.vault.azure.net", "hsm1.managedhsm.azure.net",
 	};
 	static const char *const cn[] = {
-		"login.chinacloudapi.cn", "management.chinacloudapi.cn",
+		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
+		"login.microsoftonline.com", "management.chinacloudapi.cn",
 		"graph.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn",
 		"contoso.vault.azure.cn", "hsm1.managedhsm.azure.cn",
 	};
 	static const char *const gov[] = {
-		"login.microsoftonline.us", "management.usgovcloudapi.net",
+		"login.microsoftonline.us", "login.microsoftonline.com",
+		"management.usgovcloudapi.net",
 		"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us",
 		"contoso.vault.usgovcloudapi.net", "hsm1.managedhsm.usgovcloudapi.net",
 	};
@@ -73,12 +76,12 @@ static void test_clouds(void)
 	check_hosts("cloud public\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
 		    pub, 5, 5, "public");
 	check_hosts("cloud china\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
-		    cn, 6, 6, "china, seed and current graph");
+		    cn, 8, 8, "china: MSAL's host, instance discovery, seed and current graph");
 	check_hosts("cloud usgov\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
-		    gov, 7, 7, "usgov, seed and current graph");
+		    gov, 8, 8, "usgov: instance discovery, seed and current graph");
 	check_hosts("cloud germany\nvault contoso\nendpoints auth management graph vault\n",
 		    de, 4, 4, "germany as the seed lists it");
-	check_hosts("cloud usgov\ngraph-legacy no\nendpoints graph\n", gov + 3, 2, 2,
+	check_hosts("cloud usgov\ngraph-legacy no\nendpoints graph\n", gov + 4, 2, 2,
 		    "usgov graph-legacy no drops the seed host");
 	ok(catalogue_cloud_retired(CLOUD_GERMANY) && !catalogue_cloud_retired(CLOUD_PUBLIC),
 	   "germany is retired");
@@ -117,16 +120,16 @@ static void test_options(void)
 	config_free(&cfg);
 }
 
-static bool private_link_of(const struct endpoint_list *eps, const char *name)
+static bool keyvault_of(const struct endpoint_list *eps, const char *name)
 {
 	long i = catalogue_find(eps, name);
 
-	return i >= 0 && eps->v[i].private_link;
+	return i >= 0 && eps->v[i].keyvault;
 }
 
 /* Only vaults and managed HSMs may take private addresses (allow-private
  * auto): the mark comes from the config's kind, never from the name. */
-static void test_private_link_mark(void)
+static void test_keyvault_mark(void)
 {
 	struct endpoint_list eps;
 	struct config cfg;
@@ -134,14 +137,114 @@ static void test_private_link_mark(void)
 	build("vault kv1\nmanaged-hsm hsm1\nendpoints auth vault crl\n"
 	      "host adfs.contoso.com 443\nhost kv1.vault.azure.net 8443\n"
 	      "host other.vault.azure.net 443\n", &cfg, &eps);
-	ok(private_link_of(&eps, "kv1.vault.azure.net"), "a vault is marked");
+	ok(keyvault_of(&eps, "kv1.vault.azure.net"), "a vault is marked");
 	ok(port_of(&eps, "kv1.vault.azure.net", 1) == 8443 &&
-	   private_link_of(&eps, "kv1.vault.azure.net"), "and stays marked with a host line's port");
-	ok(private_link_of(&eps, "hsm1.managedhsm.azure.net"), "a managed HSM is marked");
-	ok(!private_link_of(&eps, "login.microsoftonline.com"), "auth is not");
-	ok(!private_link_of(&eps, "crl3.digicert.com"), "crl is not");
-	ok(!private_link_of(&eps, "adfs.contoso.com"), "a host line is not");
-	ok(!private_link_of(&eps, "other.vault.azure.net"), "a host line with a vault's name is not");
+	   keyvault_of(&eps, "kv1.vault.azure.net"), "and stays marked with a host line's port");
+	ok(keyvault_of(&eps, "hsm1.managedhsm.azure.net"), "a managed HSM is marked");
+	ok(!keyvault_of(&eps, "login.microsoftonline.com"), "auth is not");
+	ok(!keyvault_of(&eps, "crl3.digicert.com"), "crl is not");
+	ok(!keyvault_of(&eps, "adfs.contoso.com"), "a host line is not");
+	ok(!keyvault_of(&eps, "other.vault.azure.net"), "a host line with a vault's name is not");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
+/* MSAL rewrites login.chinacloudapi.cn to login.partner.microsoftonline.cn:
+ * the default china catalogue must hold it; instance discovery to the
+ * global host in usgov and china is on by default and can be left out. */
+static void test_sovereign_auth(void)
+{
+	static const char *const cn[] = {
+		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
+	};
+	static const char *const gov[] = { "login.microsoftonline.us" };
+
+	check_hosts("cloud china\nendpoints auth\ninstance-discovery no\n", cn, 2, 2,
+		    "china instance-discovery no: both sign-in hosts, no global host");
+	check_hosts("cloud usgov\nendpoints auth\ninstance-discovery no\n", gov, 1, 1,
+		    "usgov instance-discovery no: login.microsoftonline.us only");
+	check_hosts("cloud public\nendpoints auth\ninstance-discovery no\n",
+		    (const char *const[]){ "login.microsoftonline.com" }, 1, 1,
+		    "public: instance-discovery changes nothing");
+}
+
+static bool has_left(const struct left_out *v, size_t n, const char *host, const char *because)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, host) == 0 && strcmp(v[i].because, because) == 0 &&
+		    v[i].needed_by[0])
+			return true;
+	return false;
+}
+
+/* `kvfence check` says what is left out: one entry per host, with the
+ * directive that leaves it out and who needs it. */
+static void test_left_out(void)
+{
+	struct left_out *v;
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+	size_t n;
+	const char *text = "cloud usgov\ninstance-discovery no\n";
+
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.microsoftonline.com", "instance-discovery no"),
+	   "usgov instance-discovery no: the global host is reported left out");
+	ok(has_left(v, n, "login.usgovcloudapi.net", "auth-aliases no") &&
+	   has_left(v, n, "login.live.com", "microsoft-account no") && n == 4,
+	   "usgov defaults: aliases and login.live.com left out, %zu entries", n);
+	free(v);
+	config_free(&cfg);
+
+	text = "endpoints vault\n";
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.microsoftonline.com", "endpoints without auth") &&
+	   has_left(v, n, "management.azure.com", "endpoints without management") &&
+	   has_left(v, n, "graph.microsoft.com", "endpoints without graph") &&
+	   has_left(v, n, "crl3.digicert.com", "endpoints without crl") && n == 14,
+	   "endpoints vault: every other function's hosts left out, %zu entries", n);
+	free(v);
+	config_free(&cfg);
+
+	text = "auth-aliases yes\n";
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.live.com", "microsoft-account no") && n == 1,
+	   "public with aliases: only login.live.com left out");
+	free(v);
+	config_free(&cfg);
+
+	text = "";
+	config_parse_buffer("t.conf", text, 0, &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.windows.net", "auth-aliases no") &&
+	   strstr(v[0].needed_by, "ADAL") != NULL,
+	   "public defaults: login.windows.net left out, for ADAL clients");
+	free(v);
+	config_free(&cfg);
+}
+
+/* "vault NAME... private" marks those vaults' hosts; a vault named
+ * "private" alone is just a vault. */
+static void test_private(void)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+	long a, b, c, d;
+
+	build("vault pub1\nvault pl1 pl2 private\nmanaged-hsm hsm1 private\nvault private\n"
+	      "endpoints vault\n", &cfg, &eps);
+	a = catalogue_find(&eps, "pub1.vault.azure.net");
+	b = catalogue_find(&eps, "pl2.vault.azure.net");
+	c = catalogue_find(&eps, "hsm1.managedhsm.azure.net");
+	d = catalogue_find(&eps, "private.vault.azure.net");
+	ok(eps.n == 5 && a >= 0 && b >= 0 && c >= 0 && d >= 0 && !eps.v[a].private_link &&
+	   eps.v[b].private_link && eps.v[c].private_link && !eps.v[d].private_link,
+	   "private marks exactly the vaults and HSMs of its line");
 	catalogue_free(&eps);
 	config_free(&cfg);
 }
@@ -150,6 +253,9 @@ int main(void)
 {
 	test_clouds();
 	test_options();
-	test_private_link_mark();
+	test_keyvault_mark();
+	test_sovereign_auth();
+	test_left_out();
+	test_private();
 	return done_testing();
 }
