@@ -51,6 +51,8 @@ for h in crl3.digicert.com adfs.contoso.com; do
 		rejected "$h" "$a" || fail "$h: the rejection of $a is not logged"
 	done
 done
+assert_grep "$KVF_TMP/sync.err" "host crl3\.digicert\.com: rejected private address 10\.0\.0\.80 .*only for vault and managed-hsm hosts" \
+	"the rejection does not say why the Private Link chain did not count"
 assert_no_grep "$KVF_TMP/sync.err" "host plvault\.vault\.azure\.net: rejected" \
 	"the vault's private addresses were rejected"
 exit 0
