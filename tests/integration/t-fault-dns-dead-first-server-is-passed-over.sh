@@ -5,7 +5,8 @@
 # the second one first. 200 hosts resolve in a few seconds (c-ares alone,
 # which remembers no such thing, takes about 10 s here and the full
 # timeout again on every refresh round), and the agent's later refresh
-# rounds send nothing to the dead server (counted by an nft rule).
+# rounds send nothing to the dead server (counted by an nft rule) until,
+# 5 minutes later, the configured order is tried again.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -68,8 +69,19 @@ assert_grep "$KVF_TMP/sync.err" "name server $dead did not answer in time and 12
 	"passing over the dead server is not logged"
 
 # The agent: after its first round, refresh rounds (TTL 2 s, refresh-min
-# 1 s) go to the live server only.
-kvf_agent_start -c "$conf"
+# 1 s) go to the live server only. Its clock (libfaketime, on the agent
+# only) is stepped later to see the passed-over server asked again.
+faketime_lib=
+for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+	[ -e "$f" ] && faketime_lib=$f && break
+done
+[ -n "$faketime_lib" ] || skip "libfaketime not installed"
+echo "+0" > "$KVF_TMP/faketime"
+# An ASan build (CI) wants its runtime first; libfaketime only wraps the
+# clock calls and does not mind.
+LD_PRELOAD=$faketime_lib FAKETIME_TIMESTAMP_FILE=$KVF_TMP/faketime FAKETIME_NO_CACHE=1 \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	kvf_agent_start -c "$conf"
 live_moved() { [ "$(packets live)" -ge $(( live0 + 4 * N )) ]; }
 d0=$(packets dead) live0=$(packets live)
 wait_until 20 live_moved || fail "no refresh rounds within 20 s"
@@ -84,5 +96,16 @@ live0=$live2
 wait_until 20 live_moved || fail "no refresh rounds within 20 s"
 d3=$(packets dead)
 [ "$d3" -eq "$d2" ] || fail "later refresh rounds still sent $((d3 - d2)) queries to the dead server"
+
+# 5 minutes later (the agent's clock stepped 301 s) the configured order
+# is tried again: the dead server gets queries, and is passed over again.
+passed_over() { [ "$(grep -c "name server $dead did not answer in time" "$KVF_TMP/agent.err")" -ge "$1" ]; }
+passed_over 1 || fail "the agent did not log passing over the dead server"
+passed_over 2 && fail "the agent passed over the dead server twice before its 5 minutes"
+echo "+301" > "$KVF_TMP/faketime"
+wait_until 15 passed_over 2 || fail "the passed-over server was not tried again after 5 minutes"
+d4=$(packets dead)
+kvf_log "after 5 minutes: $((d4 - d3)) queries to the dead server, passed over again"
+[ "$d4" -gt "$d3" ] || fail "no query went to the passed-over server after 5 minutes"
 kvf_agent_stop
 exit 0
