@@ -11,13 +11,19 @@
 
 struct status_summary {
 	int64_t now;			/* wall clock, seconds */
+	int64_t clock;			/* clock_now() at the same instant */
 	int64_t started;
 	int64_t last_reconcile;		/* wall clock of the last good one; 0: none */
 	double reconcile_seconds;	/* its duration */
 	uint64_t reconciles;
 	uint64_t resolve_failures;	/* since start */
+	uint64_t refills;		/* reconciles after a foreign change that wrote elements back */
 	const int64_t *next_refresh;	/* per host, wall clock seconds */
 };
+
+/* status.json's format: raised when a field changes meaning or goes
+ * away (adding a field does not raise it). */
+#define STATUS_FORMAT 1
 
 int status_write_json(const char *path, const struct engine *e,
 		      const struct status_summary *sum);

@@ -60,6 +60,7 @@ struct agent {
 	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
+	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool running, started, discard_answers;
@@ -67,6 +68,7 @@ struct agent {
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool foreign_change;	/* a refill is due after another process's change */
 	bool short_ttl_logged;	/* a TTL below refresh-min was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	bool urgent;		/* an answer added an address: a client may hold it */
@@ -79,11 +81,13 @@ struct agent {
 	uint32_t rng;
 };
 
+/* Schedules and ageing share one clock that does not step, and counts a
+ * suspend (see clock_now): a host due before a suspend is due at resume. */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -145,7 +149,7 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		       unsigned failures_before)
 {
 	const char *host = a->e.eps.v[i].name;
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 
 	if (a->e.hs[i].failures == 0) {
 		if (failures_before > 0)
@@ -204,7 +208,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	h = &a->e.hs[i];
 	before = h->failures;
 	held = snapshot_addrs(h, &n_held);
-	engine_apply_result(&a->e, i, res, time(NULL));
+	engine_apply_result(&a->e, i, res, clock_now());
 	if (!a->urgent && adds_address(h, held, n_held))
 		a->urgent = true;
 	free(held);
@@ -212,7 +216,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
 				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
-				  next_random(a));
+				  next_random(a), &a->hint[i]);
 	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
 		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
 			  "handed addresses kvfence has not seen yet (logged once)",
@@ -246,7 +250,7 @@ static void resolve_due(struct agent *a, int64_t now)
  * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 	size_t i, n = 0, stale = 0;
 
 	for (i = 0; i < a->e.eps.n; i++) {
@@ -267,7 +271,7 @@ static void expire(struct agent *a)
 
 static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
 {
-	int64_t now = time(NULL), next = NEVER;
+	int64_t now = clock_now(), next = NEVER;
 	size_t i;
 
 	for (i = 0; i < a->e.eps.n; i++) {
@@ -290,6 +294,7 @@ static void write_outputs(struct agent *a)
 	int r;
 
 	a->sum.now = time(NULL);
+	a->sum.clock = clock_now();
 	a->sum.next_refresh = a->next_wall;
 	r = status_write_json(a->cfg.status_file, &a->e, &a->sum);
 	if (r < 0)
@@ -303,7 +308,11 @@ static void write_outputs(struct agent *a)
 
 static void save_state(struct agent *a, bool last)
 {
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
+	struct state_set_view *views;
+	size_t n = engine_record_views(&a->e, &views);
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+
+	free(views);
 
 	/* A failed write (full disk) is tried again: the file must not stay
 	 * behind the sets until the next change happens to come. */
@@ -349,6 +358,9 @@ static void reconcile(struct agent *a)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	if (a->foreign_change && (st.added || st.ranges))
+		a->sum.refills++;
+	a->foreign_change = false;
 	a->urgent = false;
 	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
 	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
@@ -389,7 +401,7 @@ fail:
 
 static void dump_state(struct agent *a)
 {
-	int64_t now = time(NULL), mono = mono_ms();
+	int64_t now = clock_now(), mono = mono_ms();
 	char addrs[1024], buf[KVF_ADDRSTRLEN];
 	size_t i, j, l;
 
@@ -419,6 +431,7 @@ static void alloc_hosts(struct agent *a)
 
 	a->due = xcalloc(n, sizeof(*a->due));
 	a->next_wall = xcalloc(n, sizeof(*a->next_wall));
+	a->hint = xcalloc(n, sizeof(*a->hint));
 	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
 	for (i = 0; i < a->e.eps.n; i++)
 		a->due[i] = 0;	/* everything is due at start */
@@ -428,6 +441,7 @@ static void free_hosts(struct agent *a)
 {
 	free(a->due);
 	free(a->next_wall);
+	free(a->hint);
 	free(a->fail_logged);
 }
 
@@ -619,6 +633,7 @@ static bool on_monitor(struct agent *a)
 	else if (ev & MON_CHANGED)
 		log_info("ruleset changed by another process; re-reading and refilling the sets");
 	if (ev) {
+		a->foreign_change = true;
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
 		a->blocked = false;
@@ -784,19 +799,55 @@ static int take_lock(struct agent *a)
 	return 0;
 }
 
-static void load_state(struct agent *a)
+/* The write-ahead of the record (engine.persist). */
+static void persist_record(void *arg)
 {
+	save_state(arg, false);
+}
+
+/* A state file that exists but cannot be used is kept for the
+ * administrator, never overwritten: moved aside, and the agent starts as
+ * on a first start (nothing in the kernel counts as its own). */
+static int set_aside(struct agent *a, const char *why)
+{
+	char bad[PATH_MAX];
+	int r;
+
+	r = state_set_aside(a->cfg.state_file, time(NULL), bad, sizeof(bad));
+	if (r < 0) {
+		log_msg(LOG_ERR, "state file unusable: %s; cannot move it aside (%s): refusing "
+			"to start rather than overwrite it", why, strerror(-r));
+		return KVF_EX_CANTCREAT;
+	}
+	log_msg(LOG_ERR, "state file unusable: %s; kept as %s; starting without it (no warm "
+		"start; elements already in the sets are left alone)", why, bad);
+	return 0;
+}
+
+static int load_state(struct agent *a)
+{
+	struct state_loaded sl;
 	char err[512];
 	int r;
 
-	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, time(NULL), a->cfg.grace,
-		       err, sizeof(err));
-	if (r == -ENOENT)
+	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, state_clock_now(), a->cfg.grace,
+		       &sl, err, sizeof(err));
+	if (r == -ENOENT) {
 		log_info("no state file %s: a first start", a->cfg.state_file);
-	else if (r < 0)
-		log_warnx("state file ignored: %s", err);
+		return 0;
+	}
+	if (r < 0)
+		return set_aside(a, err);
+	if (sl.clock_note[0])
+		log_warnx("state file %s: %s; its ages are taken as they were when it was "
+			  "written", a->cfg.state_file, sl.clock_note);
+	if (sl.has_record)
+		engine_load_record(&a->e, &sl.record);
 	else
-		log_info("state file %s: warm start", a->cfg.state_file);
+		engine_record_from_hosts(&a->e);
+	state_loaded_free(&sl);
+	log_info("state file %s: warm start", a->cfg.state_file);
+	return 0;
 }
 
 static int open_fds(struct agent *a)
@@ -812,7 +863,7 @@ static int open_fds(struct agent *a)
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
 		log_warn("epoll, signalfd or timerfd");
 		return -1;
@@ -855,8 +906,14 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
-	/* What the kernel holds of ours stays until answers say otherwise. */
-	r = engine_read_kernel(&a->e, 0, err, sizeof(err));
+	a->e.persist = persist_record;
+	a->e.persist_arg = a;
+	r = load_state(a);
+	if (r)
+		return r;
+	/* What the kernel holds of ours stays until answers say otherwise:
+	 * seen long ago, so that any definite answer replaces it. */
+	r = engine_read_kernel(&a->e, clock_now() - KVF_LONG_AGO, err, sizeof(err));
 	if (r == -EPROTOTYPE) {
 		log_msg(LOG_ERR, "%s; not writing that set until it is fixed", err);
 		a->broken_logged = true;
@@ -870,6 +927,8 @@ static int open_kernel(struct agent *a)
 		}
 		return KVF_EX_UNAVAILABLE;
 	}
+	/* The same filter and cap as an answer, whatever the source. */
+	engine_filter_held(&a->e);
 	return 0;
 }
 
@@ -882,7 +941,6 @@ static int start(struct agent *a)
 		r = open_kernel(a);
 	if (r)
 		return r;
-	load_state(a);
 	alloc_hosts(a);
 	if (new_resolver(a, &a->cfg, &a->res) < 0)
 		return KVF_EX_UNAVAILABLE;

@@ -3,17 +3,23 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "catalogue.h"
+#include "clear.h"
 #include "config.h"
 #include "kvfence.h"
 #include "log.h"
@@ -22,6 +28,7 @@
 #include "resolver.h"
 #include "rules.h"
 #include "servicetags.h"
+#include "state.h"
 #include "status.h"
 #include "sysfiles.h"
 #include "util.h"
@@ -402,12 +409,82 @@ static int resolve_all(struct engine *e, const struct config *cfg, struct sync_r
 	return 0;
 }
 
+/* sync writes the state file's record of what it wrote, so it takes the
+ * agent's lock: one writer per state file. -1 with the reason logged. */
+static int sync_lock(const struct config *cfg, int *fd, int *ex)
+{
+	char *path = xasprintf("%s.lock", cfg->state_file), *dir = xstrdup(path);
+
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		log_warn("mkdir for %s", path);
+	free(dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0) {
+		log_warn("lock file %s (sync records what it writes in the state file)", path);
+		*ex = KVF_EX_CANTCREAT;
+	} else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("an agent runs on %s and keeps the sets itself: sync refused",
+			  cfg->state_file);
+		close(*fd);
+		*fd = -1;
+		*ex = KVF_EX_TEMPFAIL;
+	}
+	free(path);
+	return *fd < 0 ? -1 : 0;
+}
+
+/* Only the record of the state file: sync does not warm-start (it takes
+ * every host's answer as it comes, with no grace). An unusable file is
+ * moved aside (not in a dry run, which changes nothing). */
+static void sync_load_record(struct engine *e, const struct config *cfg, bool dry_run)
+{
+	struct state_loaded sl;
+	char err[512], bad[4096];
+	size_t i;
+	int r;
+
+	r = state_load(cfg->state_file, &e->eps, NULL, state_clock_now(), cfg->grace, &sl,
+		       err, sizeof(err));
+	if (r == 0 && !sl.has_record) {
+		/* A first-format file: its hosts' addresses are the record. */
+		state_loaded_free(&sl);
+		r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace,
+			       &sl, err, sizeof(err));
+	}
+	if (r == 0 && sl.has_record)
+		engine_load_record(e, &sl.record);
+	else if (r == 0)
+		engine_record_from_hosts(e);
+	else if (r != -ENOENT && dry_run)
+		log_warnx("state file unusable: %s; nothing counts as kvfence's", err);
+	else if (r != -ENOENT && state_set_aside(cfg->state_file, time(NULL), bad, sizeof(bad)) == 0)
+		log_warnx("state file unusable: %s; kept as %s", err, bad);
+	else if (r != -ENOENT)
+		log_warnx("state file unusable: %s; it will be replaced", err);
+	if (r == 0)
+		state_loaded_free(&sl);
+	for (i = 0; i < e->eps.n; i++)
+		host_state_free(&e->hs[i]);
+}
+
+static void sync_save(void *arg)
+{
+	struct engine *e = arg;
+	struct state_set_view *views;
+	size_t n = engine_record_views(e, &views);
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+
+	if (r < 0)
+		log_warnx("state file %s: %s", e->cfg->state_file, strerror(-r));
+	free(views);
+}
+
 /* Resolve every host once and reconcile once. Elements of hosts whose
  * resolution failed stay as they are (fail-static); when no host got an
  * answer nothing at all is written. */
 static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_run)
 {
-	struct sync_run run = { .now = time(NULL) };
+	struct sync_run run = { .now = clock_now() };
 	struct reconcile_stats st;
 	struct servicetags tags;
 	struct engine e;
@@ -416,13 +493,18 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 
 	engine_init(&e, cfg, nft);
 	e.log_unchanged = true;
+	if (!dry_run) {
+		e.persist = sync_save;
+		e.persist_arg = &e;
+	}
+	sync_load_record(&e, cfg, dry_run);
 	run.e = &e;
 	tags_bad = load_tags(cfg, &tags);
 	if (cfg->n_tagsets && !tags_bad)
 		e.ranges.tags = &tags;
 	/* Kernel elements count as seen long ago: kept while DNS fails,
 	 * replaced by any definite answer. */
-	r = engine_read_kernel(&e, 0, err, sizeof(err));
+	r = engine_read_kernel(&e, run.now - KVF_LONG_AGO, err, sizeof(err));
 	if (r == -EPROTOTYPE) {
 		/* That set is left alone; the others are still written. */
 		log_warnx("%s; that set is left as it is", err);
@@ -432,6 +514,7 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = nft_exit(r);
 		goto out;
 	}
+	engine_filter_held(&e);
 	if (resolve_all(&e, cfg, &run) < 0) {
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;
@@ -447,6 +530,10 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = nft_exit(r);
 		goto out;
 	}
+	/* Saved when the record changed: what sync added was saved before
+	 * the batch; what it removed leaves the record now. */
+	if (!dry_run && e.record_changed)
+		sync_save(&e);
 	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", e.eps.n, run.failed,
 		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");
 	if (run.failed)
@@ -464,7 +551,7 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	struct nftset_ctx *nft;
 	struct config cfg;
 	bool dry_run = false;
-	int r, ret;
+	int r, ret, lockfd = -1;
 
 	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
 		dry_run = true;
@@ -478,7 +565,14 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 		config_free(&cfg);
 		return nft_exit(r);
 	}
+	if (!dry_run && sync_lock(&cfg, &lockfd, &ret) < 0) {
+		nftset_close(nft);
+		config_free(&cfg);
+		return ret;
+	}
 	ret = do_sync(&cfg, nft, dry_run);
+	if (lockfd >= 0)
+		close(lockfd);
 	if (ret == KVF_EX_NOPERM)
 		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
 			  "and a table no other process owns (flags owner, as firewalld's "
@@ -518,15 +612,68 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
 	else if (r < 0)
 		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
-			r == -EINVAL ? "not a kvfence status file" : strerror(-r));
+			r == -EINVAL ? "not a kvfence status file" : r == -EPROTO ?
+			"a status format this kvfence does not know (restart the agent "
+			"after an upgrade; --json shows it raw)" : strerror(-r));
 	config_free(&cfg);
 	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
+}
+
+/* Refused while an agent runs: it would write everything back at once. */
+static int cmd_clear(const char *conf, int argc, char **argv)
+{
+	struct clear_stats st;
+	struct nftset_ctx *nft;
+	struct config cfg;
+	char err[512], pid[32];
+	bool dry_run = false;
+	int r, lockfd, ret = KVF_EX_OK;
+
+	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
+		dry_run = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	r = clear_lock_state(cfg.state_file, &lockfd, pid, sizeof(pid));
+	if (r == -EAGAIN) {
+		log_warnx("clear: the agent (pid %s) is running and would refill the sets: "
+			  "stop it first (systemctl stop kvfence)", pid[0] ? pid : "?");
+		config_free(&cfg);
+		return KVF_EX_TEMPFAIL;
+	}
+	if (r < 0) {
+		log_warnx("clear: the agent's lock %s.lock: %s", cfg.state_file, strerror(-r));
+		config_free(&cfg);
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
+	}
+	r = nftset_open(&nft);
+	if (r == 0) {
+		r = clear_run(&cfg, nft, dry_run, &st, err, sizeof(err));
+		nftset_close(nft);
+		if (r < 0)
+			log_warnx("clear: %s", err);
+		else
+			log_info("clear: removed %zu elements of kvfence's, kept %zu others; "
+				 "%zu sets%s deleted%s", st.removed, st.kept, st.sets_deleted,
+				 st.table_deleted ? " and the table" : "",
+				 dry_run ? " (dry run)" : "");
+	} else {
+		log_warnx("netlink: %s", strerror(-r));
+	}
+	if (r < 0)
+		ret = nft_exit(r);
+	if (lockfd >= 0)
+		close(lockfd);
+	config_free(&cfg);
+	return ret;
 }
 
 static const struct cmd commands[] = {
 	{ "run",	cmd_run,	"run [-f]" },
 	{ "status",	cmd_status,	"status [--json]" },
 	{ "sync",	cmd_sync,	"sync [--dry-run]" },
+	{ "clear",	cmd_clear,	"clear [--dry-run]" },
 	{ "check",	cmd_check,	"check" },
 	{ "endpoints",	cmd_endpoints,	"endpoints" },
 	{ "rules",	cmd_rules,	"rules [--hook output|forward]" },

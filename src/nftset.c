@@ -307,6 +307,7 @@ static int talk(struct nftset_ctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 struct set_info {
 	bool seen;
 	uint32_t key_type, key_len, flags;
+	uint64_t timeout;	/* default element timeout, ms; 0: none */
 };
 
 static int set_info_cb(const struct nlmsghdr *nlh, void *data)
@@ -319,6 +320,8 @@ static int set_info_cb(const struct nlmsghdr *nlh, void *data)
 		si->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
 		si->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
 		si->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
+			si->timeout = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
 	}
 	nftnl_set_free(s);
 	return MNL_CB_OK;
@@ -370,6 +373,17 @@ static int check_set_info(const struct set_info *si, const struct setref *ref,
 	if (si->flags & (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_INTERVAL)) {
 		snprintf(reason, sizeof(reason), "is %s; kvfence fills only plain sets",
 			 si->flags & NFT_SET_INTERVAL ? "an interval set" : "a map");
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	/* The kernel would expire kvfence's elements behind its back, with
+	 * no notification: the set would empty while kvfence believes it
+	 * full. Flag timeout alone is fine: elements written without a
+	 * timeout never expire. */
+	if (si->timeout) {
+		snprintf(reason, sizeof(reason), "has a default timeout (%llus): the kernel "
+			 "would expire kvfence's elements; declare it without timeout",
+			 (unsigned long long)(si->timeout / 1000));
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}
@@ -869,6 +883,74 @@ void nftset_batch_add_table(struct nftset_batch *b, int family, const char *tabl
 	batch_msg_end(b, nlh, xasprintf("table %s %s: create",
 					nftset_family_name(family), table),
 		      KEY_IPV4, MSG_OTHER);
+}
+
+/* kvfence clear: objects kvfence created, removed once empty. */
+void nftset_batch_del_table(struct nftset_batch *b, int family, const char *table)
+{
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = batch_msg_start(b, NFT_MSG_DELTABLE, family, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_msg_end(b, nlh, xasprintf("table %s %s: delete",
+					nftset_family_name(family), table),
+		      KEY_IPV4, MSG_OTHER);
+}
+
+void nftset_batch_del_set(struct nftset_batch *b, const struct setref *ref)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
+	nlh = batch_msg_start(b, NFT_MSG_DELSET, ref->family, 0);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_msg_end(b, nlh, set_desc(ref, "delete"), KEY_IPV4, MSG_OTHER);
+}
+
+struct table_info {
+	bool seen;
+	uint32_t use;
+};
+
+static int table_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_info *ti = data;
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		ti->seen = true;
+		ti->use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+	struct table_info ti = { 0 };
+	struct nlmsghdr *nlh;
+	int r;
+
+	memset(buf, 0, sizeof(buf));
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, next_seq(ctx));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r = talk(ctx, nlh, table_info_cb, &ti);
+	if (r == 0 && !ti.seen)
+		r = -EPROTO;
+	*use = ti.use;
+	return r;
 }
 
 /* nft stores the key byte order in the set's user data (big endian for
