@@ -46,7 +46,8 @@ struct schedule_hint {
  * (SCHEDULE_FOLLOW1_MS, SCHEDULE_FOLLOW2_MS; these two are exempt from
  * refresh_min), to see the new answer within milliseconds of the
  * clients. A cache that does not prefetch costs a few more queries per
- * TTL, no more.
+ * TTL, no more. A record never seen with a TTL above 0 gets no
+ * follow-ups: no cache keeps it.
  *
  * After failures (failures >= 1 consecutive): refresh_min doubled per
  * failure, up to refresh_max. */

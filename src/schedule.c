@@ -57,7 +57,9 @@ int64_t schedule_delay_ms(unsigned ttl, unsigned failures, unsigned refresh_min,
 	if (hint) {
 		if (ttl > hint->full_ttl)
 			hint->full_ttl = ttl;
-		if (at_point(ttl, hint->full_ttl) && hint->follow < 2)
+		/* A record never seen with a TTL above 0 is not cached by
+		 * anyone: there is nothing to prefetch, and no follow-up. */
+		if (hint->full_ttl > 0 && at_point(ttl, hint->full_ttl) && hint->follow < 2)
 			return ++hint->follow == 1 ? SCHEDULE_FOLLOW1_MS : SCHEDULE_FOLLOW2_MS;
 		hint->follow = 0;
 		p = point_below(ttl, hint->full_ttl);

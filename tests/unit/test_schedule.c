@@ -62,6 +62,10 @@ static void prefetch_points(void)
 	h.follow = 1;
 	is_int(schedule_delay_ms(3, 1, 1, 3600, 0, 0, &h), 1000, "a failure: refresh-min");
 	is_int(h.follow, 0, "and no follow-up pending");
+	/* TTL 0 from the source: no cache holds it, no follow-ups. */
+	h = (struct schedule_hint){ 0 };
+	is_int(schedule_delay_ms(0, 0, 2, 3600, 0, 0, &h), 2000,
+	       "a record only ever seen at TTL 0: refresh-min, no follow-up");
 	/* An authoritative server answers the full TTL every time. */
 	h = (struct schedule_hint){ 0 };
 	ok(schedule_delay_ms(300, 0, 1, 3600, 0, 0, &h) == 270000 + SCHEDULE_AFTER_MS,
