@@ -22,6 +22,7 @@
 struct schedule_hint {
 	unsigned full_ttl;	/* the largest TTL seen: the record's own */
 	unsigned follow;	/* follow-ups sent at the current point */
+	unsigned spent_ms;	/* their delays: refresh-min counts from the round */
 };
 
 /* Milliseconds until a host is resolved again.

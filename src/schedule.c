@@ -46,7 +46,7 @@ int64_t schedule_delay_ms(unsigned ttl, unsigned failures, unsigned refresh_min,
 
 	if (failures > 0) {
 		if (hint)
-			hint->follow = 0;
+			hint->follow = hint->spent_ms = 0;
 		d = min;
 		while (--failures > 0 && d < max)
 			d *= 2;
@@ -59,9 +59,16 @@ int64_t schedule_delay_ms(unsigned ttl, unsigned failures, unsigned refresh_min,
 			hint->full_ttl = ttl;
 		/* A record never seen with a TTL above 0 is not cached by
 		 * anyone: there is nothing to prefetch, and no follow-up. */
-		if (hint->full_ttl > 0 && at_point(ttl, hint->full_ttl) && hint->follow < 2)
-			return ++hint->follow == 1 ? SCHEDULE_FOLLOW1_MS : SCHEDULE_FOLLOW2_MS;
+		if (hint->full_ttl > 0 && at_point(ttl, hint->full_ttl) && hint->follow < 2) {
+			d = ++hint->follow == 1 ? SCHEDULE_FOLLOW1_MS : SCHEDULE_FOLLOW2_MS;
+			hint->spent_ms += (unsigned)d;
+			return d;
+		}
+		/* refresh-min counts from the round's first query, not from
+		 * its last follow-up. */
+		min = min > hint->spent_ms ? min - hint->spent_ms : 0;
 		hint->follow = 0;
+		hint->spent_ms = 0;
 		p = point_below(ttl, hint->full_ttl);
 		if (p > 0)
 			return clamp((int64_t)(ttl - (unsigned)p) * 1000 - frac_ms + after,

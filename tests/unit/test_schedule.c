@@ -55,6 +55,12 @@ static void prefetch_points(void)
 	is_int(schedule_delay_ms(3, 0, 1, 3600, 0, 0, &h), SCHEDULE_FOLLOW1_MS,
 	       "in the prefetch window: a follow-up, exempt from refresh-min");
 	is_int(schedule_delay_ms(3, 0, 1, 3600, 30, 0, &h), SCHEDULE_FOLLOW2_MS, "and a second");
+	h = (struct schedule_hint){ .full_ttl = 5 };
+	schedule_delay_ms(0, 0, 1, 3600, 5, 0, &h);
+	schedule_delay_ms(0, 0, 1, 3600, 35, 0, &h);
+	is_int(schedule_delay_ms(0, 0, 1, 3600, 155, 0, &h), 1000 - 155 + SCHEDULE_AFTER_MS,
+	       "after the follow-ups of the TTL 0 second: its end, refresh-min counted from the round");
+	h = (struct schedule_hint){ .full_ttl = 30, .follow = 2 };
 	ok(schedule_delay_ms(30, 0, 1, 3600, 60, 0, &h) > 20000,
 	   "the prefetched answer (full TTL again): on to its own window");
 	is_int(h.follow, 0, "follow-ups counted afresh");
