@@ -70,6 +70,7 @@ struct agent {
 	int64_t *next_wall;	/* per host, for status.json */
 	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
+	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
@@ -539,7 +540,38 @@ static int new_resolver(struct agent *a, const struct config *cfg, struct resolv
 	return 0;
 }
 
-/* Queries in flight belong to the old host numbering: drop them. */
+/* A reload renumbered the hosts: a query in flight keeps its host if the
+ * new config still has it (a storm of reloads must not keep restarting
+ * it), and is forgotten if not. */
+static size_t remap_host(void *arg, const char *name, size_t old_idx)
+{
+	struct agent *a = arg;
+	long i = catalogue_find(&a->e.eps, name);
+
+	(void)old_idx;
+	if (i < 0)
+		return RESOLVER_DROP;
+	a->due[i] = NEVER;
+	return (size_t)i;
+}
+
+/* New name servers (resolv.conf rewritten): every host is asked again
+ * now, the failing ones rather than at their back-off, the others because
+ * the new servers may answer otherwise (a private DNS zone). A rewrite
+ * with the same servers (a DHCP renewal) changes nothing. */
+static void resolve_after_server_change(struct agent *a, int64_t now)
+{
+	unsigned gen = resolver_generation(a->res);
+	size_t i;
+
+	if (gen == a->res_generation)
+		return;
+	a->res_generation = gen;
+	for (i = 0; i < a->e.eps.n; i++)
+		if (a->due[i] != NEVER)
+			a->due[i] = now;
+}
+
 static void drop_resolver(struct agent *a)
 {
 	a->discard_answers = true;
@@ -649,19 +681,16 @@ static void reload(struct agent *a)
 {
 	struct config ncfg;
 	struct engine ne;
-	struct resolver *nres;
 	char err[CONFIG_ERRLEN];
 	if (config_parse_file(a->conf_path, &ncfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if (new_resolver(a, &ncfg, &nres) < 0) {
-		log_msg(LOG_ERR, "reload: keeping the running configuration");
+	if (resolver_configure(a->res, &ncfg, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "reload: resolver: %s; keeping the running configuration", err);
 		config_free(&ncfg);
 		return;
 	}
-	drop_resolver(a);
-	a->res = nres;
 	engine_init(&ne, &ncfg, a->nft);
 	engine_adopt(&ne, &a->e);
 	engine_fini(&a->e);
@@ -670,9 +699,10 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
-	/* Everything is resolved again: the old queries were dropped. */
+	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
+	resolver_remap(a->res, remap_host, a);
 	servicetags_free(&a->tags);
 	load_tags(a);
 	watch_tags(a);
@@ -844,6 +874,7 @@ static void tick(struct agent *a)
 {
 	int64_t now = mono_ms();
 
+	resolve_after_server_change(a, now);
 	resolve_due(a, now);
 	resolver_process_timeout(a->res);
 	expire(a);
@@ -1169,6 +1200,9 @@ static int start(struct agent *a)
 		return KVF_EX_UNAVAILABLE;
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
+	/* Its descriptor goes to the epoll set: after open_fds(). */
+	resolver_watch_resolv_conf(a->res, true);
+	a->res_generation = resolver_generation(a->res);
 	setup_watchdog(a);
 	load_tags(a);
 	watch_tags(a);

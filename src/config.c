@@ -140,12 +140,28 @@ const char *config_check_vault_name(const char *name)
 	return NULL;
 }
 
+/* An IP literal in any form the C library would take (198.51.100.7,
+ * 127.1, 0x7f.1, 2001:db8::1, [::1]): no name has a colon, and no
+ * top-level domain is all digits (RFC 3696 section 2). */
+static bool hostname_is_address(const char *name)
+{
+	const char *last = strrchr(name, '.');
+
+	if (strpbrk(name, ":[]"))
+		return true;
+	last = last ? last + 1 : name;
+	return *last && strspn(last, "0123456789") == strlen(last);
+}
+
 const char *config_check_hostname(const char *name)
 {
 	size_t len = strlen(name), label = 0, i;
 
 	if (len == 0)
 		return "is empty";
+	if (hostname_is_address(name))
+		return "is an address, not a host name: kvfence resolves names; "
+		       "put addresses in your own nftables rules";
 	if (len > HOSTNAME_MAX)
 		return "is longer than 127 characters (the limit of an nftables element comment)";
 	if (!strchr(name, '.'))

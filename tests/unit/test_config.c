@@ -119,6 +119,13 @@ static const struct bad bad_inputs[] = {
 	{ "host localhost 443\n", "t.conf:1:", "fully qualified" },
 	{ "host bad..name.com 443\n", "t.conf:1:", "empty label" },
 	{ "host -x.example.com 443\n", "t.conf:1:", "starting with a hyphen" },
+	{ "host 198.51.100.7 443\n", "t.conf:1:", "\"198.51.100.7\": name is an address, not a host name" },
+	{ "\nhost 127.1 443\n", "t.conf:2:", "an address, not a host name: kvfence resolves names; put addresses in your own" },
+	{ "host 127.0.0.1. 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 0x7f.1 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 10 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 2001:db8::1 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host [::1] 443\n", "t.conf:1:", "an address, not a host name" },
 	{ "endpoints auth dns\n", "t.conf:1:", "unknown function \"dns\"" },
 	{ "microsoft-account maybe\n", "t.conf:1:", "yes or no" },
 	{ "resolver dns.google\n", "t.conf:1:", "not an IP address" },
@@ -248,6 +255,9 @@ static void test_names(void)
 	ok(config_check_hostname("login.microsoftonline.com") == NULL, "hostname ok");
 	ok(config_check_hostname("x.example") == NULL, "two labels ok");
 	ok(config_check_hostname("a.b-.c") != NULL, "label ending in hyphen");
+	ok(config_check_hostname("1password.com") == NULL, "a name may start with digits");
+	ok(config_check_hostname("198.51.100.7.nip.io") == NULL, "digits before a named TLD are a name");
+	ok(config_check_hostname("x.example.123") != NULL, "an all-digit TLD is no name");
 }
 
 static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
