@@ -36,6 +36,7 @@
 #include "servicetags.h"
 #include "state.h"
 #include "status.h"
+#include "afile.h"
 #include "util.h"
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */

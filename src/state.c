@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "state.h"
+#include "afile.h"
 #include "util.h"
 
 #define STATE_MAGIC	"# kvfence state v2"

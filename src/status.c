@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "status.h"
+#include "afile.h"
 #include "util.h"
 
 /* Host states keep kvfence's clock; status.json speaks wall time. */
