@@ -72,11 +72,4 @@ int resolver_timeout_ms(struct resolver *r);
 /* Run a private poll() loop until nothing is pending (the sync command). */
 void resolver_wait(struct resolver *r);
 
-/* The pure answer path: turn a c-ares getaddrinfo result for one family
- * into status, addresses, chain and TTL, merged into *res. Exposed for
- * unit tests and fuzzing. */
-struct ares_addrinfo;
-void resolver_merge_answer(struct host_result *res, int family, int ares_status,
-			   const struct ares_addrinfo *ai);
-
 #endif

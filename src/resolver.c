@@ -11,7 +11,6 @@
  * keeps its queries until they end, then is destroyed. */
 #include "autoconfig.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -28,6 +27,7 @@
 #include <sys/stat.h>
 #include <ares.h>
 
+#include "answer.h"
 #include "log.h"
 #include "resolver.h"
 #include "util.h"
@@ -117,173 +117,6 @@ static int64_t mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-static enum resolve_status map_status(int ares_status)
-{
-	switch (ares_status) {
-	case ARES_SUCCESS:	return RES_OK;
-	case ARES_ENODATA:	return RES_NODATA;
-	case ARES_ENOTFOUND:	return RES_NXDOMAIN;
-	case ARES_ETIMEOUT:	return RES_TIMEOUT;
-	/* c-ares 1.18.1 turns SERVFAIL and REFUSED (and ICMP unreachable)
-	 * into ECONNREFUSED once every server was tried: no server gave a
-	 * usable answer. Distinct from silence, still not definite. */
-	case ARES_ECONNREFUSED:
-	case ARES_ESERVFAIL:	return RES_SERVFAIL;
-	case ARES_EREFUSED:	return RES_REFUSED;
-	default:		return RES_ERROR;
-	}
-}
-
-/* RFC 2181 section 8: a TTL with the top bit set is read as zero. c-ares
- * stores the unsigned wire value in an int, so such TTLs arrive negative. */
-static void note_ttl(struct host_result *res, int ttl)
-{
-	unsigned t = ttl < 0 ? 0 : (unsigned)ttl;
-
-	/* Called before the record is stored: the first one sets ttl, which
-	 * means nothing while no record is held (see result.h). */
-	if (res->n_addrs + res->n_cnames == 0 || t < res->ttl)
-		res->ttl = t;
-}
-
-/* The address of a node of the wanted family, or false for anything else
- * (the other family, a truncated sockaddr, a mismatched one). */
-static bool node_addr(const struct ares_addrinfo_node *n, int family, struct kvf_addr *out)
-{
-	const struct sockaddr *sa = n->ai_addr;
-
-	memset(out, 0, sizeof(*out));
-	if (n->ai_family != family || !sa || sa->sa_family != family)
-		return false;
-	out->family = (uint8_t)family;
-	if (family == AF_INET && n->ai_addrlen >= sizeof(struct sockaddr_in)) {
-		memcpy(out->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return true;
-	}
-	if (family == AF_INET6 && n->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-		memcpy(out->bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		return true;
-	}
-	return false;
-}
-
-static bool holds_addr(const struct host_result *res, const struct kvf_addr *a)
-{
-	size_t i;
-
-	for (i = 0; i < res->n_addrs; i++)
-		if (addr_cmp(&res->addrs[i], a) == 0)
-			return true;
-	return false;
-}
-
-/* Addresses of family from nodes; returns how many nodes carried one
- * (duplicates included), so the caller can tell NODATA from OK. */
-static size_t merge_nodes(struct host_result *res, int family,
-			  const struct ares_addrinfo_node *nodes)
-{
-	const struct ares_addrinfo_node *n;
-	struct kvf_addr a;
-	size_t count = 0, seen = 0;
-
-	for (n = nodes; n; n = n->ai_next)
-		count++;
-	if (count == 0)
-		return 0;
-	/* One allocation per answer, not per address. */
-	res->addrs = xreallocarray(res->addrs, res->n_addrs + count, sizeof(*res->addrs));
-	for (n = nodes; n; n = n->ai_next) {
-		if (!node_addr(n, family, &a))
-			continue;
-		seen++;
-		note_ttl(res, n->ai_ttl);
-		if (!holds_addr(res, &a))
-			res->addrs[res->n_addrs++] = a;
-	}
-	return seen;
-}
-
-/* A chain target as the rest of kvfence compares names: lower case, no
- * trailing dot. NULL for nothing usable (NULL, "", "."). Returns memory
- * the caller frees. */
-static char *normalise_name(const char *name)
-{
-	size_t len, i;
-	char *s;
-
-	if (!name)
-		return NULL;
-	len = strlen(name);
-	while (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0)
-		return NULL;
-	s = xmalloc(len + 1);
-	for (i = 0; i < len; i++)
-		s[i] = (char)tolower((unsigned char)name[i]);
-	s[len] = '\0';
-	return s;
-}
-
-static bool holds_cname(const struct host_result *res, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < res->n_cnames; i++)
-		if (strcmp(res->cnames[i], name) == 0)
-			return true;
-	return false;
-}
-
-static void merge_cnames(struct host_result *res, const struct ares_addrinfo_cname *cnames)
-{
-	const struct ares_addrinfo_cname *c;
-	size_t count = 0;
-	char *name;
-
-	for (c = cnames; c; c = c->next)
-		count++;
-	if (count == 0)
-		return;
-	res->cnames = xreallocarray(res->cnames, res->n_cnames + count, sizeof(*res->cnames));
-	for (c = cnames; c; c = c->next) {
-		name = normalise_name(c->name);
-		if (!name)
-			continue;
-		note_ttl(res, c->ttl);
-		if (holds_cname(res, name))
-			free(name);
-		else
-			res->cnames[res->n_cnames++] = name;
-	}
-}
-
-/* Records are taken only from a successful answer: c-ares hands no
- * addrinfo with an error, and anything that did arrive with one is not
- * an answer to trust. */
-void resolver_merge_answer(struct host_result *res, int family, int ares_status,
-			   const struct ares_addrinfo *ai)
-{
-	enum resolve_status st = map_status(ares_status);
-	size_t got = 0;
-
-	if (family != AF_INET && family != AF_INET6)
-		return;
-	if (st == RES_OK && ai) {
-		merge_cnames(res, ai->cnames);
-		got = merge_nodes(res, family, ai->nodes);
-	}
-	/* Success without an address of the family (a CNAME to nothing, or
-	 * only records of the other family) is NODATA for this family. */
-	if (st == RES_OK && got == 0)
-		st = RES_NODATA;
-	if (family == AF_INET)
-		res->status4 = st;
-	else
-		res->status6 = st;
-}
-
 
 /* The fd table: what is currently watched, for resolver_wait(), for
  * replaying to a hook installed late, and to find a socket's channel. */
@@ -385,7 +218,7 @@ static void answered(struct lookup *l, int family, int status, int timeouts,
 	struct channel *c = l->chan;
 
 	if (!r->destroying)
-		resolver_merge_answer(&l->res, family, status, ai);
+		answer_merge(&l->res, family, status, ai);
 	if (ai)
 		ares_freeaddrinfo(ai);
 	l->timeouts += timeouts > 0 ? (unsigned)timeouts : 0;

@@ -3,7 +3,7 @@
  * ares_getaddrinfo() (c-ares 1.18.1), delivered through
  * ares_set_socket_functions(), so c-ares's own parser builds the
  * ares_addrinfo exactly as it does for kvfence; the result goes through
- * resolver_merge_answer() and addrfilter_apply() with a cap.
+ * answer_merge() and addrfilter_apply() with a cap.
  *
  * Input: byte 0 chooses allow-private (bits 0-1: no, auto for a vault,
  * yes, auto for a host that is no vault) and the cap (bits 2-7, 1 + value); the rest is a reply without its ID and question: flags
@@ -26,7 +26,7 @@
 #include <ares.h>
 
 #include "addrfilter.h"
-#include "resolver.h"
+#include "answer.h"
 
 #define FUZZ_HOST	"contoso-prod.vault.azure.net"
 #define MAX_SOCKS	8
@@ -344,11 +344,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	res.status4 = res.status6 = RES_ERROR;
 
 	resolve(AF_INET, &a);
-	resolver_merge_answer(&res, AF_INET, a.status, a.ai);
+	answer_merge(&res, AF_INET, a.status, a.ai);
 	if (a.ai)
 		ares_freeaddrinfo(a.ai);
 	resolve(AF_INET6, &a);
-	resolver_merge_answer(&res, AF_INET6, a.status, a.ai);
+	answer_merge(&res, AF_INET6, a.status, a.ai);
 	if (a.ai)
 		ares_freeaddrinfo(a.ai);
 

@@ -66,7 +66,7 @@ build() {
 # shellcheck disable=SC2086
 build fuzz_config $CORE
 # shellcheck disable=SC2086
-build fuzz_answer $CORE resolver
+build fuzz_answer $CORE answer
 # shellcheck disable=SC2086
 build fuzz_servicetags $CORE range servicetags
 

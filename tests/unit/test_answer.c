@@ -1,4 +1,4 @@
-/* Unit tests of the resolver's answer path: c-ares getaddrinfo results,
+/* Unit tests of the DNS-answer merge (answer.c): c-ares getaddrinfo results,
  * built by hand in the shapes c-ares 1.18.1 was seen to produce, merged
  * into a host_result. No network. */
 #include "autoconfig.h"
@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <ares.h>
 
-#include "resolver.h"
+#include "answer.h"
 #include "tap.h"
 
 /* Storage for one hand-built answer: up to 8 nodes and 8 CNAMEs. */
@@ -87,7 +87,7 @@ static void test_a_answer_dedupes_and_takes_min_ttl(void)
 	add_node(&f, "192.0.2.1", 120);
 	add_node(&f, "192.0.2.2", 90);
 	add_node(&f, "192.0.2.1", 300);
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &f.ai);
 	is_int(r.status4, RES_OK, "A answer: ok");
 	is_int(r.n_addrs, 2, "A answer: duplicate address kept once");
 	ok(holds(&r, "192.0.2.1") && holds(&r, "192.0.2.2"), "A answer: both addresses");
@@ -114,9 +114,9 @@ static void test_chain_lowercased_and_min_over_chain(void)
 	add_cname(&f6, "mid.Chain.TEST", "end.Chain.TEST", 40);
 	add_node(&f6, "2001:db8::7", 30);
 
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &f4.ai);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &f4.ai);
 	is_int(r.ttl, 40, "chain: a CNAME's TTL bounds the result");
-	resolver_merge_answer(&r, AF_INET6, ARES_SUCCESS, &f6.ai);
+	answer_merge(&r, AF_INET6, ARES_SUCCESS, &f6.ai);
 	is_int(r.status4, RES_OK, "chain: A ok");
 	is_int(r.status6, RES_OK, "chain: AAAA ok");
 	is_int(r.n_addrs, 3, "chain: addresses of both families");
@@ -155,7 +155,7 @@ static void test_statuses_map(void)
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		struct host_result r = { .status4 = RES_OK, .status6 = RES_OK };
 
-		resolver_merge_answer(&r, AF_INET6, map[i].ares, NULL);
+		answer_merge(&r, AF_INET6, map[i].ares, NULL);
 		is_int(r.status6, map[i].want, "c-ares status %d -> %s", map[i].ares,
 		       resolve_status_name(map[i].want));
 		is_int(r.status4, RES_OK, "c-ares status %d leaves the A status alone",
@@ -176,13 +176,13 @@ static void test_other_family_is_nodata(void)
 
 	fake_init(&f);
 	add_node(&f, "192.0.2.3", 0);
-	resolver_merge_answer(&r, AF_INET6, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET6, ARES_SUCCESS, &f.ai);
 	is_int(r.status6, RES_NODATA, "AF_INET node for AAAA: nodata");
 	is_int(r.n_addrs, 0, "AF_INET node for AAAA: not taken");
 	fake_init(&f);
 	add_node(&f, "2001:db8::99", 60);
 	add_node(&f, "192.0.2.4", 60);
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &f.ai);
 	is_int(r.status4, RES_OK, "mixed nodes for A: ok");
 	ok(r.n_addrs == 1 && holds(&r, "192.0.2.4"), "mixed nodes for A: only the IPv4 one");
 	result_free(&r);
@@ -196,7 +196,7 @@ static void test_failure_ignores_records(void)
 	fake_init(&f);
 	add_cname(&f, "a.test", "b.test", 10);
 	add_node(&f, "192.0.2.9", 10);
-	resolver_merge_answer(&r, AF_INET, ARES_ETIMEOUT, &f.ai);
+	answer_merge(&r, AF_INET, ARES_ETIMEOUT, &f.ai);
 	is_int(r.status4, RES_TIMEOUT, "records with a failure: status kept");
 	ok(r.n_addrs == 0 && r.n_cnames == 0 && r.ttl == 0,
 	   "records with a failure: none taken");
@@ -213,7 +213,7 @@ static void test_negative_ttl_is_zero(void)
 	fake_init(&f);
 	add_node(&f, "192.0.2.77", -2147483647);
 	add_node(&f, "192.0.2.78", 60);
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &f.ai);
 	is_int(r.ttl, 0, "negative TTL reads as 0");
 	is_int(r.n_addrs, 2, "negative TTL: addresses still taken");
 	result_free(&r);
@@ -228,7 +228,7 @@ static void test_cname_only_success(void)
 
 	fake_init(&f);
 	add_cname(&f, "x.test", "y.test", 70);
-	resolver_merge_answer(&r, AF_INET6, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET6, ARES_SUCCESS, &f.ai);
 	is_int(r.status6, RES_NODATA, "CNAME only: nodata");
 	ok(r.n_cnames == 1 && strcmp(r.cnames[0], "y.test") == 0, "CNAME only: chain kept");
 	is_int(r.ttl, 70, "CNAME only: its TTL");
@@ -242,7 +242,7 @@ static void test_weird_input(void)
 	struct ares_addrinfo_node *n;
 	struct fake f;
 
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &empty);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &empty);
 	is_int(r.status4, RES_NODATA, "empty addrinfo: nodata");
 
 	fake_init(&f);
@@ -257,7 +257,7 @@ static void test_weird_input(void)
 	add_cname(&f, "a.test", "...", 1);
 	add_cname(&f, NULL, "Z.\xc3\xa9\x01.TEST..", 80);
 	add_node(&f, "192.0.2.4", 100);
-	resolver_merge_answer(&r, AF_INET, ARES_SUCCESS, &f.ai);
+	answer_merge(&r, AF_INET, ARES_SUCCESS, &f.ai);
 	is_int(r.status4, RES_OK, "broken nodes skipped, a good one remains: ok");
 	ok(r.n_addrs == 1 && holds(&r, "192.0.2.4"), "broken nodes: not taken");
 	is_int(r.n_cnames, 1, "unusable CNAME targets skipped");
@@ -265,7 +265,7 @@ static void test_weird_input(void)
 		is_str(r.cnames[0], "z.\xc3\xa9\x01.test", "odd bytes kept, ASCII lowered");
 	is_int(r.ttl, 80, "skipped records do not bound the ttl");
 
-	resolver_merge_answer(&r, AF_UNIX, ARES_ENOTFOUND, &f.ai);
+	answer_merge(&r, AF_UNIX, ARES_ENOTFOUND, &f.ai);
 	ok(r.status4 == RES_OK && r.status6 == RES_ERROR && r.n_addrs == 1,
 	   "unknown family: nothing changes");
 	result_free(&r);
