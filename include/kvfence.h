@@ -1,17 +1,21 @@
-/* kvfence: shared constants and exit codes (sysexits.h values). */
+/* kvfence: shared constants and exit codes. */
 #ifndef KVFENCE_H
 #define KVFENCE_H
 
-#define KVF_EX_OK		0
-#define KVF_EX_USAGE		64
-#define KVF_EX_DATAERR		65
-#define KVF_EX_UNAVAILABLE	69
-#define KVF_EX_SOFTWARE		70
-#define KVF_EX_OSERR		71
-#define KVF_EX_CANTCREAT	73
-#define KVF_EX_TEMPFAIL		75
-#define KVF_EX_NOPERM		77
-#define KVF_EX_CONFIG		78
+#include <sysexits.h>
+
+/* Exit codes: the C library's <sysexits.h>, under the names the sources
+ * use, one to one. kvfence(8) documents the numbers. */
+#define KVF_EX_OK		EX_OK
+#define KVF_EX_USAGE		EX_USAGE
+#define KVF_EX_DATAERR		EX_DATAERR
+#define KVF_EX_UNAVAILABLE	EX_UNAVAILABLE
+#define KVF_EX_SOFTWARE		EX_SOFTWARE
+#define KVF_EX_OSERR		EX_OSERR
+#define KVF_EX_CANTCREAT	EX_CANTCREAT
+#define KVF_EX_TEMPFAIL		EX_TEMPFAIL
+#define KVF_EX_NOPERM		EX_NOPERM
+#define KVF_EX_CONFIG		EX_CONFIG
 
 #define KVF_DEFAULT_CONFIG	SYSCONFDIR "/kvfence/kvfence.conf"
 
