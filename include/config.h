@@ -91,8 +91,6 @@ struct config {
 	char *path;		/* the main file */
 };
 
-#define CONFIG_ERRLEN 512
-
 /* Parse path into *cfg (which config_parse_file initialises). On error
  * returns -1 and writes "file:line: reason" into err; *cfg is then freed
  * and must not be used. 0 on success. */

@@ -17,6 +17,11 @@
 #define KVF_EX_NOPERM		EX_NOPERM
 #define KVF_EX_CONFIG		EX_CONFIG
 
+/* The one size of the buffers that carry an error message up to the
+ * layer that logs it (the err, errlen pairs). Room for a path, a line
+ * number and a message quoting a nested error. */
+#define KVF_ERRLEN		1024
+
 #define KVF_DEFAULT_CONFIG	SYSCONFDIR "/kvfence/kvfence.conf"
 
 #endif

@@ -420,7 +420,7 @@ static void reconcile(struct agent *a)
 {
 	struct reconcile_stats st;
 	struct timespec t0, t1;
-	char err[512];
+	char err[KVF_ERRLEN];
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -531,7 +531,7 @@ static void free_hosts(struct agent *a)
 
 static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
 {
-	char err[256];
+	char err[KVF_ERRLEN];
 
 	if (resolver_new(out, cfg, err, sizeof(err)) < 0) {
 		log_warnx("resolver: %s", err);
@@ -586,7 +586,7 @@ static void drop_resolver(struct agent *a)
 static void load_tags(struct agent *a)
 {
 	struct servicetags nt;
-	char err[1024];
+	char err[KVF_ERRLEN];
 
 	if (a->cfg.n_tagsets == 0)
 		return;
@@ -682,7 +682,7 @@ static void reload(struct agent *a)
 {
 	struct config ncfg;
 	struct engine ne;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 	if (config_parse_file(a->conf_path, &ncfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "reload: %s; keeping the running configuration", err);
 		return;
@@ -1058,7 +1058,7 @@ static int set_aside(struct agent *a, const char *why)
 static int load_state(struct agent *a)
 {
 	struct state_loaded sl;
-	char err[512];
+	char err[KVF_ERRLEN];
 	int r;
 
 	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, state_clock_now(), a->cfg.grace,
@@ -1137,7 +1137,7 @@ static void setup_watchdog(struct agent *a)
 
 static int open_kernel(struct agent *a)
 {
-	char err[512];
+	char err[KVF_ERRLEN];
 	int r;
 
 	r = nftset_open(&a->nft);
@@ -1262,7 +1262,7 @@ int agent_run(const char *conf_path, bool foreground, int verbose)
 {
 	struct agent a = { .conf_path = conf_path, .ep = -1, .sfd = -1, .tfd = -1,
 			   .lockfd = -1, .ifd = -1, .running = true };
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 	int r;
 
 	log_init(foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, verbose);

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "kvfence.h"
 #include "clear.h"
 #include "log.h"
 #include "reconcile.h"
@@ -176,7 +177,7 @@ static void delete_objects(struct engine *e, struct set_plan *plans, size_t n, b
 			   struct clear_stats *st)
 {
 	struct nftset_batch *b;
-	char err[512];
+	char err[KVF_ERRLEN];
 	size_t i, count;
 
 	for (i = 0; i < n; i++) {
@@ -252,7 +253,7 @@ out:
 static int load_record(struct engine *e, const struct config *cfg)
 {
 	struct state_loaded sl;
-	char err[512];
+	char err[KVF_ERRLEN];
 	int r;
 
 	r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace, &sl,

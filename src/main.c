@@ -44,7 +44,7 @@ static void usage(FILE *out);
 
 static int load_config(const char *path, struct config *cfg)
 {
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	if (config_parse_file(path, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -263,7 +263,7 @@ static void warn_hosts_file(const struct endpoint_list *eps)
  * error is logged and the range sets will be left alone. */
 static int load_tags(const struct config *cfg, struct servicetags *tags)
 {
-	char err[1024];
+	char err[KVF_ERRLEN];
 
 	memset(tags, 0, sizeof(*tags));
 	if (cfg->n_tagsets == 0)
@@ -395,7 +395,7 @@ static int nft_exit(int r)
 
 static int resolve_all(struct engine *e, const struct config *cfg, struct sync_run *run)
 {
-	char err[256];
+	char err[KVF_ERRLEN];
 	struct resolver *res;
 	size_t i;
 
@@ -440,7 +440,7 @@ static int sync_lock(const struct config *cfg, int *fd, int *ex)
 static void sync_load_record(struct engine *e, const struct config *cfg, bool dry_run)
 {
 	struct state_loaded sl;
-	char err[512], bad[4096];
+	char err[KVF_ERRLEN], bad[4096];
 	size_t i;
 	int r;
 
@@ -489,7 +489,7 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 	struct reconcile_stats st;
 	struct servicetags tags;
 	struct engine e;
-	char err[512];
+	char err[KVF_ERRLEN];
 	int r, ret = KVF_EX_OK, tags_bad;
 
 	engine_init(&e, cfg, nft);
@@ -655,7 +655,7 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 	struct clear_stats st;
 	struct nftset_ctx *nft;
 	struct config cfg;
-	char err[512], pid[32];
+	char err[KVF_ERRLEN], pid[32];
 	bool dry_run = false;
 	int r, lockfd, ret = KVF_EX_OK;
 

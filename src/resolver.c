@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <ares.h>
 
+#include "kvfence.h"
 #include "answer.h"
 #include "log.h"
 #include "resolver.h"
@@ -840,7 +841,7 @@ static bool event_matters(const struct resolver *r, const struct inotify_event *
 static void reread_resolv_conf(struct resolver *r)
 {
 	struct config cfg;
-	char err[256], was[512], now[512];
+	char err[KVF_ERRLEN], was[512], now[512];
 	struct server *old;
 	size_t n_old;
 	int st;

@@ -35,6 +35,7 @@
 #include <linux/netfilter.h>
 
 #include "config.h"
+#include "kvfence.h"
 #include "state.h"
 #include "afile.h"
 #include "util.h"
@@ -161,7 +162,7 @@ struct loader {
 
 static int __attribute__((format(printf, 2, 3))) lerr(struct loader *l, const char *fmt, ...)
 {
-	char why[256];
+	char why[KVF_ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "kvfence.h"
 #include "elem.h"
 #include "nftset.h"
 
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
 	unsigned long reads = 0, shortr = 0, longr = 0, dupr = 0;
 	size_t expected, min = (size_t)-1, max = 0, i, n;
 	double end;
-	char err[512];
+	char err[KVF_ERRLEN];
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: dump-race TABLE SET EXPECTED SECONDS\n");

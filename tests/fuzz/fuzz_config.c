@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvfence.h"
 #include "config.h"
 
 static char fuzz_name[256];
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	if (reaches_outside(data, size))
 		return -1;	/* not added to the corpus */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvfence.h"
 #include "config.h"
 #include "servicetags.h"
 
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	static int ready;
-	char err[1024];
+	char err[KVF_ERRLEN];
 	json_error_t jerr;
 	json_t *whole;
 	size_t n4, n6;

@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvfence.h"
 #include "catalogue.h"
 #include "config.h"
 #include "tap.h"
 
 static void build(const char *text, struct config *cfg, struct endpoint_list *eps)
 {
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	if (config_parse_buffer("t.conf", text, strlen(text), cfg, err, sizeof(err)) < 0) {
 		printf("# %s\n", err);
@@ -185,7 +186,7 @@ static void test_left_out(void)
 {
 	struct left_out *v;
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 	size_t n;
 	const char *text = "cloud usgov\ninstance-discovery no\n";
 

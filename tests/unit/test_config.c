@@ -10,18 +10,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvfence.h"
 #include "config.h"
 #include "tap.h"
 
 static int parse(const char *text, struct config *cfg, char *err)
 {
-	return config_parse_buffer("t.conf", text, strlen(text), cfg, err, CONFIG_ERRLEN);
+	return config_parse_buffer("t.conf", text, strlen(text), cfg, err, KVF_ERRLEN);
 }
 
 static void test_defaults(void)
 {
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	is_int(parse("", &cfg, err), 0, "empty config is valid");
 	is_int(cfg.cloud, CLOUD_PUBLIC, "default cloud public");
@@ -69,7 +70,7 @@ static void test_full(void)
 		"status-file /tmp/st.json\n"
 		"metrics-file /tmp/m.prom\n";
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	if (!ok(parse(text, &cfg, err) == 0, "full config parses"))
 		printf("# %s\n", err);
@@ -175,7 +176,7 @@ static void test_platform_and_private(void)
 		"instance-discovery no\nvault pub1\nvault pl1 pl2 private\nvault private\n"
 		"managed-hsm hsm1 private\n";
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	is_int(parse("", &cfg, err), 0, "empty config");
 	ok(cfg.platform == PLATFORM_AZURE && cfg.instance_discovery && cfg.n_imds_users == 0 &&
@@ -203,7 +204,7 @@ static void test_bad_inputs(void)
 	for (i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
 		const struct bad *b = &bad_inputs[i];
 		struct config cfg;
-		char err[CONFIG_ERRLEN] = "";
+		char err[KVF_ERRLEN] = "";
 		int r = parse(b->text, &cfg, err);
 
 		ok(r < 0 && strncmp(err, b->want, strlen(b->want)) == 0 &&
@@ -219,7 +220,7 @@ static void test_binary_garbage(void)
 {
 	static const char garbage[] = "cloud public\n\x7f" "ELF\x02\x01\x01\0\0\0";
 	struct config cfg;
-	char err[CONFIG_ERRLEN];
+	char err[KVF_ERRLEN];
 
 	ok(config_parse_buffer("g.conf", garbage, sizeof(garbage) - 1, &cfg, err,
 			       sizeof(err)) < 0 && strstr(err, "g.conf:2:") &&
@@ -277,7 +278,7 @@ static void write_file(const char *name, const char *text, mode_t mode)
 static void test_files(void)
 {
 	struct config cfg;
-	char err[CONFIG_ERRLEN], path[256];
+	char err[KVF_ERRLEN], path[256];
 
 	if (!mkdtemp(tmpdir)) {
 		ok(0, "mkdtemp");

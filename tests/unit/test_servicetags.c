@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kvfence.h"
 #include "servicetags.h"
 #include "tap.h"
 
@@ -16,14 +17,14 @@ static char data[512], tmp[] = "/tmp/kvf-test-tags-XXXXXX";
 /* conf has one %s: the data directory. */
 static int load(const char *conf, struct servicetags *st, char *err, size_t errlen)
 {
-	char text[2048], cerr[CONFIG_ERRLEN];
+	char text[2048], cerr[KVF_ERRLEN];
 	const char *mark = strstr(conf, "%s");
 	struct config cfg;
 	int r;
 
 	snprintf(text, sizeof(text), "%.*s%s%s", (int)(mark - conf), conf, data, mark + 2);
 	if (config_parse_buffer("t.conf", text, strlen(text), &cfg, cerr, sizeof(cerr)) < 0) {
-		snprintf(err, errlen, "config: %s", cerr);
+		snprintf(err, errlen, "config: %.1000s", cerr);
 		return -2;
 	}
 	r = servicetags_load(&cfg, st, err, errlen);
@@ -34,7 +35,7 @@ static int load(const char *conf, struct servicetags *st, char *err, size_t errl
 static void test_usgov(void)
 {
 	struct servicetags st;
-	char err[1024];
+	char err[KVF_ERRLEN];
 
 	if (!ok(load("cloud usgov\nservice-tags %s/ServiceTags_AzureGovernment_*.json "
 		     "AzureKeyVault AzureActiveDirectory AzureResourceManager\n", &st, err,
@@ -53,7 +54,7 @@ static void test_usgov(void)
 static void test_merge_public(void)
 {
 	struct servicetags st;
-	char err[1024], buf[100];
+	char err[KVF_ERRLEN], buf[100];
 
 	if (!ok(load("service-tags %s/ServiceTags_Public_*.json AzureKeyVault AzureActiveDirectory\n",
 		     &st, err, sizeof(err)) == 0, "public test file loads"))
@@ -71,7 +72,7 @@ static void test_merge_public(void)
 static void test_errors(void)
 {
 	struct servicetags st;
-	char err[1024], path[600];
+	char err[KVF_ERRLEN], path[600];
 	FILE *f;
 
 	ok(load("cloud usgov\nservice-tags %s/ServiceTags_AzureGovernment_*.json NoSuchTag\n", &st, err,
@@ -104,7 +105,7 @@ static void test_errors(void)
 static void test_newest_and_crlf(void)
 {
 	struct servicetags st;
-	char err[1024], src[600], dst[600], cmd[2400];
+	char err[KVF_ERRLEN], src[600], dst[600], cmd[2400];
 
 	/* Two files: the later date in the name wins, whatever the mtime. */
 	snprintf(data, sizeof(data), "%s/data/service-tags", getenv("TESTDIR") ? getenv("TESTDIR") : "tests");
@@ -127,7 +128,7 @@ static void test_newest_and_crlf(void)
 static int parse_text(const char *text, size_t len, const char *tag, size_t *n4, size_t *n6,
 		      char *err, size_t errlen)
 {
-	char cerr[CONFIG_ERRLEN];
+	char cerr[KVF_ERRLEN];
 	struct config cfg;
 	FILE *f;
 	int r;
@@ -182,7 +183,7 @@ static void test_stream_strict(void)
 		"\"addressPrefixes\": [\"192.0.2.0/24\", \"2001:db8::/48\"]}}],\n"
 		"\"extra\": {\"nested\": [1, 2.5e3, null, true, \"\\u00e9\"]},\n"
 		"\"cloud\": \"Public\", \"changeNumber\": 7}\n";
-	char err[1024], *cut;
+	char err[KVF_ERRLEN], *cut;
 	size_t i, n4 = 0, n6 = 0, len = strlen(good), bad_cuts = 0;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

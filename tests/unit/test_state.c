@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvfence.h"
 #include "state.h"
 #include "tap.h"
 
@@ -81,7 +82,7 @@ static void add(struct host_state *h, const char *addr, int64_t seen, bool curre
 static void test_round_trip(void)
 {
 	struct host_state hs[3] = { { 0 } }, back[3] = { { 0 } };
-	char err[256] = "";
+	char err[KVF_ERRLEN] = "";
 	const struct seen_addr *s;
 	struct state_loaded sl;
 	struct stat st;
@@ -140,7 +141,7 @@ static void test_round_trip(void)
 static void test_first_start(void)
 {
 	struct host_state hs[3] = { { 0 } };
-	char err[256] = "", missing[160];
+	char err[KVF_ERRLEN] = "", missing[160];
 	struct state_loaded sl;
 
 	snprintf(missing, sizeof(missing), "%s/none", dir);
@@ -212,7 +213,7 @@ static const struct damaged damaged[] = {
 
 static void test_damaged(void)
 {
-	char err[256], want[192], big[700];
+	char err[KVF_ERRLEN], want[192], big[700];
 	struct state_loaded sl;
 	size_t i;
 
@@ -254,7 +255,7 @@ static void test_damaged(void)
 static void test_grace(void)
 {
 	struct host_state hs[3] = { { 0 } };
-	char err[256] = "";
+	char err[KVF_ERRLEN] = "";
 	const struct seen_addr *s;
 	struct state_loaded sl;
 	static const char text[] = HDR2 HOST2
@@ -290,7 +291,7 @@ static void test_clock(void)
 	struct host_state hs[3] = { { 0 } };
 	const struct seen_addr *s;
 	struct state_loaded sl;
-	char err[256] = "";
+	char err[KVF_ERRLEN] = "";
 
 	write_file(text, strlen(text));
 	is_int(state_load(path, &eps, hs, later, GRACE, &sl, err, sizeof(err)), 0, "loads");
@@ -321,7 +322,7 @@ static void test_clock(void)
 static void test_directory(void)
 {
 	struct host_state hs[3] = { { 0 } };
-	char err[256] = "", d[160];
+	char err[KVF_ERRLEN] = "", d[160];
 	struct state_loaded sl;
 
 	snprintf(d, sizeof(d), "%s/adir", dir);
@@ -336,7 +337,7 @@ static void test_unknown_hosts(void)
 {
 	struct state_loaded sl;
 	struct host_state hs[3] = { { 0 } };
-	char err[256] = "";
+	char err[KVF_ERRLEN] = "";
 	static const char text[] = HDR
 		"host gone.vault.azure.net ttl 30 answer 1764399000\n"
 		"addr 192.0.2.50 1764399000 current\n"
@@ -368,7 +369,7 @@ static void test_created(void)
 		{ .ref = &r6, .elems = &none, .created = true },
 	};
 	struct state_loaded sl;
-	char err[256] = "";
+	char err[KVF_ERRLEN] = "";
 
 	is_int(state_save(path, &eps, hs, views, 2, C), 0, "sets kvfence created are saved");
 	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and read back");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvfence.h"
 #include "catalogue.h"
 #include "config.h"
 #include "sysfiles.h"
@@ -51,7 +52,7 @@ static void test_hosts(void)
 	struct endpoint_list eps;
 	struct hosts_hit *hits;
 	struct config cfg;
-	char err[CONFIG_ERRLEN], t[KVF_ADDRSTRLEN];
+	char err[KVF_ERRLEN], t[KVF_ADDRSTRLEN];
 	size_t n;
 
 	if (config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err)) < 0) {
