@@ -5,22 +5,18 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <linux/netfilter.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "conffile.h"
 #include "config.h"
+#include "kvfence.h"
 #include "util.h"
 
-#define CONFIG_MAX_DEPTH	8
-#define CONFIG_MAX_SIZE		(16u << 20)	/* a config is never this big */
 #define CONFIG_MAX_LINE		4096
 #define CONFIG_MAX_ARGS		64
 #define NFT_NAME_MAX		255
@@ -41,8 +37,7 @@ struct parser {
 	char *err;
 	size_t errlen;
 	struct where at;
-	char *stack[CONFIG_MAX_DEPTH];	/* realpaths of open files */
-	int depth;
+	struct conffile_stack open;	/* the files being read */
 	struct where seen[48];		/* first use of each single directive */
 	char **files;			/* names kept alive for seen[] */
 	size_t n_files, cap_files;
@@ -725,56 +720,21 @@ static int parse_file(struct parser *p, const char *path);
 
 #define UTF8_BOM "\xef\xbb\xbf"
 
-/* glob(3)'s error callback has no user pointer: the first directory that
- * could not be read for a reason other than its absence. */
-static int glob_errno;
-static char glob_errpath[PATH_MAX];
-
-static int glob_error(const char *path, int err)
-{
-	/* A directory that does not exist matches nothing, like an empty
-	 * one (a conf.d never created); one that cannot be read is an error. */
-	if (err == ENOENT || err == ENOTDIR)
-		return 0;
-	glob_errno = err;
-	snprintf(glob_errpath, sizeof(glob_errpath), "%s", path);
-	return 1;
-}
-
 /* include GLOB: relative to the including file's directory. A pattern
  * that matches nothing is fine (an empty conf.d, or none at all); a plain
  * name that does not exist is an error. */
 static int d_include(struct parser *p, int argc, char **argv)
 {
-	char *pattern;
+	char msg[KVF_ERRLEN];
 	glob_t g;
 	int r, ret = 0;
 	size_t i;
 
-	if (argv[1][0] == '/') {
-		pattern = xstrdup(argv[1]);
-	} else {
-		const char *slash = strrchr(p->at.file, '/');
-		int dirlen = slash ? (int)(slash - p->at.file) : 1;
-
-		pattern = xasprintf("%.*s/%s", dirlen, slash ? p->at.file : ".", argv[1]);
-	}
-	glob_errno = 0;
-	r = glob(pattern, 0, glob_error, &g);
-	if (r == GLOB_NOMATCH && !glob_errno) {
-		if (!strpbrk(argv[1], "*?["))
-			ret = perr(p, "include: %s: No such file or directory", pattern);
-		free(pattern);
-		return ret;
-	}
-	if (r != 0) {
-		if (glob_errno)
-			ret = perr(p, "include: %s: %s: %s", pattern, glob_errpath,
-				   strerror(glob_errno));
-		else
-			ret = perr(p, "include: %s: cannot read", pattern);
-		goto out;
-	}
+	r = conffile_glob(p->at.file, argv[1], &g, msg, sizeof(msg));
+	if (r < 0)
+		return perr(p, "include: %s", msg);
+	if (r > 0)
+		return 0;
 	for (i = 0; i < g.gl_pathc && ret == 0; i++) {
 		struct where saved = p->at;
 
@@ -782,8 +742,6 @@ static int d_include(struct parser *p, int argc, char **argv)
 		p->at = saved;
 	}
 	globfree(&g);
-out:
-	free(pattern);
 	return ret;
 }
 
@@ -939,85 +897,20 @@ static const char *keep_name(struct parser *p, const char *name)
 	return p->files[p->n_files++];
 }
 
-/* A config that someone else may write can open the firewall: refuse it. */
-static int check_owner(struct parser *p, const char *path, const struct stat *st)
-{
-	if (!S_ISREG(st->st_mode))
-		return perr(p, "%s: not a regular file", path);
-	if (st->st_mode & S_IWOTH)
-		return perr(p, "%s: writable by any user (mode %03o); refusing it",
-			    path, (unsigned)(st->st_mode & 0777));
-	/* Group-writable is as bad when the group holds other users: only
-	 * root's group or the process's own group may write. */
-	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && st->st_gid != getegid())
-		return perr(p, "%s: writable by group %u (mode %03o), which other users may be in; "
-			    "refusing it", path, (unsigned)st->st_gid, (unsigned)(st->st_mode & 0777));
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return perr(p, "%s: owned by uid %u, neither root nor this user; refusing it",
-			    path, (unsigned)st->st_uid);
-	return 0;
-}
-
-static int read_file(struct parser *p, const char *path, char **buf, size_t *len)
-{
-	struct stat st;
-	FILE *f;
-	int fd, ret = -1;
-
-	/* O_NONBLOCK: a FIFO matched by an include glob must be refused
-	 * below, not wait for a writer. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	f = fd >= 0 ? fdopen(fd, "r") : NULL;
-	if (!f) {
-		perr(p, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (fstat(fileno(f), &st) < 0) {
-		perr(p, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (check_owner(p, path, &st))
-		goto out;
-	if ((unsigned long long)st.st_size > CONFIG_MAX_SIZE) {
-		perr(p, "%s: larger than %u MiB; not a configuration file", path,
-		     CONFIG_MAX_SIZE >> 20);
-		goto out;
-	}
-	*buf = xmalloc((size_t)st.st_size + 1);
-	*len = fread(*buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		perr(p, "%s: %s", path, strerror(errno));
-		free(*buf);
-		goto out;
-	}
-	ret = 0;
-out:
-	fclose(f);
-	return ret;
-}
-
+/* Errors before the file is open point at the include line (or, for the
+ * main file, at no line). */
 static int parse_file(struct parser *p, const char *path)
 {
-	char real[PATH_MAX], *buf = NULL;
+	char msg[KVF_ERRLEN], *buf = NULL;
 	size_t len = 0;
-	int i, ret;
+	int ret;
 
-	if (!realpath(path, real))
-		return perr(p, "%s: %s", path, strerror(errno));
-	for (i = 0; i < p->depth; i++)
-		if (strcmp(p->stack[i], real) == 0)
-			return perr(p, "include loop: %s includes itself", path);
-	if (p->depth == CONFIG_MAX_DEPTH)
-		return perr(p, "includes nested deeper than %d", CONFIG_MAX_DEPTH);
-	if (read_file(p, path, &buf, &len))
-		return -1;
-	p->stack[p->depth++] = xstrdup(real);
+	if (conffile_enter(&p->open, path, &buf, &len, msg, sizeof(msg)))
+		return perr(p, "%s", msg);
 	p->at.file = keep_name(p, path);
 	p->at.line = 0;
 	ret = parse_lines(p, buf, len);
-	free(p->stack[--p->depth]);
+	conffile_leave(&p->open);
 	free(buf);
 	return ret;
 }
