@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/netfilter.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "conffile.h"
 #include "config.h"
 #include "kvfence.h"
+#include "log.h"
 #include "util.h"
 
 #define CONFIG_MAX_LINE		4096
@@ -43,10 +45,12 @@ struct parser {
 	size_t n_files, cap_files;
 	bool set6_explicit, set4_explicit;
 	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at;
-	/* Open addressing over (name, port) of cfg->hosts: index + 1, 0 for
-	 * empty. Duplicate checks stay linear for 10k-host configs. */
-	size_t *host_slots;
-	size_t n_slots;
+	/* The host names, for the duplicate check (see hosts_seen_add). */
+	struct hsearch_data hosts_seen;
+	size_t n_slots;			/* the table's size; 0: none yet */
+	size_t n_names;			/* distinct names in it */
+	size_t *same_name;		/* per host: the previous one of its name + 1 */
+	size_t cap_same;
 	size_t cap_hosts;
 };
 
@@ -415,46 +419,64 @@ static int d_create_sets(struct parser *p, int argc, char **argv)
 	return parse_bool(p, argv, &p->cfg->create_sets);
 }
 
-static size_t host_hash(const char *name, uint16_t port)
+/* The duplicate check of d_host: the host names in a glibc hsearch_r
+ * table, each entry the newest host of that name (index + 1), the older
+ * ones chained through same_name[] (a name is rarely on more than a few
+ * ports). The table is rebuilt twice as large whenever it would pass half
+ * full, so each host costs O(1) and a 10k-host config stays linear. The
+ * keys are the names in cfg->hosts: nothing is copied. */
+static void hosts_seen_grow(struct parser *p)
 {
-	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
+	ENTRY e = { 0 }, *ep;
+	size_t i;
 
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ull;
-	return (size_t)((h ^ port) * 1099511628211ull);
+	if (p->n_slots)
+		hdestroy_r(&p->hosts_seen);
+	memset(&p->hosts_seen, 0, sizeof(p->hosts_seen));
+	p->n_slots = p->n_slots ? 2 * p->n_slots : 64;
+	if (!hcreate_r(p->n_slots, &p->hosts_seen))
+		fatalx("out of memory");
+	/* In order, so each name ends up on its newest host. */
+	for (i = 0; i < p->cfg->n_hosts; i++) {
+		e.key = p->cfg->hosts[i].name;
+		if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
+			fatalx("out of memory");
+		ep->data = (void *)(i + 1);
+	}
 }
 
-static void host_slots_insert(struct parser *p, size_t idx)
+/* Whether (name, port) is among cfg->hosts. */
+static bool hosts_seen_find(struct parser *p, const char *name, uint16_t port)
 {
-	const struct config_host *h = &p->cfg->hosts[idx];
-	size_t i = host_hash(h->name, h->port) & (p->n_slots - 1);
+	ENTRY e = { .key = (char *)name }, *ep;
+	size_t i;
 
-	while (p->host_slots[i])
-		i = (i + 1) & (p->n_slots - 1);
-	p->host_slots[i] = idx + 1;
+	if (!p->n_slots || !hsearch_r(e, FIND, &ep, &p->hosts_seen))
+		return false;
+	for (i = (size_t)ep->data; i; i = p->same_name[i - 1])
+		if (p->cfg->hosts[i - 1].port == port)
+			return true;
+	return false;
 }
 
-/* Index of (name, port) in cfg->hosts, or -1; the table stays at most
- * half full. */
-static long host_lookup(struct parser *p, const char *name, uint16_t port)
+/* Record cfg->hosts[idx], the newest host. */
+static void hosts_seen_add(struct parser *p, size_t idx)
 {
-	size_t i, n = p->cfg->n_hosts;
+	ENTRY e = { .key = p->cfg->hosts[idx].name }, *ep;
 
-	if (2 * (n + 1) > p->n_slots) {
-		free(p->host_slots);
-		p->n_slots = p->n_slots ? 2 * p->n_slots : 64;
-		p->host_slots = xcalloc(p->n_slots, sizeof(*p->host_slots));
-		for (i = 0; i < n; i++)
-			host_slots_insert(p, i);
+	array_reserve(&p->same_name, &p->cap_same, idx + 1, sizeof(*p->same_name));
+	p->same_name[idx] = 0;
+	if (!p->n_slots || !hsearch_r(e, FIND, &ep, &p->hosts_seen)) {
+		if (2 * (p->n_names + 1) > p->n_slots)
+			hosts_seen_grow(p);	/* enters idx too */
+		/* At most half full: ENTER fails only for want of memory. */
+		if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
+			fatalx("out of memory");
+		p->n_names++;
+	} else {
+		p->same_name[idx] = (size_t)ep->data;
 	}
-	for (i = host_hash(name, port) & (p->n_slots - 1); p->host_slots[i];
-	     i = (i + 1) & (p->n_slots - 1)) {
-		const struct config_host *h = &p->cfg->hosts[p->host_slots[i] - 1];
-
-		if (h->port == port && strcmp(h->name, name) == 0)
-			return (long)p->host_slots[i] - 1;
-	}
-	return -1;
+	ep->data = (void *)(idx + 1);
 }
 
 static int d_host(struct parser *p, int argc, char **argv)
@@ -483,14 +505,14 @@ static int d_host(struct parser *p, int argc, char **argv)
 		perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1], argv[2]);
 		goto fail;
 	}
-	if (host_lookup(p, name, (uint16_t)port) >= 0) {
+	if (hosts_seen_find(p, name, (uint16_t)port)) {
 		perr(p, "host %s %lu is given twice", name, port);
 		goto fail;
 	}
 	array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
 	cfg->hosts[cfg->n_hosts].name = name;
 	cfg->hosts[cfg->n_hosts].port = (uint16_t)port;
-	host_slots_insert(p, cfg->n_hosts++);
+	hosts_seen_add(p, cfg->n_hosts++);
 	return 0;
 fail:
 	free(name);
@@ -1024,7 +1046,9 @@ static void parser_free(struct parser *p)
 {
 	size_t i;
 
-	free(p->host_slots);
+	if (p->n_slots)
+		hdestroy_r(&p->hosts_seen);
+	free(p->same_name);
 	for (i = 0; i < p->n_files; i++)
 		free(p->files[i]);
 	free(p->files);

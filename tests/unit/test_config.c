@@ -263,6 +263,42 @@ static void test_names(void)
 
 static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
 
+/* 5,000 names on 3 ports each, in an order that mixes them, cross
+ * several rebuilds of the duplicate table: all are kept, in order; a
+ * name again on another port is a new host, again on the same port is
+ * refused at its own line. */
+static void test_duplicate_hosts_found_among_thousands(void)
+{
+	const unsigned ports[3] = { 443, 8443, 1 }, names = 5000;
+	size_t cap = 64 + names * 3 * 40, n = 0;
+	char *text = malloc(cap), err[KVF_ERRLEN] = "", want[64];
+	struct config cfg;
+	unsigned i, k, bad;
+
+	n += (size_t)snprintf(text + n, cap - n, "vault contoso-prod\n");
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < names; i++)
+			n += (size_t)snprintf(text + n, cap - n, "host h%u.example.com %u\n",
+					      (i * 7919u) % names, ports[k]);
+	if (!ok(parse(text, &cfg, err) == 0, "%u hosts on 3 ports each are all accepted: %s",
+		names, err))
+		return;
+	is_int(cfg.n_hosts, names * 3, "every (name, port) is kept once");
+	is_str(cfg.hosts[names].name, "h0.example.com", "in the file's order");
+	is_int(cfg.hosts[names].port, 8443, "with its port");
+	config_free(&cfg);
+
+	bad = 1 + 3 * names + 1;
+	snprintf(text + n, cap - n, "host H4999.example.com. 8443\n");
+	is_int(parse(text, &cfg, err), -1, "the same name and port again is refused");
+	snprintf(want, sizeof(want), "t.conf:%u: host h4999.example.com 8443 is given twice", bad);
+	is_str(err, want, "at its own line, by its normalised name");
+	snprintf(text + n, cap - n, "host h4999.example.com 8444\n");
+	is_int(parse(text, &cfg, err), 0, "the same name on a new port is a new host");
+	config_free(&cfg);
+	free(text);
+}
+
 static void write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[256];
@@ -410,6 +446,7 @@ int main(void)
 	test_binary_garbage();
 	test_durations();
 	test_names();
+	test_duplicate_hosts_found_among_thousands();
 	test_files();
 	return done_testing();
 }
