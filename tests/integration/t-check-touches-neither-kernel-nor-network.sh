@@ -3,11 +3,8 @@
 # kernel or the network; endpoints and rules too. Attacked with strace:
 # not one socket of any family (netlink, INET, INET6) is opened, even
 # with range mode configured and resolver addresses given.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 command -v strace >/dev/null 2>&1 || skip "strace not installed"
 
 tags=$KVF_TMP/tags

@@ -6,11 +6,8 @@
 # the config leaves out, with who needs it, and the platform lines the
 # printed rules will hold. /etc/resolv.conf and /etc/hosts are
 # bind-mounted in the test's own mount namespace.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 printf '# test\nsearch example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\n' \
 	> "$KVF_TMP/resolv.conf"

@@ -5,11 +5,8 @@
 # command that reads the config; `check` accepts a good config and leaves
 # the kernel untouched; `endpoints` prints the hostnames, ports and
 # functions of the catalogue for cloud public.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 # --help, --version
 kvf_run help --help

@@ -6,11 +6,8 @@
 # through an include glob, a file over the 16 MiB cap. A 10 MiB file is parsed or refused within seconds: of
 # comments it is valid; of `host` lines it must not take minutes (a
 # linear duplicate check per line is quadratic).
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 d=$KVF_TMP/etc
 mkdir -m 0755 "$d" || hard_error "mkdir $d"

@@ -6,13 +6,8 @@
 # names its host. Under allow-private auto a private address does get in
 # for a vault whose CNAME chain runs through privatelink.vaultcore.azure.net,
 # and does not for a chain through a look-alike zone.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 # kind A-answer AAAA-answer

@@ -7,13 +7,8 @@
 # timeout again on every refresh round), and the agent's later refresh
 # rounds send nothing to the dead server (counted by an nft rule) until,
 # 5 minutes later, the configured order is tried again.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 N=200
 dead=192.0.2.53

@@ -7,13 +7,8 @@
 # host keeps every address it had (fail-static), no spoofed address gets
 # in, the host that does answer is updated in the same run, sync exits 69
 # and names each failure; the whole run is bounded by c-ares' timeouts.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 faults="timeout servfail refused short badcount badptr wrongid wrongname"

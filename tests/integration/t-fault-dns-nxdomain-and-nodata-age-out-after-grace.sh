@@ -3,15 +3,8 @@
 # addresses turns NXDOMAIN, another loses its AAAA records (NODATA for
 # AAAA only, A still answered). Their addresses stay while grace runs,
 # then leave; the A address of the NODATA host stays; the agent lives.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
 GRACE=4

@@ -5,13 +5,8 @@
 # Link hop in front of a CRL host or a `host` line gets nothing in: the
 # addresses (10.0.0.80, 192.168.1.1) are rejected and logged per host,
 # while the vault with the very same chain gets them.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 pl=shared.privatelink.vaultcore.azure.net

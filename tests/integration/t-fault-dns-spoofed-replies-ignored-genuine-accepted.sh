@@ -4,13 +4,8 @@
 # names another host (the other host's address must not be taken for this
 # one), and bytes that are no DNS message. `kvfence sync` exits 0, the sets
 # hold the genuine addresses only.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

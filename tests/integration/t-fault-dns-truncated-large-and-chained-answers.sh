@@ -5,13 +5,8 @@
 # (the rest left out, logged); a 60-hop CNAME chain resolves (c-ares 1.18.1
 # sets no bound of its own); a CNAME loop gives no address, ends at once
 # and does not disturb the other hosts.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

@@ -5,15 +5,8 @@
 # freely, then while it is stopped (SIGSTOP) so that the burst surely
 # overruns its receive buffer. The agent logs that notifications were lost, re-reads the sets and refills
 # the flushed one, and stays alive.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

@@ -2,13 +2,8 @@
 # Without CAP_NET_ADMIN (user nobody, no capabilities, inside the test's
 # namespace) `kvfence sync` and `kvfence run -f` exit 77 with a message
 # that says CAP_NET_ADMIN is missing; the sets are not touched.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 command -v setpriv >/dev/null 2>&1 || skip "setpriv not installed"
 id nobody >/dev/null 2>&1 || skip "no user nobody"

@@ -3,15 +3,8 @@
 # only): the agent notices through the monitor, re-creates the table and
 # the sets and refills them from what it holds, without waiting for DNS;
 # it stays alive throughout.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

@@ -5,13 +5,8 @@
 # fills its sets, and behind it DNS (UDP 53), loopback (Azure Arc's
 # 127.0.0.1:40342) and IMDS (169.254.169.254:80) work, the vault works, and
 # another address on 443 is blocked.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/egress.sh
-. "$TESTDIR/lib/egress.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" egress -- "$@"
 egress_setup
 egress_zone "$KVF_TMP/root.zone"
 dns_start "$KVF_TMP/root.zone"

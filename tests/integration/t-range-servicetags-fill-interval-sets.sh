@@ -5,13 +5,8 @@
 # two prefixes removed and one added writes exactly that; a broken newer
 # file changes nothing; a hand-added range survives; the running agent
 # picks up a file dropped in place.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 data=$TESTDIR/data/service-tags
 tags=$KVF_TMP/tags

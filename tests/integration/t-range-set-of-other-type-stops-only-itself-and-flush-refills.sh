@@ -6,13 +6,8 @@
 # `nft flush set ... kvfence4r` under the agent is refilled at once, from
 # the change notification, as a flushed host set is, not at the
 # refresh-max re-read an hour later.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 tags=$KVF_TMP/tags
 mkdir -p "$tags"

@@ -12,13 +12,8 @@
 # (imds-groups) lets root and the named user (group) reach IMDS and resets
 # everyone else; with
 # service-tags the printed rules declare and use the range sets.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/egress.sh
-. "$TESTDIR/lib/egress.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" egress -- "$@"
 egress_setup
 
 zone=$KVF_TMP/root.zone

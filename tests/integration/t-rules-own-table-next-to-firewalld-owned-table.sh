@@ -10,13 +10,8 @@
 # kvfence's accept; an accept in firewalld's table for the port restores
 # the vault while kvfence's chain still refuses the rest. A flush of the
 # ruleset (Debian's nftables.conf starts with one) leaves the owned table.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/egress.sh
-. "$TESTDIR/lib/egress.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" egress -- "$@"
 egress_setup
 egress_zone "$KVF_TMP/root.zone"
 dns_start "$KVF_TMP/root.zone"

@@ -10,8 +10,8 @@
 # namespaces of its own). With the agent asking just before the cache
 # expired (the old schedule) 81% of the answers held a blocked address;
 # the bound here is 5%, and every blocked address must be let in.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" --manual -- "$@"
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, nftables)"
 command -v unbound >/dev/null || skip "unbound not installed"
 kvf_tmpdir

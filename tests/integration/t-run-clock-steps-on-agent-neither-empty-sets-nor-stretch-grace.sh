@@ -7,13 +7,8 @@
 # address DNS stopped returning past its grace. A state file written
 # before the step back is "from the future" at the next start: said, and
 # its ages taken as they were.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 libfaketime=
 for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \

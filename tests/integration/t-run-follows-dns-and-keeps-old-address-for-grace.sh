@@ -1,13 +1,8 @@
 #!/bin/bash
 # kvfence run follows a changed DNS answer within TTL + 1 s, and keeps the
 # address DNS stopped returning for `grace`, not longer and not shorter.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 TTL=2
 GRACE=6

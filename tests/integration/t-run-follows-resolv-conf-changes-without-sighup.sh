@@ -14,15 +14,8 @@
 # A rewrite with the same servers (a DHCP renewal) is no change.
 # The test sees its own /etc: an overlay in its private mount namespace,
 # so the host's /etc/resolv.conf is never touched.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
 # /etc of this namespace only: writes land in a tmpfs under /run (the

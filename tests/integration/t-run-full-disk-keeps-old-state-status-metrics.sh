@@ -5,13 +5,8 @@
 # files byte for byte and no .tmp behind; once there is room again the
 # next write succeeds. (They are written through stdio now, where a
 # failed write only shows at the final flush.)
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 # Under the namespace's own /run (kvf_netns_setup): this mount is
 # invisible outside and goes away with the namespace.

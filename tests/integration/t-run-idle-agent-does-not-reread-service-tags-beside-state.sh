@@ -5,13 +5,8 @@
 # renamed over state, every few seconds while answers come) must not make
 # it re-read and re-parse the tag files: only a file the pattern matches
 # does. Measured by the agent's own log line for every load.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 lib=$KVF_TMP/var/lib/kvfence
 mkdir -p "$lib"

@@ -1,13 +1,8 @@
 #!/bin/bash
 # Elements the administrator added by hand, with or without a comment,
 # survive many reconciles of a running agent whose hosts keep changing.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 zone=$KVF_TMP/root.zone
 write_zone() {

@@ -5,13 +5,8 @@
 # date and change number, elements per set. Per-host series only with
 # metrics-per-host yes. promtool (Debian's prometheus package) finds
 # nothing to lint, and the counters never go down across SIGHUP.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns --manual -- "$@"
 fakedns_require
 kvf_netns_enter "$@"
 kvf_tmpdir

@@ -6,13 +6,8 @@
 # removed, neither by the running agent nor after a restart, and is not
 # adopted into the host's state (status.json); kvfence's own elements,
 # recorded in the state file, still leave when DNS moves, after a restart.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 host=contoso-prod.vault.azure.net
 zone=$KVF_TMP/root.zone

@@ -9,13 +9,8 @@
 # answering a public address, are filled as usual. When DNS is fixed the
 # refusal clears. A vault a reload declares private loses the public
 # address it held at its next answer, whatever the grace.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 write_zone() {	# the address plbad's chain ends on: public, then fixed
 	zone_begin "$KVF_TMP/root.zone" 1

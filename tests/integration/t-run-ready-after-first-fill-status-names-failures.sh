@@ -7,13 +7,8 @@
 # (bounded), with a STATUS= that names the failure. While DNS fails,
 # STATUS= says what fails and since when instead of "all is well"; it
 # counts the range sets' elements too.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 1

@@ -2,13 +2,8 @@
 # SIGTERM: exit 0, the sets stay filled. A new agent started on filled
 # sets while DNS is down removes nothing. At "boot" (empty ruleset, DNS
 # still down) an agent fills the sets from its state file at once.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 300

@@ -2,13 +2,8 @@
 # SIGHUP with a good config adds a new vault's addresses and removes a
 # dropped vault's; with a bad one the agent keeps running on the old
 # config and logs file:line.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 300

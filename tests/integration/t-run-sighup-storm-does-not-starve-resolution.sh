@@ -8,15 +8,8 @@
 # in flight never comes back, and its late answer is not taken for
 # another host's (hosts are numbered in name order: gone.example.com had
 # the number new.example.com gets).
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

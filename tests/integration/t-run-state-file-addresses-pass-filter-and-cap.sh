@@ -5,13 +5,8 @@
 # Private Link zone by a vault or managed HSM under auto) and
 # max-addresses-per-host, as answers do.
 # DNS is down throughout: only the state file speaks.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 conf=$KVF_TMP/kvfence.conf
 now=$(date +%s)

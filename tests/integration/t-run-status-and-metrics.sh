@@ -4,13 +4,8 @@
 # python3-jsonschema), reals with six significant digits, timestamps
 # named *_unix. `kvfence status` shows failing hosts first with their
 # reason and since when, the range sets and the next refresh.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns --manual -- "$@"
 fakedns_require
 kvf_netns_enter "$@"
 kvf_tmpdir

@@ -3,13 +3,8 @@
 # their history (when last seen, and that the latest definite answer named
 # them), so during a DNS outage longer than grace every boot fills the
 # sets from the state file, not only the first.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 60

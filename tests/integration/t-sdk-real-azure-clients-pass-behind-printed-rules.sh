@@ -15,11 +15,8 @@
 # namespace where fake Entra ID, Key Vault, ARM (HTTPS, one certificate of
 # a throwaway CA) and IMDS / WireServer (HTTP) answer on documentation
 # addresses, 169.254.169.254 and 168.63.129.16.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent --manual -- "$@"
 
 SDK_DIR=${KVF_SDK_DIR:-/usr/local/lib/kvfence-tests/sdk}
 SDK_SRC=$TESTDIR/sdk

@@ -3,11 +3,8 @@
 # unprivileged user that holds CAP_NET_ADMIN and nothing else (as
 # User=kvfence with AmbientCapabilities=CAP_NET_ADMIN runs it) fills the
 # sets; the same user without it gets exit 77.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 command -v setpriv >/dev/null 2>&1 || skip "setpriv not installed"
 # The user must reach the config and the binary.
 chmod 755 "$KVF_TMP"

@@ -5,11 +5,8 @@
 # `ip` table with set6 none gets only its IPv4 set; with `create-sets no` a
 # missing table or set makes sync fail (69) with a message naming it, and
 # nothing is created or written.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 60

@@ -4,11 +4,8 @@
 # and the reason on stderr, and leaves the ruleset byte-identical. When one
 # host fails (SERVFAIL) and the others answer, the others are reconciled,
 # the failing host keeps its elements, and sync still exits 69.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 write_zone() {	# $1: contoso-prod's IPv4 address

@@ -5,11 +5,8 @@
 # foreign element, and a range set still missing: every change is printed
 # exactly, nothing of the ruleset changes (compared byte for byte), and a
 # real sync afterwards writes exactly what the dry run printed.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 300

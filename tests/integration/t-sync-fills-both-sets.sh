@@ -3,11 +3,8 @@
 # exactly `address . port` for every address of every configured host, CNAME
 # chains of 2 to 4 hops followed, each element commented with its host name;
 # a host on two ports gets one element per port.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 60

@@ -5,13 +5,8 @@
 # catalogue's 443, a host line with 8443, the same name with a trailing
 # dot and mixed case on 9443): one A and one AAAA query, every port in
 # the set, and the name in the element comment as configured (no dot).
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/fakedns.sh
-. "$TESTDIR/lib/fakedns.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" fakedns -- "$@"
 fakedns_require
 
 fakedns_begin

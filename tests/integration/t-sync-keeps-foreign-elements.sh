@@ -3,11 +3,8 @@
 # without a comment, even one that looks like a host name) survive every
 # sync; an element of ours whose host no longer answers that address is
 # removed; a host that moves to a new address gets the new one instead.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 write_zone() {	# $1: contoso-prod's address, $2..: fabrikam-kv's addresses

@@ -2,11 +2,8 @@
 # A set the administrator declared with a key type kvfence cannot fill is
 # refused with its type named as nft names it (ether_addr, ipv4_addr .
 # ifname), not as the kernel's packed number; the other set is written.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 120

@@ -7,11 +7,8 @@
 # (privatelink.vaultcore.azure.net), not through Entra's
 # ak.privatelink.msidentity.com; `allow-private no` refuses both and
 # `allow-private yes` accepts both.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 bad4="127.0.0.1 10.1.2.3 172.16.5.5 192.168.1.1 100.64.1.1 224.0.0.1 169.254.1.1 0.0.0.0 255.255.255.255 240.0.0.1"
 bad6=":: ::1 fe80::1 ff02::1 fc00::1 ::ffff:192.0.2.1"

@@ -5,11 +5,8 @@
 # naming one of them, does not rewrite it on the next sync (no flapping
 # between the two comments), keeps it while either vault still answers it,
 # then names the vault that still does, and removes it when neither does.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 write_zone() {	# $1: where contoso-prod points, $2: where fabrikam-kv points

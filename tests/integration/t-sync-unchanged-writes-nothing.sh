@@ -2,11 +2,8 @@
 # A second `kvfence sync` with unchanged DNS answers writes nothing: it
 # reports netlink-messages=0 and added=0 removed=0 per set, and `nft monitor`,
 # subscribed before it ran, records no event (not even an empty transaction).
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 60

@@ -4,11 +4,8 @@
 # through the agent's paths: first fill, a DNS change followed (TTL 1 s),
 # a SIGHUP reload that adds a host, a ruleset flush refilled, SIGTERM;
 # then `kvfence clear`.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-# shellcheck source=../lib/agent.sh
-. "$TESTDIR/lib/agent.sh"
+# shellcheck source=../lib/preamble.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent --manual -- "$@"
 command -v valgrind >/dev/null 2>&1 || skip "valgrind not installed"
 # valgrind cannot run an AddressSanitizer build (--enable-sanitizers), and
 # the sanitizers check that build already: a skip even under KVF_NO_SKIP.

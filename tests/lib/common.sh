@@ -5,11 +5,9 @@
 # checks the kernel's sets with nft. Nothing touches the host's ruleset
 # or network. Exit codes are automake's: 0 pass, 1 fail, 77 skip, 99 error.
 #
-# A test starts with:
-#   [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-#   . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-#   kvf_netns_enter "$@"
-#   kvf_tmpdir
+# An integration test loads it through tests/lib/preamble.sh (one line,
+# which also enters the namespace and makes the temporary directory);
+# the benchmarks and tools source it directly.
 #
 # The DNS server answers the root zone "." written with zone_begin/zone_rr
 # (so every name is authoritative data), and SERVFAIL for every name under
