@@ -16,7 +16,7 @@ static enum addr_class cls(const char *text)
 	return addrfilter_classify(&a);
 }
 
-static void test_classes(void)
+static void test_each_address_falls_in_its_class(void)
 {
 	static const struct { const char *a; enum addr_class c; } cases[] = {
 		{ "192.0.2.1", ADDR_PUBLIC }, { "198.51.100.7", ADDR_PUBLIC },
@@ -48,7 +48,7 @@ static void test_classes(void)
 		   addrfilter_class_name(cases[i].c));
 }
 
-static void test_privatelink(void)
+static void test_privatelink_zones_are_known_in_any_case_and_cloud(void)
 {
 	char *chain_kv[] = { "contoso.privatelink.vaultcore.azure.net" };
 	char *chain_entra[] = { "login.mso.msidentity.com", "ak.privatelink.msidentity.com" };
@@ -81,7 +81,7 @@ static struct host_result result(const char *const *addrs, size_t n, char **cnam
 	return r;
 }
 
-static void test_apply(void)
+static void test_private_and_special_addresses_are_rejected_unless_allowed(void)
 {
 	static const char *const mixed[] = {
 		"192.0.2.1", "127.0.0.1", "10.1.2.3", "224.0.0.1", "::1", "fe80::1",
@@ -125,7 +125,7 @@ static void test_apply(void)
 /* The chain is the resolver's word; only the config says what a host is.
  * A CNAME into the vault zone in front of a CRL host or a host line must
  * not open the firewall to a private address. */
-static void test_private_link_only_for_vaults(void)
+static void test_only_vaults_take_private_link_addresses(void)
 {
 	static const char *const priv[] = { "10.0.0.80", "192.168.1.1", "fd00::80" };
 	char *kv[] = { "x.privatelink.vaultcore.azure.net" };
@@ -165,7 +165,7 @@ static void test_private_link_only_for_vaults(void)
 	filtered_free(&f);
 }
 
-static void test_cap(void)
+static void test_addresses_beyond_the_cap_are_dropped_and_counted(void)
 {
 	static char text[500][20];
 	const char *ptrs[500];
@@ -185,7 +185,7 @@ static void test_cap(void)
 	filtered_free(&f);
 }
 
-static void test_cap_per_family(void)
+static void test_the_cap_holds_per_family(void)
 {
 	static char text[200][40];
 	const char *ptrs[200];
@@ -211,11 +211,11 @@ static void test_cap_per_family(void)
 
 int main(void)
 {
-	test_classes();
-	test_privatelink();
-	test_apply();
-	test_private_link_only_for_vaults();
-	test_cap();
-	test_cap_per_family();
+	test_each_address_falls_in_its_class();
+	test_privatelink_zones_are_known_in_any_case_and_cloud();
+	test_private_and_special_addresses_are_rejected_unless_allowed();
+	test_only_vaults_take_private_link_addresses();
+	test_addresses_beyond_the_cap_are_dropped_and_counted();
+	test_the_cap_holds_per_family();
 	return done_testing();
 }

@@ -78,7 +78,7 @@ static bool holds(const struct host_result *r, const char *text)
 	return false;
 }
 
-static void test_a_answer_dedupes_and_takes_min_ttl(void)
+static void test_an_a_answer_keeps_each_address_once_with_the_least_ttl(void)
 {
 	struct host_result r = { 0 };
 	struct fake f;
@@ -99,7 +99,7 @@ static void test_a_answer_dedupes_and_takes_min_ttl(void)
 
 /* The shape of chain.test in 1.18.1: CNAME TTLs only in cnames, the
  * address TTL only in the nodes; owner case echoed from the question. */
-static void test_chain_lowercased_and_min_over_chain(void)
+static void test_a_cname_chain_is_lowercased_and_bounds_the_ttl(void)
 {
 	struct host_result r = { 0 };
 	struct fake f4, f6;
@@ -130,7 +130,7 @@ static void test_chain_lowercased_and_min_over_chain(void)
 	result_free(&r);
 }
 
-static void test_statuses_map(void)
+static void test_each_c_ares_status_maps_to_one_result_status(void)
 {
 	static const struct {
 		int ares;
@@ -169,7 +169,7 @@ static void test_statuses_map(void)
 /* Seen in 1.18.1: an IPv4 literal asked as AF_INET6 comes back SUCCESS
  * with an AF_INET node; an AAAA record in an A answer comes back as an
  * AF_INET6 node. Neither is an address of the family asked. */
-static void test_other_family_is_nodata(void)
+static void test_an_address_of_the_other_family_is_nodata(void)
 {
 	struct host_result r = { 0 };
 	struct fake f;
@@ -188,7 +188,7 @@ static void test_other_family_is_nodata(void)
 	result_free(&r);
 }
 
-static void test_failure_ignores_records(void)
+static void test_a_failed_answer_contributes_no_records(void)
 {
 	struct host_result r = { 0 };
 	struct fake f;
@@ -205,7 +205,7 @@ static void test_failure_ignores_records(void)
 
 /* RFC 2181 section 8: a TTL with the top bit set means zero; c-ares
  * 1.18.1 hands 0x80000001 over as a negative int. */
-static void test_negative_ttl_is_zero(void)
+static void test_a_ttl_with_the_top_bit_set_reads_as_zero(void)
 {
 	struct host_result r = { 0 };
 	struct fake f;
@@ -221,7 +221,7 @@ static void test_negative_ttl_is_zero(void)
 
 /* Only a CNAME: the chain counts, the family has no address. c-ares
  * reports this as ENODATA without addrinfo, but a fuzzer may not. */
-static void test_cname_only_success(void)
+static void test_a_cname_without_addresses_is_nodata(void)
 {
 	struct host_result r = { 0 };
 	struct fake f;
@@ -235,7 +235,7 @@ static void test_cname_only_success(void)
 	result_free(&r);
 }
 
-static void test_weird_input(void)
+static void test_broken_nodes_and_names_are_skipped(void)
 {
 	struct host_result r = { .status6 = RES_ERROR };
 	struct ares_addrinfo empty = { 0 };
@@ -271,7 +271,7 @@ static void test_weird_input(void)
 	result_free(&r);
 }
 
-static void test_status_names(void)
+static void test_every_status_has_a_name(void)
 {
 	is_str(resolve_status_name(RES_OK), "ok", "name of RES_OK");
 	is_str(resolve_status_name(RES_NXDOMAIN), "nxdomain", "name of RES_NXDOMAIN");
@@ -281,14 +281,14 @@ static void test_status_names(void)
 
 int main(void)
 {
-	test_a_answer_dedupes_and_takes_min_ttl();
-	test_chain_lowercased_and_min_over_chain();
-	test_statuses_map();
-	test_other_family_is_nodata();
-	test_failure_ignores_records();
-	test_negative_ttl_is_zero();
-	test_cname_only_success();
-	test_weird_input();
-	test_status_names();
+	test_an_a_answer_keeps_each_address_once_with_the_least_ttl();
+	test_a_cname_chain_is_lowercased_and_bounds_the_ttl();
+	test_each_c_ares_status_maps_to_one_result_status();
+	test_an_address_of_the_other_family_is_nodata();
+	test_a_failed_answer_contributes_no_records();
+	test_a_ttl_with_the_top_bit_set_reads_as_zero();
+	test_a_cname_without_addresses_is_nodata();
+	test_broken_nodes_and_names_are_skipped();
+	test_every_status_has_a_name();
 	return done_testing();
 }

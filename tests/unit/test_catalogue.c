@@ -51,7 +51,7 @@ static void check_hosts(const char *conf, const char *const *want, size_t n_want
 	config_free(&cfg);
 }
 
-static void test_clouds(void)
+static void test_each_cloud_has_its_own_hosts(void)
 {
 	static const char *const pub[] = {
 		"login.microsoftonline.com", "management.azure.com", "graph.microsoft.com",
@@ -88,7 +88,7 @@ static void test_clouds(void)
 	   "germany is retired");
 }
 
-static void test_options(void)
+static void test_endpoint_options_add_their_hosts_and_ports(void)
 {
 	static const char *const aliases[] = {
 		"login.microsoftonline.com", "login.windows.net", "login.microsoft.com",
@@ -130,7 +130,7 @@ static bool keyvault_of(const struct endpoint_list *eps, const char *name)
 
 /* Only vaults and managed HSMs may take private addresses (allow-private
  * auto): the mark comes from the config's kind, never from the name. */
-static void test_keyvault_mark(void)
+static void test_only_configured_vaults_and_hsms_are_marked_as_vaults(void)
 {
 	struct endpoint_list eps;
 	struct config cfg;
@@ -153,7 +153,7 @@ static void test_keyvault_mark(void)
 /* MSAL rewrites login.chinacloudapi.cn to login.partner.microsoftonline.cn:
  * the default china catalogue must hold it; instance discovery to the
  * global host in usgov and china is on by default and can be left out. */
-static void test_sovereign_auth(void)
+static void test_sovereign_clouds_sign_in_through_their_own_hosts(void)
 {
 	static const char *const cn[] = {
 		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
@@ -182,7 +182,7 @@ static bool has_left(const struct left_out *v, size_t n, const char *host, const
 
 /* `kvfence check` says what is left out: one entry per host, with the
  * directive that leaves it out and who needs it. */
-static void test_left_out(void)
+static void test_check_names_each_host_left_out_and_why(void)
 {
 	struct left_out *v;
 	struct config cfg;
@@ -231,7 +231,7 @@ static void test_left_out(void)
 
 /* "vault NAME... private" marks those vaults' hosts; a vault named
  * "private" alone is just a vault. */
-static void test_private(void)
+static void test_private_marks_only_the_vaults_of_its_line(void)
 {
 	struct endpoint_list eps;
 	struct config cfg;
@@ -252,11 +252,11 @@ static void test_private(void)
 
 int main(void)
 {
-	test_clouds();
-	test_options();
-	test_keyvault_mark();
-	test_sovereign_auth();
-	test_left_out();
-	test_private();
+	test_each_cloud_has_its_own_hosts();
+	test_endpoint_options_add_their_hosts_and_ports();
+	test_only_configured_vaults_and_hsms_are_marked_as_vaults();
+	test_sovereign_clouds_sign_in_through_their_own_hosts();
+	test_check_names_each_host_left_out_and_why();
+	test_private_marks_only_the_vaults_of_its_line();
 	return done_testing();
 }

@@ -19,7 +19,7 @@ static int parse(const char *text, struct config *cfg, char *err)
 	return config_parse_buffer("t.conf", text, strlen(text), cfg, err, KVF_ERRLEN);
 }
 
-static void test_defaults(void)
+static void test_an_empty_config_takes_the_defaults(void)
 {
 	struct config cfg;
 	char err[KVF_ERRLEN];
@@ -42,7 +42,7 @@ static void test_defaults(void)
 	config_free(&cfg);
 }
 
-static void test_full(void)
+static void test_a_full_config_parses_into_every_field(void)
 {
 	static const char text[] =
 		"# a full config\n"
@@ -169,7 +169,7 @@ static const struct bad bad_inputs[] = {
 };
 
 /* platform, imds-users/-groups, instance-discovery, "private". */
-static void test_platform_and_private(void)
+static void test_platform_imds_and_private_directives_parse(void)
 {
 	static const char text[] =
 		"platform none\nimds-users root 1001 app.user\nimds-groups kvapps\n"
@@ -197,7 +197,7 @@ static void test_platform_and_private(void)
 	config_free(&cfg);
 }
 
-static void test_bad_inputs(void)
+static void test_bad_inputs_are_refused_naming_file_and_line(void)
 {
 	size_t i;
 
@@ -216,7 +216,7 @@ static void test_bad_inputs(void)
 	}
 }
 
-static void test_binary_garbage(void)
+static void test_binary_garbage_is_refused_clearly(void)
 {
 	static const char garbage[] = "cloud public\n\x7f" "ELF\x02\x01\x01\0\0\0";
 	struct config cfg;
@@ -227,7 +227,7 @@ static void test_binary_garbage(void)
 	   strstr(err, "NUL"), "binary garbage refused at its line");
 }
 
-static void test_durations(void)
+static void test_durations_parse_with_their_units(void)
 {
 	unsigned s;
 
@@ -245,7 +245,7 @@ static void test_durations(void)
 	ok(config_parse_duration("99999999999s", &s) == -ERANGE, "overflow");
 }
 
-static void test_names(void)
+static void test_vault_and_host_names_are_checked(void)
 {
 	ok(config_check_vault_name("abc") == NULL, "3 chars ok");
 	ok(config_check_vault_name("a23456789012345678901234") == NULL, "24 chars ok");
@@ -267,7 +267,7 @@ static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
  * several rebuilds of the duplicate table: all are kept, in order; a
  * name again on another port is a new host, again on the same port is
  * refused at its own line. */
-static void test_duplicate_hosts_found_among_thousands(void)
+static void test_a_duplicate_host_is_found_among_thousands(void)
 {
 	const unsigned ports[3] = { 443, 8443, 1 }, names = 5000;
 	size_t cap = 64 + names * 3 * 40, n = 0;
@@ -311,7 +311,7 @@ static void write_file(const char *name, const char *text, mode_t mode)
 	chmod(path, mode);
 }
 
-static void test_files(void)
+static void test_files_and_includes_are_read_and_checked(void)
 {
 	struct config cfg;
 	char err[KVF_ERRLEN], path[256];
@@ -439,14 +439,14 @@ static void test_files(void)
 
 int main(void)
 {
-	test_platform_and_private();
-	test_defaults();
-	test_full();
-	test_bad_inputs();
-	test_binary_garbage();
-	test_durations();
-	test_names();
-	test_duplicate_hosts_found_among_thousands();
-	test_files();
+	test_platform_imds_and_private_directives_parse();
+	test_an_empty_config_takes_the_defaults();
+	test_a_full_config_parses_into_every_field();
+	test_bad_inputs_are_refused_naming_file_and_line();
+	test_binary_garbage_is_refused_clearly();
+	test_durations_parse_with_their_units();
+	test_vault_and_host_names_are_checked();
+	test_a_duplicate_host_is_found_among_thousands();
+	test_files_and_includes_are_read_and_checked();
 	return done_testing();
 }

@@ -43,7 +43,7 @@ static bool holds(const struct host_state *h, const char *addr)
 	return false;
 }
 
-static void test_grace(void)
+static void test_a_vanished_address_stays_for_the_grace_period(void)
 {
 	static const char *const first[] = { "192.0.2.1", "2001:db8::1" };
 	static const char *const second[] = { "192.0.2.2", "2001:db8::1" };
@@ -60,7 +60,7 @@ static void test_grace(void)
 	host_state_free(&h);
 }
 
-static void test_fail_static(void)
+static void test_failures_keep_every_address(void)
 {
 	static const char *const one[] = { "192.0.2.1", "2001:db8::1" };
 	static const char *const v4[] = { "192.0.2.7" };
@@ -84,7 +84,7 @@ static void test_fail_static(void)
 	host_state_free(&h);
 }
 
-static void test_nodata(void)
+static void test_nodata_ages_out_only_its_family(void)
 {
 	static const char *const both[] = { "192.0.2.1", "2001:db8::1" };
 	static const char *const v4[] = { "192.0.2.1" };
@@ -96,7 +96,7 @@ static void test_nodata(void)
 	host_state_free(&h);
 }
 
-static void test_seed_and_stale(void)
+static void test_seeded_addresses_expire_by_max_stale_unless_confirmed(void)
 {
 	struct host_state h = { 0 };
 	struct kvf_addr a = A("203.0.113.5");
@@ -109,7 +109,7 @@ static void test_seed_and_stale(void)
 	host_state_free(&h);
 }
 
-static void test_elements(void)
+static void test_each_address_becomes_one_element_per_port(void)
 {
 	static const char *const a1[] = { "192.0.2.1", "2001:db8::1" };
 	static const char *const a2[] = { "192.0.2.1" };
@@ -142,7 +142,7 @@ static void test_elements(void)
 	host_state_free(&hs[1]);
 }
 
-static void test_expire_timer(void)
+static void test_the_expiry_timer_waits_for_a_definite_answer(void)
 {
 	static const char *const first[] = { "192.0.2.1" };
 	static const char *const second[] = { "192.0.2.2" };
@@ -171,7 +171,7 @@ static void test_expire_timer(void)
 }
 
 /* The cap keeps what the latest answer named, then the newest. */
-static void test_cap(void)
+static void test_the_cap_keeps_the_latest_answer_then_the_newest(void)
 {
 	struct host_state h = { 0 };
 	struct kvf_addr a;
@@ -203,12 +203,12 @@ static void test_cap(void)
 
 int main(void)
 {
-	test_cap();
-	test_expire_timer();
-	test_grace();
-	test_fail_static();
-	test_nodata();
-	test_seed_and_stale();
-	test_elements();
+	test_the_cap_keeps_the_latest_answer_then_the_newest();
+	test_the_expiry_timer_waits_for_a_definite_answer();
+	test_a_vanished_address_stays_for_the_grace_period();
+	test_failures_keep_every_address();
+	test_nodata_ages_out_only_its_family();
+	test_seeded_addresses_expire_by_max_stale_unless_confirmed();
+	test_each_address_becomes_one_element_per_port();
 	return done_testing();
 }

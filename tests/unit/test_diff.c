@@ -16,7 +16,7 @@ static void push(struct elem_list *l, const char *addr, uint16_t port, bool owne
 	elem_list_push(l, &e);
 }
 
-static void test_basic(void)
+static void test_missing_elements_are_added_and_stale_ones_deleted(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 	char buf[64];
@@ -42,7 +42,7 @@ static void test_basic(void)
 	elem_list_free(&del);
 }
 
-static void test_unchanged_and_empty(void)
+static void test_unchanged_and_empty_sets_need_nothing(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 
@@ -60,7 +60,7 @@ static void test_unchanged_and_empty(void)
 	elem_list_free(&kern);
 }
 
-static void test_foreign_same_key(void)
+static void test_an_element_held_by_the_administrator_is_kept(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 
@@ -77,7 +77,7 @@ static void test_foreign_same_key(void)
 	elem_list_free(&kern);
 }
 
-static void test_large(void)
+static void test_a_100k_element_diff_counts_its_churn_exactly(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 	char a[32];
@@ -101,7 +101,7 @@ static void test_large(void)
 	elem_list_free(&del);
 }
 
-static void test_sort_unique_keeps_first(void)
+static void test_sort_unique_keeps_the_first_of_each_key(void)
 {
 	struct elem_list l = { 0 };
 
@@ -114,7 +114,7 @@ static void test_sort_unique_keeps_first(void)
 	elem_list_free(&l);
 }
 
-static void test_shared_key_comment(void)
+static void test_a_shared_key_stays_while_any_host_wants_it(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 
@@ -138,7 +138,7 @@ static void test_shared_key_comment(void)
 
 /* Set key types read from the kernel are named as nft names them, never
  * printed as the packed number. */
-static void test_kernel_type_names(void)
+static void test_kernel_key_types_are_named_as_nft_names_them(void)
 {
 	char buf[128];
 
@@ -154,12 +154,12 @@ static void test_kernel_type_names(void)
 
 int main(void)
 {
-	test_kernel_type_names();
-	test_shared_key_comment();
-	test_basic();
-	test_unchanged_and_empty();
-	test_foreign_same_key();
-	test_large();
-	test_sort_unique_keeps_first();
+	test_kernel_key_types_are_named_as_nft_names_them();
+	test_a_shared_key_stays_while_any_host_wants_it();
+	test_missing_elements_are_added_and_stale_ones_deleted();
+	test_unchanged_and_empty_sets_need_nothing();
+	test_an_element_held_by_the_administrator_is_kept();
+	test_a_100k_element_diff_counts_its_churn_exactly();
+	test_sort_unique_keeps_the_first_of_each_key();
 	return done_testing();
 }

@@ -36,7 +36,7 @@ static void push(struct range_list *l, const char *text, bool owned, const char 
 	range_list_push(l, &r);
 }
 
-static void test_cidr_good(void)
+static void test_valid_prefixes_parse_and_format_back(void)
 {
 	static const struct {
 		const char *in, *out;
@@ -71,7 +71,7 @@ static void test_cidr_good(void)
 	is_int(r.lo.family, AF_INET6, "v6 family");
 }
 
-static void test_cidr_bad(void)
+static void test_invalid_prefixes_are_refused(void)
 {
 	static const struct {
 		const char *in, *why;
@@ -110,7 +110,7 @@ static void test_cidr_bad(void)
 	}
 }
 
-static void test_step(void)
+static void test_stepping_an_address_carries_and_borrows(void)
 {
 	struct kvf_addr a;
 	char buf[64];
@@ -132,7 +132,7 @@ static void test_step(void)
 	ok(!range_addr_step(&a, true), "no address after the last v6 one");
 }
 
-static void test_format(void)
+static void test_ranges_format_as_prefixes_where_they_can(void)
 {
 	struct range_list l = { 0 };
 
@@ -147,7 +147,7 @@ static void test_format(void)
 	range_list_free(&l);
 }
 
-static void test_merge(void)
+static void test_overlapping_and_adjacent_ranges_merge(void)
 {
 	struct range_list l = { 0 };
 
@@ -199,7 +199,7 @@ static void test_merge(void)
 	is_int(l.n, 0, "empty merges to empty");
 }
 
-static void test_sort(void)
+static void test_ranges_sort_by_family_then_address(void)
 {
 	struct range_list l = { 0 };
 
@@ -216,7 +216,7 @@ static void test_sort(void)
 	range_list_free(&l);
 }
 
-static void test_diff(void)
+static void test_range_diff_adds_and_deletes_by_bounds(void)
 {
 	struct range_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 
@@ -267,7 +267,7 @@ static void test_diff(void)
 	range_list_free(&kern);
 }
 
-static void test_intern(void)
+static void test_comments_are_interned_as_copies(void)
 {
 	struct range_list l = { 0 };
 	char s[] = "AzureKeyVault";
@@ -282,13 +282,13 @@ static void test_intern(void)
 
 int main(void)
 {
-	test_cidr_good();
-	test_cidr_bad();
-	test_step();
-	test_format();
-	test_merge();
-	test_sort();
-	test_diff();
-	test_intern();
+	test_valid_prefixes_parse_and_format_back();
+	test_invalid_prefixes_are_refused();
+	test_stepping_an_address_carries_and_borrows();
+	test_ranges_format_as_prefixes_where_they_can();
+	test_overlapping_and_adjacent_ranges_merge();
+	test_ranges_sort_by_family_then_address();
+	test_range_diff_adds_and_deletes_by_bounds();
+	test_comments_are_interned_as_copies();
 	return done_testing();
 }

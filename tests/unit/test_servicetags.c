@@ -32,7 +32,7 @@ static int load(const char *conf, struct servicetags *st, char *err, size_t errl
 	return r;
 }
 
-static void test_usgov(void)
+static void test_usgov_tags_load_with_their_counts(void)
 {
 	struct servicetags st;
 	char err[KVF_ERRLEN];
@@ -51,7 +51,7 @@ static void test_usgov(void)
 	servicetags_free(&st);
 }
 
-static void test_merge_public(void)
+static void test_adjacent_prefixes_of_two_tags_merge(void)
 {
 	struct servicetags st;
 	char err[KVF_ERRLEN], buf[100];
@@ -69,7 +69,7 @@ static void test_merge_public(void)
 	servicetags_free(&st);
 }
 
-static void test_errors(void)
+static void test_bad_tag_files_are_refused_naming_file_and_reason(void)
 {
 	struct servicetags st;
 	char err[KVF_ERRLEN], path[600];
@@ -102,7 +102,7 @@ static void test_errors(void)
 	   strstr(err, "ServiceTags_Public_20300101.json"), "empty file (%s)", err);
 }
 
-static void test_newest_and_crlf(void)
+static void test_the_newest_file_is_read_crlf_or_not(void)
 {
 	struct servicetags st;
 	char err[KVF_ERRLEN], src[600], dst[600], cmd[2400];
@@ -151,7 +151,7 @@ static int parse_str(const char *text, char *err, size_t errlen)
 
 /* Streaming keeps jansson's strictness: every way a document can be
  * broken is still refused, and any member order is read. */
-static void test_stream_strict(void)
+static void test_streaming_refuses_every_broken_document(void)
 {
 	static const char *const bad[] = {
 		"",
@@ -211,11 +211,11 @@ int main(void)
 	snprintf(data, sizeof(data), "%s/data/service-tags", getenv("TESTDIR") ? getenv("TESTDIR") : "tests");
 	if (!mkdtemp(tmp))
 		return 99;
-	test_usgov();
-	test_merge_public();
-	test_errors();
-	test_newest_and_crlf();
-	test_stream_strict();
+	test_usgov_tags_load_with_their_counts();
+	test_adjacent_prefixes_of_two_tags_merge();
+	test_bad_tag_files_are_refused_naming_file_and_reason();
+	test_the_newest_file_is_read_crlf_or_not();
+	test_streaming_refuses_every_broken_document();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	ok(system(cmd) == 0, "clean up");
 	return done_testing();

@@ -79,7 +79,7 @@ static void add(struct host_state *h, const char *addr, int64_t seen, bool curre
 			h->addrs[i].current = current;
 }
 
-static void test_round_trip(void)
+static void test_saved_state_reads_back_the_same(void)
 {
 	struct host_state hs[3] = { { 0 } }, back[3] = { { 0 } };
 	char err[KVF_ERRLEN] = "";
@@ -138,7 +138,7 @@ static void test_round_trip(void)
 	free_all(back);
 }
 
-static void test_first_start(void)
+static void test_a_missing_state_file_is_a_first_start(void)
 {
 	struct host_state hs[3] = { { 0 } };
 	char err[KVF_ERRLEN] = "", missing[160];
@@ -151,7 +151,7 @@ static void test_first_start(void)
 	is_int(hs[0].n_addrs, 0, "nothing is seeded");
 }
 
-static void test_save_error(void)
+static void test_a_failed_save_reports_its_errno(void)
 {
 	struct host_state hs[3] = { { 0 } };
 	char deep[160];
@@ -211,7 +211,7 @@ static const struct damaged damaged[] = {
 	{ HDR HOST "addr 192.0.2.10\0 1 current\nend\n", sizeof(HDR HOST) - 1 + 31, ":3: truncated line" },
 };
 
-static void test_damaged(void)
+static void test_a_damaged_state_file_seeds_nothing(void)
 {
 	char err[KVF_ERRLEN], want[192], big[700];
 	struct state_loaded sl;
@@ -252,7 +252,7 @@ static void test_damaged(void)
 #define HOST2 "host contoso-prod.vault.azure.net ttl 60 answer 1764399000 a ok aaaa ok " \
 	"privatelink no\n"
 
-static void test_grace(void)
+static void test_addresses_age_by_their_last_answer(void)
 {
 	struct host_state hs[3] = { { 0 } };
 	char err[KVF_ERRLEN] = "";
@@ -280,7 +280,7 @@ static void test_grace(void)
 }
 
 /* Ages survive a reboot by the wall clock, trusted only when plausible. */
-static void test_clock(void)
+static void test_ages_survive_a_reboot_by_a_plausible_wall_clock(void)
 {
 	static const char text[] = HDR2 HOST2 "addr 192.0.2.2 1764399000 grace\n"
 		"addr 192.0.2.3 1764399000 current\nend\n";
@@ -319,7 +319,7 @@ static void test_clock(void)
 	free_all(hs);
 }
 
-static void test_directory(void)
+static void test_a_directory_in_place_of_the_state_file_is_refused(void)
 {
 	struct host_state hs[3] = { { 0 } };
 	char err[KVF_ERRLEN] = "", d[160];
@@ -333,7 +333,7 @@ static void test_directory(void)
 	rmdir(d);
 }
 
-static void test_unknown_hosts(void)
+static void test_hosts_no_longer_configured_do_not_fail_the_load(void)
 {
 	struct state_loaded sl;
 	struct host_state hs[3] = { { 0 } };
@@ -358,7 +358,7 @@ static void test_unknown_hosts(void)
 
 /* kvfence clear deletes only what kvfence created: the record says so,
  * also for a set that holds nothing of kvfence's any more. */
-static void test_created(void)
+static void test_the_sets_kvfence_created_are_recorded(void)
 {
 	struct host_state hs[3] = { { 0 } };
 	struct elem_list none = { 0 };
@@ -390,15 +390,15 @@ int main(void)
 		return 99;
 	}
 	snprintf(path, sizeof(path), "%s/state", dir);
-	test_round_trip();
-	test_first_start();
-	test_save_error();
-	test_damaged();
-	test_grace();
-	test_clock();
-	test_directory();
-	test_unknown_hosts();
-	test_created();
+	test_saved_state_reads_back_the_same();
+	test_a_missing_state_file_is_a_first_start();
+	test_a_failed_save_reports_its_errno();
+	test_a_damaged_state_file_seeds_nothing();
+	test_addresses_age_by_their_last_answer();
+	test_ages_survive_a_reboot_by_a_plausible_wall_clock();
+	test_a_directory_in_place_of_the_state_file_is_refused();
+	test_hosts_no_longer_configured_do_not_fail_the_load();
+	test_the_sets_kvfence_created_are_recorded();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
