@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "dnsproxy.h"
 #include "kvfence.h"
 #include "log.h"
 #include "monitor.h"
@@ -52,6 +53,7 @@ struct agent {
 	struct resolver *res;
 	struct nftset_ctx *nft;
 	struct monitor *mon;
+	struct dnsproxy *px;	/* listen: the DNS proxy, or NULL */
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
 	struct servicetags tags;	/* the last good load */
@@ -301,6 +303,7 @@ static void reconcile(struct agent *a)
 				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	a->sum.reconciles++;
 	write_outputs(a);
+	dnsproxy_batch_done(a->px, true);	/* held answers: their addresses are in */
 	notify(a, "STATUS=%zu hosts, %zu elements, last reconcile %.1f ms",
 	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
 	return;
@@ -309,6 +312,7 @@ fail:
 	 * changed it. A set we may not create waits for the administrator's
 	 * rules to come back; the monitor will tell us. */
 	a->need_read = true;
+	dnsproxy_batch_done(a->px, false);
 	if (r == -ENOENT && !a->cfg.create_sets) {
 		if (!a->blocked)
 			log_warnx("%s; waiting for it to appear", err);
@@ -332,6 +336,7 @@ static void dump_state(struct agent *a)
 	log_info("state: %zu hosts, %zu set elements, %llu reconciles, %llu resolve failures",
 		 a->e.eps.n, held_total(a), (unsigned long long)a->sum.reconciles,
 		 (unsigned long long)a->sum.resolve_failures);
+	dnsproxy_log_stats(a->px);
 	for (i = 0; i < a->e.eps.n; i++) {
 		const struct host_state *h = &a->e.hs[i];
 
@@ -484,6 +489,7 @@ static void reload(struct agent *a)
 	watch_tags(a);
 	a->need_read = a->dirty = true;
 	a->dirty_at = 0;
+	dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
 }
 
@@ -557,6 +563,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
 		t = min64(t, a->watchdog_at);
+	t = min64(t, dnsproxy_deadline(a->px, now));
 	return min64(t, expiry_deadline(a, now));
 }
 
@@ -576,6 +583,23 @@ static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
 	timerfd_settime(a->tfd, 0, &its, NULL);
 }
 
+/* Proxied answers changed the state: write it; answers held for their
+ * addresses: write it now, not after COALESCE_MS. */
+static void note_proxy(struct agent *a, int64_t now)
+{
+	unsigned st = dnsproxy_take_state(a->px);
+
+	if (st & DNSPROXY_CHANGED) {
+		if (!a->dirty)
+			a->dirty_at = now;
+		a->dirty = a->state_dirty = true;
+	}
+	if (st & DNSPROXY_WAITING) {
+		a->dirty = true;
+		a->dirty_at = 0;
+	}
+}
+
 /* Everything time-driven, in order: queries due, c-ares timeouts, aging,
  * the safety-net re-read, the batch, the state file, the watchdog. */
 static void tick(struct agent *a)
@@ -584,6 +608,8 @@ static void tick(struct agent *a)
 
 	resolve_due(a, now);
 	resolver_process_timeout(a->res);
+	dnsproxy_tick(a->px, now);
+	note_proxy(a, now);
 	expire(a);
 	if (now >= a->full_at) {
 		a->need_read = a->dirty = true;
@@ -615,6 +641,8 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 		on_monitor(a);
 	} else if (ev->data.fd == a->ifd) {
 		on_tags_changed(a);
+	} else if (dnsproxy_handle_fd(a->px, ev->data.fd, ev->events)) {
+		/* the proxy's */
 	} else {
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
@@ -782,6 +810,9 @@ static int start(struct agent *a)
 		return KVF_EX_UNAVAILABLE;
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
+	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->ep);
+	if (r < 0)
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
 	setup_watchdog(a);
 	load_tags(a);
 	watch_tags(a);
@@ -803,6 +834,7 @@ static int start(struct agent *a)
 
 static void stop(struct agent *a)
 {
+	dnsproxy_close(a->px);
 	if (a->res)
 		drop_resolver(a);
 	/* Only an agent that loaded the state may overwrite it. */

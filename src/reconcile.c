@@ -237,6 +237,72 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	return changed;
 }
 
+static bool kernel_has(const struct elem_list *l, const struct elem *want)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = elem_key_cmp(&l->v[mid], want);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Whether every accepted address of host i, with each of its ports, is
+ * in the kernel as kvfence last saw it (after its own last commit). A
+ * set that cannot be written (broken) cannot be waited for. */
+static bool kernel_holds(const struct engine *e, size_t i, const struct filtered *f)
+{
+	const struct endpoint *ep = &e->eps.v[i];
+	size_t k, j;
+	unsigned p;
+
+	for (k = 0; k < e->n_sets; k++) {
+		const struct engine_set *s = &e->sets[k];
+		bool ports = keytype_has_port(s->key);
+
+		if (s->broken)
+			continue;
+		for (j = 0; j < f->n_addrs; j++) {
+			struct elem el = { .addr = f->addrs[j] };
+
+			if (f->addrs[j].family != keytype_family(s->key))
+				continue;
+			if (!s->exists)
+				return false;
+			for (p = 0; p < (ports ? ep->n_ports : 1); p++) {
+				el.port = ports ? ep->ports[p] : 0;
+				if (!kernel_has(&s->kernel, &el))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve_status st,
+			    const struct host_result *res, int64_t now, bool *in_kernel)
+{
+	const struct config *cfg = e->cfg;
+	const char *host = e->eps.v[i].name;
+	struct filtered f;
+	size_t changed;
+
+	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
+	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	changed = desired_update_family(&e->hs[i], family, st, &f, now, cfg->grace);
+	*in_kernel = kernel_holds(e, i, &f);
+	filtered_free(&f);
+	return changed;
+}
+
 static void print_plan(const struct engine_set *s, const struct elem_list *add,
 		       const struct elem_list *del)
 {
