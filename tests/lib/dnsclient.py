@@ -11,6 +11,9 @@
 #       started together, so no address waits for another's verdict)
 #   dnsclient.py raw SERVER HEX [--tcp]      one message, prints the reply
 #       as "reply rcode=R qd=N id=N tc=0|1" or "noreply"
+#   dnsclient.py pipeline SERVER NAME...     one TCP connection, every query
+#       sent before any answer is read (RFC 7766); prints one
+#       "answer NAME rcode=R" line per reply, matched by id
 #   dnsclient.py flood SERVER COUNT          COUNT queries for random names
 #       under flood.invalid, sent as fast as possible, no reply awaited
 # SERVER is ADDR or ADDR:PORT (port 53 by default).
@@ -117,6 +120,36 @@ def cmd_raw(argv):
     return 0
 
 
+def cmd_pipeline(argv):
+    srv, names = server(argv[0]), argv[1:]
+    s = socket.create_connection(srv, timeout=3.0)
+    ids = {}
+    wire = b""
+    for n in names:
+        q = DNSRecord.question(n, "A")
+        q.header.id = random.randint(0, 65535)
+        ids[q.header.id] = n
+        p = q.pack()
+        wire += struct.pack("!H", len(p)) + p
+    s.sendall(wire)
+    buf = b""
+    got = 0
+    while got < len(names):
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                print("closed after %d answers" % got)
+                return 1
+            buf += chunk
+        n = struct.unpack("!H", buf[:2])[0]
+        r = DNSRecord.parse(buf[2:2 + n])
+        buf = buf[2 + n:]
+        print("answer %s rcode=%s" % (ids.get(r.header.id, "?id%d" % r.header.id),
+                                      RCODE.get(r.header.rcode)))
+        got += 1
+    return 0
+
+
 def cmd_flood(argv):
     srv, count = server(argv[0]), int(argv[1])
     fam = socket.AF_INET6 if ":" in srv[0] else socket.AF_INET
@@ -136,7 +169,8 @@ def cmd_flood(argv):
 
 def main():
     cmd, argv = sys.argv[1], sys.argv[2:]
-    return {"query": cmd_query, "raw": cmd_raw, "flood": cmd_flood}[cmd](argv)
+    return {"query": cmd_query, "raw": cmd_raw, "flood": cmd_flood,
+            "pipeline": cmd_pipeline}[cmd](argv)
 
 
 if __name__ == "__main__":
