@@ -52,7 +52,7 @@ kvf_bg_register $!
 write_zone 192.0.2.10
 dns_start "$zone"
 kvf_agent_start -c "$conf"
-in_set() { set_elems inet filter kvfence4 | grep -q "^$1 \. 443 "; }
+in_set() { local e; e=$(set_elems inet filter kvfence4); grep -q "^$1 \. 443 " <<< "$e"; }
 wait_until 10 in_set 192.0.2.10 || fail "polling did not fill kvfence4"
 assert_grep "$KVF_TMP/agent.err" 'dns proxy: answering on 127\.0\.2\.53:53' \
 	"the agent does not say where the proxy answers"

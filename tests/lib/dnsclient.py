@@ -5,6 +5,7 @@
 # check the reply's id, send malformed or multi-question messages, flood.
 #
 #   dnsclient.py query SERVER NAME TYPE [--tcp] [--connect PORT] [--timeout S]
+#                                             [--source ADDR]
 #       prints "rcode=R id_ok=0|1 tc=0|1 ms=N answers=ADDR,ADDR"; with
 #       --connect, one "connect ADDR ok|blocked|error" line per address,
 #       connected right after the reply was read (non-blocking connects
@@ -34,7 +35,7 @@ def server(s):
     return s, 53
 
 
-def exchange(srv, wire, tcp, timeout):
+def exchange(srv, wire, tcp, timeout, source=None):
     fam = socket.AF_INET6 if ":" in srv[0] else socket.AF_INET
     if tcp:
         s = socket.create_connection(srv, timeout=timeout)
@@ -48,6 +49,8 @@ def exchange(srv, wire, tcp, timeout):
         s.close()
         return buf[2:2 + struct.unpack("!H", buf[:2])[0]]
     s = socket.socket(fam, socket.SOCK_DGRAM)
+    if source:
+        s.bind((source, 0))
     s.settimeout(timeout)
     s.sendto(wire, srv)
     try:
@@ -85,10 +88,11 @@ def cmd_query(argv):
     tcp = "--tcp" in argv
     port = int(argv[argv.index("--connect") + 1]) if "--connect" in argv else None
     timeout = float(argv[argv.index("--timeout") + 1]) if "--timeout" in argv else 3.0
+    source = argv[argv.index("--source") + 1] if "--source" in argv else None
     q = DNSRecord.question(name, qtype)
     q.header.id = random.randint(0, 65535)
     t0 = time.monotonic()
-    data = exchange(srv, q.pack(), tcp, timeout)
+    data = exchange(srv, q.pack(), tcp, timeout, source)
     ms = int((time.monotonic() - t0) * 1000)
     if data is None:
         print("noreply ms=%d" % ms)
