@@ -811,8 +811,9 @@ static int start(struct agent *a)
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
 	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->ep);
-	if (r < 0)
-		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
+	if (r < 0)	/* ELOOP: resolv.conf names the proxy itself */
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM :
+		       r == -ELOOP ? KVF_EX_CONFIG : KVF_EX_UNAVAILABLE;
 	setup_watchdog(a);
 	load_tags(a);
 	watch_tags(a);

@@ -578,6 +578,13 @@ static int d_metrics_file(struct parser *p, int argc, char **argv)
 	return path_arg(p, argv, &p->cfg->metrics_file, true);
 }
 
+static bool addr_is_unspecified(const struct kvf_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->bytes, zero, addr_len(a)) == 0;
+}
+
 int config_parse_listen(const char *text, struct config_listen *out)
 {
 	char buf[64], *host = buf, *port = NULL, *end;
@@ -631,6 +638,10 @@ static int d_listen(struct parser *p, int argc, char **argv)
 			if (addr_cmp(&cfg->listens[i].addr, &l->addr) == 0 &&
 			    cfg->listens[i].port == l->port)
 				return perr(p, "listen: \"%s\" is given twice", argv[k]);
+		/* A wildcard socket would answer from whichever address the
+		 * kernel picks, and on every interface. */
+		if (addr_is_unspecified(&l->addr))
+			return perr(p, "listen: \"%s\": name the address to answer on", argv[k]);
 		cfg->n_listens++;
 	}
 	p->listen_at = p->at;
