@@ -45,6 +45,7 @@
 #define RETRY_MAX_MS	60000
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
+#define OUTPUTS_MIN_MS	1000	/* status after proxied batches: once a second */
 
 struct agent {
 	const char *conf_path;
@@ -54,6 +55,9 @@ struct agent {
 	struct nftset_ctx *nft;
 	struct monitor *mon;
 	struct dnsproxy *px;	/* listen: the DNS proxy, or NULL */
+	bool proxy_batch;	/* the next reconcile releases held answers */
+	bool outputs_dirty;	/* status and metrics wait for outputs_at */
+	int64_t outputs_at;
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
 	struct servicetags tags;	/* the last good load */
@@ -291,6 +295,9 @@ static void reconcile(struct agent *a)
 	r = engine_reconcile(&a->e, false, &st, err, sizeof(err));
 	if (r < 0)
 		goto fail;
+	/* Acked: answers held for these addresses go now, not after the
+	 * status file's fsync. */
+	dnsproxy_batch_done(a->px, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
 	if (a->retry_ms || a->blocked)
@@ -302,8 +309,17 @@ static void reconcile(struct agent *a)
 	a->sum.reconcile_seconds = (double)(t1.tv_sec - t0.tv_sec) +
 				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	a->sum.reconciles++;
-	write_outputs(a);
-	dnsproxy_batch_done(a->px, true);	/* held answers: their addresses are in */
+	/* Batches for proxied answers can come one per query: their status
+	 * rewrites (2 MB at 10k hosts) are coalesced to one a second, off
+	 * the path of the next query. */
+	if (a->proxy_batch && mono_ms() < a->outputs_at) {
+		a->outputs_dirty = true;
+	} else {
+		write_outputs(a);
+		a->outputs_dirty = false;
+		a->outputs_at = mono_ms() + OUTPUTS_MIN_MS;
+	}
+	a->proxy_batch = false;
 	notify(a, "STATUS=%zu hosts, %zu elements, last reconcile %.1f ms",
 	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
 	return;
@@ -564,6 +580,8 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	if (a->watchdog_ms)
 		t = min64(t, a->watchdog_at);
 	t = min64(t, dnsproxy_deadline(a->px, now));
+	if (a->outputs_dirty)
+		t = min64(t, a->outputs_at);
 	return min64(t, expiry_deadline(a, now));
 }
 
@@ -597,6 +615,7 @@ static void note_proxy(struct agent *a, int64_t now)
 	if (st & DNSPROXY_WAITING) {
 		a->dirty = true;
 		a->dirty_at = 0;
+		a->proxy_batch = true;
 	}
 }
 
@@ -622,6 +641,11 @@ static void tick(struct agent *a)
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
+	if (a->outputs_dirty && now >= a->outputs_at) {
+		write_outputs(a);
+		a->outputs_dirty = false;
+		a->outputs_at = now + OUTPUTS_MIN_MS;
+	}
 	if (a->watchdog_ms && now >= a->watchdog_at) {
 		notify(a, "WATCHDOG=1");
 		a->watchdog_at = now + a->watchdog_ms / 2;

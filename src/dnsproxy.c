@@ -78,6 +78,17 @@ struct pquery {
 	size_t reply_len;
 	bool held;
 	int64_t held_at;
+	int64_t t_in, t_fwd, t_up;	/* ns: received, forwarded, answered */
+};
+
+/* The proxy's own time per query, in ns: from the query's arrival to its
+ * forwarding, plus from the upstream answer to the reply (the batch, if
+ * one was waited for, included); the upstream's time is not counted.
+ * The last SAMPLES of each kind. */
+#define SAMPLES 4096
+struct samples {
+	uint32_t v[SAMPLES];
+	size_t n, next;
 };
 
 struct stats {
@@ -106,10 +117,58 @@ struct dnsproxy {
 	bool changed;
 	bool closing;
 	struct stats st;
+	struct samples own_pass, own_held;	/* released at once / after a batch */
 	uint64_t dropped_logged;
 	int64_t drop_log_at;
 	uint8_t buf[65536];
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sample_add(struct samples *s, int64_t ns)
+{
+	s->v[s->next] = ns > UINT32_MAX ? UINT32_MAX : ns < 0 ? 0 : (uint32_t)ns;
+	s->next = (s->next + 1) % SAMPLES;
+	if (s->n < SAMPLES)
+		s->n++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* "p50=..us p99=..us max=..us" of s, into buf. */
+static const char *sample_format(const struct samples *s, char *buf, size_t len)
+{
+	uint32_t *v;
+
+	if (s->n == 0)
+		return "none";
+	v = xmalloc(s->n * sizeof(*v));
+	memcpy(v, s->v, s->n * sizeof(*v));
+	qsort(v, s->n, sizeof(*v), cmp_u32);
+	snprintf(buf, len, "n=%zu p50=%uus p99=%uus max=%uus", s->n, v[s->n / 2] / 1000,
+		 v[s->n * 99 / 100] / 1000, v[s->n - 1] / 1000);
+	free(v);
+	return buf;
+}
+
+static void note_own_time(struct dnsproxy *px, const struct pquery *pq)
+{
+	if (!pq->t_up)
+		return;	/* an error reply: not a forwarded answer */
+	sample_add(pq->held ? &px->own_held : &px->own_pass,
+		   (pq->t_fwd - pq->t_in) + (mono_ns() - pq->t_up));
+}
 
 static int64_t mono_ms(void)
 {
@@ -368,6 +427,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	bool ready;
 
 	(void)timeouts;
+	pq->t_up = mono_ns();
 	if (status != ARES_SUCCESS || !abuf || alen < DNSMSG_HEADER) {
 		reply_error(px, pq, status == ARES_EREFUSED ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL);
 		finish(px, pq);
@@ -388,6 +448,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	if (ready) {
 		px->st.passed++;
 		reply(px, pq, abuf, (size_t)alen);
+		note_own_time(px, pq);
 		finish(px, pq);
 		return;
 	}
@@ -424,6 +485,7 @@ static void forward(struct dnsproxy *px, struct pquery *pq)
 		fwd[pq->q.opt_at + 3] = DNSMSG_UDP_MAX >> 8;
 		fwd[pq->q.opt_at + 4] = DNSMSG_UDP_MAX & 0xff;
 	}
+	pq->t_fwd = mono_ns();
 	ares_send(px->ch, fwd, (int)pq->len, on_upstream, pq);
 	free(fwd);
 }
@@ -431,6 +493,7 @@ static void forward(struct dnsproxy *px, struct pquery *pq)
 static void handle_query(struct dnsproxy *px, const uint8_t *msg, size_t len, int udp_fd,
 			 struct conn *c, const struct sockaddr_storage *peer, socklen_t peerlen)
 {
+	int64_t t_in = mono_ns();
 	struct dnsmsg_query q;
 	enum dnsmsg_verdict v = dnsmsg_parse_query(msg, len, &q);
 	uint32_t bucket = c ? c->bucket : client_bucket(px, peer);
@@ -454,6 +517,7 @@ static void handle_query(struct dnsproxy *px, const uint8_t *msg, size_t len, in
 		return;
 	}
 	pq = pending_new(px, msg, len, &q, bucket);
+	pq->t_in = t_in;
 	pq->udp_fd = udp_fd;
 	pq->conn = c;
 	memcpy(&pq->peer, peer, peerlen);
@@ -989,9 +1053,10 @@ void dnsproxy_batch_done(struct dnsproxy *px, bool ok)
 		next = pq->next;
 		if (!pq->held)
 			continue;
-		if (ok)
+		if (ok) {
 			reply(px, pq, pq->reply, pq->reply_len);
-		else
+			note_own_time(px, pq);
+		} else
 			reply_error(px, pq, DNS_RCODE_SERVFAIL);
 		finish(px, pq);
 	}
@@ -1000,8 +1065,13 @@ void dnsproxy_batch_done(struct dnsproxy *px, bool ok)
 
 void dnsproxy_log_stats(struct dnsproxy *px)
 {
+	char b1[100], b2[100];
+
 	if (!px)
 		return;
+	log_info("dns proxy: own time per answer, released at once: %s; held for a batch: %s",
+		 sample_format(&px->own_pass, b1, sizeof(b1)),
+		 sample_format(&px->own_held, b2, sizeof(b2)));
 	log_info("dns proxy: queries=%llu answered=%llu catalogued=%llu held=%llu "
 		 "hold_timeouts=%llu servfail=%llu refused=%llu malformed=%llu dropped=%llu "
 		 "truncated=%llu pending=%zu tcp=%zu",
