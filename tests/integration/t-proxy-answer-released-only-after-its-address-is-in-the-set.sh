@@ -82,6 +82,9 @@ for a in 192.0.2.20 192.0.2.30 192.0.2.40 192.0.2.50 192.0.2.60; do
 		fail "the client was refused at $a: the answer left before its address was in the set"
 	in_set "$a" || fail "$a is not in the set after its answer"
 done
+# status.json follows proxied batches (coalesced to one write a second).
+status_has() { status_get "[a['address'] for h in s['hosts'] for a in h['addresses']]" | grep -q "'$1'"; }
+wait_until 3 status_has 192.0.2.60 || fail "status.json does not show the proxied address within 3 s"
 assert_grep "$KVF_TMP/agent.err" 'set=kvfence4 added=1 removed=0' \
 	"no batch added the proxied address"
 # The earlier addresses stay for grace, as after a polled answer.
