@@ -3,6 +3,7 @@
 #ifndef KVF_CATALOGUE_H
 #define KVF_CATALOGUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
@@ -14,6 +15,7 @@ struct endpoint {
 	uint16_t ports[HOST_MAX_PORTS];	/* ascending */
 	unsigned n_ports;
 	const char *why;		/* "auth", "vault", "host", ... (static) */
+	bool private_link;		/* "vault NAME private": public answers refused */
 };
 
 struct endpoint_list {
@@ -28,6 +30,17 @@ void catalogue_free(struct endpoint_list *list);
 
 /* Index of name in list, or -1. */
 long catalogue_find(const struct endpoint_list *list, const char *name);
+
+/* A host the catalogue knows but the config leaves out, for `check`. */
+struct left_out {
+	const char *name;		/* static */
+	const char *because;		/* the directive that leaves it out */
+	const char *needed_by;		/* "needed by ...": which clients contact it */
+};
+
+/* Fills *out (static strings; free the array with free()) with the hosts
+ * of this cloud that the config leaves out, and returns how many. */
+size_t catalogue_left_out(const struct config *cfg, struct left_out **out);
 
 /* True if the cloud is retired (germany): callers warn. */
 bool catalogue_cloud_retired(enum cloud c);

@@ -25,6 +25,13 @@ enum endpoint_fn {
 };
 #define FN_ALL (FN_AUTH | FN_MANAGEMENT | FN_GRAPH | FN_VAULT | FN_CRL)
 
+/* platform: which cloud platform's own services the printed rules let
+ * through (IMDS, the WireServer). */
+enum platform {
+	PLATFORM_AZURE,
+	PLATFORM_NONE,
+};
+
 enum allow_private {
 	PRIVATE_NO,
 	PRIVATE_AUTO,
@@ -54,10 +61,13 @@ struct config {
 	enum cloud cloud;
 	char **vaults;		size_t n_vaults;
 	char **hsms;		size_t n_hsms;
+	bool *vaults_private;	/* parallel to vaults: "vault NAME private" */
+	bool *hsms_private;	/* parallel to hsms */
 	unsigned functions;	/* enum endpoint_fn bits */
 	bool microsoft_account;
 	bool auth_aliases;
 	bool graph_legacy;
+	bool instance_discovery;	/* usgov, china: + login.microsoftonline.com */
 	struct config_host *hosts;	size_t n_hosts;
 	int table_family;	/* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
 	char *table;
@@ -79,6 +89,11 @@ struct config {
 	char *status_file;
 	char *metrics_file;	/* NULL: none */
 	struct config_listen *listens;	size_t n_listens;	/* none: no proxy */
+	enum platform platform;
+	char **imds_users;	size_t n_imds_users;	/* names or numeric ids */
+	char **imds_groups;	size_t n_imds_groups;
+	char *imds_users_at;	/* "kvfence.conf:12", for errors about a name */
+	char *imds_groups_at;
 	char *path;		/* the main file */
 };
 

@@ -17,7 +17,8 @@
 struct seen_addr {
 	struct kvf_addr addr;
 	bool current;		/* named by the latest definite answer */
-	int64_t last_seen;	/* seconds, the caller's clock */
+	int64_t last_seen;	/* seconds on kvfence's clock (see clock_now),
+				 * which does not step; never the wall clock */
 };
 
 struct host_state {
@@ -30,11 +31,28 @@ struct host_state {
 	 * addresses it no longer names age out (fail-static otherwise). */
 	bool definite4, definite6;
 	unsigned failures;		/* consecutive non-definite results */
+	/* The latest answer's CNAME chain passed a Key Vault / Managed HSM
+	 * Private Link zone: what allow-private auto asks of a private
+	 * address, remembered for addresses held without an answer. */
+	bool privatelink;
 };
 
 /* Record addresses already in the kernel (or in the state file) as held,
  * last seen at last_seen, without an answer. */
 void desired_seed(struct host_state *h, const struct kvf_addr *a, int64_t last_seen);
+
+/* Hold a with its history (the state file): last seen at last_seen, and
+ * whether the latest definite answer named it. */
+void desired_hold(struct host_state *h, const struct kvf_addr *a, int64_t last_seen,
+		  bool current);
+
+/* Keep only the held addresses found in keep (sorted, unique); returns
+ * how many were dropped. */
+size_t desired_keep_only(struct host_state *h, const struct kvf_addr *keep, size_t n);
+
+/* At most max addresses of each family: those the latest answer named
+ * first, then the most recently seen. Returns how many were dropped. */
+size_t desired_cap(struct host_state *h, unsigned max);
 
 /* Apply one filtered resolution at time now. Per family: a definite
  * answer refreshes the answered addresses and drops those not seen for

@@ -14,6 +14,7 @@
 #include "nftset.h"
 #include "rangeset.h"
 #include "result.h"
+#include "state.h"
 
 #define ENGINE_MAX_SETS 2
 
@@ -24,10 +25,26 @@ struct engine_set {
 	bool broken;		/* exists with a type kvfence cannot fill */
 	struct elem_list kernel;	/* as last read */
 	size_t size;		/* elements after the last reconcile */
+	/* What kvfence wrote here and may remove: keys, comment = the host
+	 * written for. A kernel element is kvfence's only if the record
+	 * holds its key with the comment it carries. Kept in the state
+	 * file, written there before a batch adds what it lacks. */
+	struct elem_list record;
+	/* A set only the record names (the config moved to another table
+	 * or set): kvfence's elements leave it, the set stays. */
+	bool orphan;
+	char *own_table, *own_name;	/* an orphan's names */
 };
 
 /* Rejected addresses already logged for a host: each is logged once. */
 struct logged_rejects {
+	struct kvf_addr *v;
+	size_t n;
+};
+
+/* A Private Link host's latest definite answer: the public addresses it
+ * named, all refused (kvfence.conf(5), vault ... private). */
+struct public_answer {
 	struct kvf_addr *v;
 	size_t n;
 };
@@ -37,14 +54,19 @@ struct engine {
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
 	struct logged_rejects *logged;	/* parallel to eps.v */
+	struct public_answer *pl_public;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nftset_ctx *nft;		/* borrowed */
 	bool log_unchanged;		/* a set=... line even when nothing changed */
-	/* Hosts dropped from the config by a reload: their elements are
-	 * still ours to remove. Cleared by a successful reconcile. */
-	char **retired;
-	size_t n_retired;
+	struct engine_set *orphans;	/* sets the record names, no longer configured */
+	size_t n_orphans;
+	/* Called before a batch that adds elements the saved record lacks,
+	 * so that a crash after the commit cannot leave an element of ours
+	 * that the next start takes for an administrator's. */
+	void (*persist)(void *arg);
+	bool record_changed;	/* since the caller last cleared it */
+	void *persist_arg;
 	struct range_sets ranges;	/* range mode (service-tags) */
 };
 
@@ -58,17 +80,39 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 void engine_fini(struct engine *e);
 
 /* Move what old holds into e (a freshly initialised engine for a new
- * config): the state of every host both know, and the names only old
- * knows as retired. */
+ * config): the state of every host both know, and the record of every
+ * set (a set the new config no longer names becomes an orphan, from
+ * which kvfence's elements are removed). Held addresses pass the new
+ * config's filter and cap. */
 void engine_adopt(struct engine *e, struct engine *old);
+
+/* Take the record read from the state file. */
+void engine_load_record(struct engine *e, const struct state_record *rec);
+
+/* A state file without a record (version 1, before records): claim, in
+ * the configured sets, exactly the elements the file's hosts held: their
+ * addresses with their ports (or none, in a plain set), commented with
+ * the host. */
+void engine_record_from_hosts(struct engine *e);
+
+/* The record of every set, for state_save; *out is allocated. */
+size_t engine_record_views(const struct engine *e, struct state_set_view **out);
+
+/* Pass every held address through the address filter and the cap, as
+ * an answer would (the state file, the kernel, a reload are no less
+ * untrusted); logs each rejection once. Returns how many were dropped. */
+size_t engine_filter_held(struct engine *e);
 
 /* Read every set's type and elements from the kernel. A missing table or
  * set is fine when create-sets is on (it will be created with the
  * default concatenated type); otherwise -ENOENT. A set of a type kvfence
  * cannot fill is marked broken and left alone while the others are read:
- * -EPROTOTYPE then, after everything else. Elements whose comment
- * names one of our hosts are marked owned and, if seed_at is not
- * INT64_MIN, seeded into that host's state as last seen at seed_at.
+ * -EPROTOTYPE then, after everything else. Elements the record holds
+ * (key and comment) are marked owned and, if seed_at is not INT64_MIN,
+ * those of a configured host seeded into its state as last seen at
+ * seed_at; elements that carry a configured host's name but are not in
+ * the record are counted and, at seed time, logged. Orphan sets are read
+ * for kvfence's elements; one that is gone is forgotten.
  * Returns 0 or -errno with err filled. */
 int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errlen);
 

@@ -1,28 +1,95 @@
 /* kvfence: the state file: per host the addresses held and when each was
- * last seen, so that a restart or a boot fills the sets before DNS is up.
- * Written atomically (temporary file, fsync, rename). */
+ * last seen, so that a restart or a boot fills the sets before DNS is up;
+ * and, per set, the elements kvfence wrote there: the record that makes an
+ * element kvfence's to remove. Written atomically (temporary file, fsync,
+ * rename). */
 #ifndef KVF_STATE_H
 #define KVF_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "catalogue.h"
 #include "desired.h"
+#include "elem.h"
+#include "nftset.h"
 
-/* Write hs[i] for eps->v[i], i < eps->n, to path. 0 or -errno. */
+/* Both clocks at one instant: the wall clock (time(), only to carry ages
+ * across a reboot) and kvfence's clock (clock_now(), in which host states
+ * keep their times). */
+struct state_clock {
+	int64_t wall;
+	int64_t mono;
+};
+
+/* kvfence's clock: CLOCK_BOOTTIME seconds. It does not step with the
+ * wall clock (NTP, a snapshot restore) and it counts a suspend, which is
+ * real time in which an address went unconfirmed. */
+int64_t clock_now(void);
+struct state_clock state_clock_now(void);
+
+/* "Seen long ago" on kvfence's clock, for elements found in the kernel
+ * with no history: any definite answer replaces them. */
+#define KVF_LONG_AGO	(INT64_C(100) * 365 * 86400)
+
+/* A wall time before this (2025-01-01) is not a time kvfence wrote: an
+ * unset real-time clock, or a damaged file. */
+#define STATE_PLAUSIBLE_WALL	INT64_C(1735689600)
+
+/* What kvfence wrote into one set. */
+struct owned_set {
+	int family;			/* NFPROTO_* */
+	char *table, *name;		/* owned */
+	struct elem_list elems;		/* sorted by key; comment: its host */
+};
+
+struct state_record {
+	struct owned_set *v;
+	size_t n;
+};
+
+/* One set's record, as the engine hands it to state_save. */
+struct state_set_view {
+	const struct setref *ref;
+	const struct elem_list *elems;	/* the record: key and host name */
+};
+
+/* Write hs[i] for eps->v[i], i < eps->n, and the sets' records to path.
+ * Times are written as wall-clock seconds (converted from kvfence's
+ * clock at now). 0 or -errno. */
 int state_save(const char *path, const struct endpoint_list *eps,
-	       const struct host_state *hs);
+	       const struct host_state *hs, const struct state_set_view *sets,
+	       size_t n_sets, struct state_clock now);
 
-/* Load path and seed hs[i] for each host of eps found in the file.
- * Addresses the host's latest answer no longer named and last seen
- * before now - grace are dropped, as a running agent would have dropped
- * them; those the latest answer named are kept whatever their age
- * (fail-static: only an answer ages them out; max-stale is applied by
- * the caller). Times after now are taken as now. Hosts in the file but
- * not in eps are ignored. A damaged file seeds nothing. 0, -ENOENT (no
- * file: a first start), or -EINVAL with err naming file:line. */
+struct state_loaded {
+	int version;			/* of the file: 1 or 2 */
+	bool has_record;		/* v2: the per-set record was read */
+	struct state_record record;
+	/* Set when the wall clock or the file's time is implausible (the
+	 * file from the future, a clock before 2025): ages were then taken
+	 * as they were when the file was written. For the caller to log. */
+	char clock_note[256];
+};
+
+/* Load path: seed hs[i] for each host of eps found in the file with its
+ * history (last seen, named by the latest answer or not), converted to
+ * kvfence's clock; fill out->record. Addresses the host's latest definite
+ * answer no longer named and older than grace are dropped, as a running
+ * agent would have dropped them; those it named are kept whatever their
+ * age (fail-static: only an answer ages them out; max-stale, the address
+ * filter and the cap are applied by the caller). Hosts in the file but not
+ * in eps are ignored. hs NULL: only the record is loaded. A damaged file seeds nothing. 0; -ENOENT (no file:
+ * a first start); -EINVAL with err naming file:line (damage, a directory,
+ * not a kvfence state file); other -errno (unreadable) with err. */
 int state_load(const char *path, const struct endpoint_list *eps,
-	       struct host_state *hs, int64_t now, unsigned grace,
-	       char *err, size_t errlen);
+	       struct host_state *hs, struct state_clock now, unsigned grace,
+	       struct state_loaded *out, char *err, size_t errlen);
+void state_loaded_free(struct state_loaded *l);
+void state_record_free(struct state_record *r);
+
+/* Keep a state file kvfence cannot use for the administrator: rename it
+ * to path.bad-YYYYmmddTHHMMSSZ (UTC, at wall). newpath gets the name.
+ * 0 or -errno. */
+int state_set_aside(const char *path, int64_t wall, char *newpath, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 
 struct status_summary {
 	int64_t now;			/* wall clock, seconds */
+	int64_t clock;			/* clock_now() at the same instant */
 	int64_t started;
 	int64_t last_reconcile;		/* wall clock of the last good one; 0: none */
 	double reconcile_seconds;	/* its duration */

@@ -39,6 +39,9 @@
 #include "util.h"
 
 #define COALESCE_MS	200	/* answers of one burst share one batch */
+#define URGENT_GAP_MS	5	/* ... but a new address goes in this soon, */
+#define URGENT_SHARE	4	/* or after 4x the last batch's time: at most
+				 * a fifth of the CPU on batches in a wave */
 #define STATE_SAVE_MS	5000	/* at most one state file write per 5 s */
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
@@ -69,7 +72,11 @@ struct agent {
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool short_ttl_logged;	/* a TTL below refresh-min was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
+	bool urgent;		/* an answer added an address: a client may hold it */
+	int64_t written_at;	/* when the last batch was written */
+	int64_t urgent_gap;	/* ms between batches for new addresses */
 	int64_t retry_at, full_at, state_at, watchdog_at;
 	int64_t retry_ms;	/* backoff after failed batches */
 	int64_t watchdog_ms;
@@ -77,11 +84,13 @@ struct agent {
 	uint32_t rng;
 };
 
+/* Schedules and ageing share one clock that does not step, and counts a
+ * suspend (see clock_now): a host due before a suspend is due at resume. */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -143,7 +152,7 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		       unsigned failures_before)
 {
 	const char *host = a->e.eps.v[i].name;
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 
 	if (a->e.hs[i].failures == 0) {
 		if (failures_before > 0)
@@ -161,10 +170,39 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
 }
 
+/* The addresses a host holds, sorted (as held); the caller frees. */
+static struct kvf_addr *snapshot_addrs(const struct host_state *h, size_t *n)
+{
+	struct kvf_addr *v = xmalloc((h->n_addrs ? h->n_addrs : 1) * sizeof(*v));
+	size_t j;
+
+	for (j = 0; j < h->n_addrs; j++)
+		v[j] = h->addrs[j].addr;
+	*n = h->n_addrs;
+	return v;
+}
+
+/* Whether h holds an address that was not among the n sorted ones. */
+static bool adds_address(const struct host_state *h, const struct kvf_addr *old, size_t n)
+{
+	size_t j, k = 0;
+
+	for (j = 0; j < h->n_addrs; j++) {
+		while (k < n && addr_cmp(&old[k], &h->addrs[j].addr) < 0)
+			k++;
+		if (k == n || addr_cmp(&old[k], &h->addrs[j].addr) != 0)
+			return true;
+	}
+	return false;
+}
+
 static void on_answer(void *arg, size_t i, const struct host_result *res)
 {
 	struct agent *a = arg;
 	struct host_state *h;
+	struct timespec wall;
+	struct kvf_addr *held;
+	size_t n_held;
 	unsigned before;
 	int64_t delay;
 
@@ -172,10 +210,22 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 		return;
 	h = &a->e.hs[i];
 	before = h->failures;
-	engine_apply_result(&a->e, i, res, time(NULL));
+	held = snapshot_addrs(h, &n_held);
+	engine_apply_result(&a->e, i, res, clock_now());
+	if (!a->urgent && adds_address(h, held, n_held))
+		a->urgent = true;
+	free(held);
 	log_result(a, i, res, before);
+	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
-				  a->cfg.refresh_max, next_random(a));
+				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
+				  next_random(a));
+	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
+		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
+			  "handed addresses kvfence has not seen yet (logged once)",
+			  a->e.eps.v[i].name, h->ttl, a->cfg.refresh_min);
+		a->short_ttl_logged = true;
+	}
 	a->due[i] = mono_ms() + delay;
 	a->next_wall[i] = time(NULL) + delay / 1000;
 	if (!a->dirty)
@@ -197,13 +247,18 @@ static void resolve_due(struct agent *a, int64_t now)
 }
 
 /* Addresses past grace (or max-stale) leave on time, not at the next
- * answer of their host. */
+ * answer of their host; but never while their host has a query in
+ * flight: its answer, a few milliseconds away, may name them again, and
+ * a client of the same cache may already hold them. The answer settles
+ * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = time(NULL);
+	int64_t now = clock_now();
 	size_t i, n = 0, stale = 0;
 
 	for (i = 0; i < a->e.eps.n; i++) {
+		if (a->due[i] == NEVER)
+			continue;
 		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
 		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
 	}
@@ -219,11 +274,15 @@ static void expire(struct agent *a)
 
 static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
 {
-	int64_t now = time(NULL), next = NEVER;
+	int64_t now = clock_now(), next = NEVER;
 	size_t i;
 
 	for (i = 0; i < a->e.eps.n; i++) {
-		int64_t t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+		int64_t t;
+
+		if (a->due[i] == NEVER)
+			continue;	/* in flight: its answer decides */
+		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
 
 		if (t < next)
 			next = t;
@@ -238,6 +297,7 @@ static void write_outputs(struct agent *a)
 	int r;
 
 	a->sum.now = time(NULL);
+	a->sum.clock = clock_now();
 	a->sum.next_refresh = a->next_wall;
 	r = status_write_json(a->cfg.status_file, &a->e, &a->sum);
 	if (r < 0)
@@ -251,7 +311,11 @@ static void write_outputs(struct agent *a)
 
 static void save_state(struct agent *a, bool last)
 {
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs);
+	struct state_set_view *views;
+	size_t n = engine_record_views(&a->e, &views);
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+
+	free(views);
 
 	/* A failed write (full disk) is tried again: the file must not stay
 	 * behind the sets until the next change happens to come. */
@@ -300,6 +364,12 @@ static void reconcile(struct agent *a)
 	dnsproxy_batch_done(a->px, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	a->urgent = false;
+	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
+	a->urgent_gap *= URGENT_SHARE;
+	if (a->urgent_gap < URGENT_GAP_MS)
+		a->urgent_gap = URGENT_GAP_MS;
 	if (a->retry_ms || a->blocked)
 		log_info("reconcile succeeded again");
 	a->blocked = false;
@@ -345,7 +415,7 @@ fail:
 
 static void dump_state(struct agent *a)
 {
-	int64_t now = time(NULL), mono = mono_ms();
+	int64_t now = clock_now(), mono = mono_ms();
 	char addrs[1024], buf[KVF_ADDRSTRLEN];
 	size_t i, j, l;
 
@@ -533,7 +603,8 @@ static void on_signal(struct agent *a)
 	}
 }
 
-static void on_monitor(struct agent *a)
+/* Whether the notifications concerned our sets (or were lost). */
+static bool on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
@@ -554,6 +625,7 @@ static void on_monitor(struct agent *a)
 		 * keep the backoff for a failure that persists. */
 		a->retry_at = NEVER;
 	}
+	return ev != 0;
 }
 
 static int64_t min64(int64_t x, int64_t y)
@@ -573,8 +645,10 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	ms = resolver_timeout_ms(a->res);
 	if (ms >= 0)
 		t = min64(t, now + ms);
-	if (a->dirty && !a->blocked)
-		t = min64(t, a->retry_at != NEVER ? a->retry_at : a->dirty_at + COALESCE_MS);
+	if (a->dirty && !a->blocked && a->retry_at != NEVER)
+		t = min64(t, a->retry_at);
+	else if (a->dirty && !a->blocked)
+		t = min64(t, a->urgent ? a->written_at + a->urgent_gap : a->dirty_at + COALESCE_MS);
 	if (a->state_dirty)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
@@ -637,7 +711,8 @@ static void tick(struct agent *a)
 		a->full_at = now + (int64_t)a->cfg.refresh_max * 1000;
 	}
 	if (a->dirty && !a->blocked && (a->retry_at == NEVER || now >= a->retry_at) &&
-	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0))
+	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
+	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false);
@@ -652,7 +727,10 @@ static void tick(struct agent *a)
 	}
 }
 
-static void dispatch(struct agent *a, const struct epoll_event *ev)
+/* Handle one event; false when it changed nothing (a neighbour's
+ * nftables change in another table), so that the loop need not look at
+ * its deadlines again: the timer armed for them still holds. */
+static bool dispatch(struct agent *a, const struct epoll_event *ev)
 {
 	uint64_t expirations;
 
@@ -662,7 +740,7 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 	} else if (ev->data.fd == a->sfd) {
 		on_signal(a);
 	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
-		on_monitor(a);
+		return on_monitor(a);
 	} else if (ev->data.fd == a->ifd) {
 		on_tags_changed(a);
 	} else if (dnsproxy_handle_fd(a->px, ev->data.fd, ev->events)) {
@@ -671,26 +749,30 @@ static void dispatch(struct agent *a, const struct epoll_event *ev)
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
 	}
+	return true;
 }
 
 static void loop(struct agent *a)
 {
 	struct epoll_event evs[32];
+	bool busy = true;
 	int n, i;
 
 	while (a->running) {
 		int64_t now = mono_ms();
 
-		arm_timer(a, next_deadline(a, now), now);
+		if (busy)
+			arm_timer(a, next_deadline(a, now), now);
 		n = epoll_wait(a->ep, evs, 32, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("epoll_wait");
 		}
+		busy = false;
 		for (i = 0; i < n && a->running; i++)
-			dispatch(a, &evs[i]);
-		if (a->running)
+			busy |= dispatch(a, &evs[i]);
+		if (a->running && busy)
 			tick(a);
 	}
 }
@@ -730,19 +812,55 @@ static int take_lock(struct agent *a)
 	return 0;
 }
 
-static void load_state(struct agent *a)
+/* The write-ahead of the record (engine.persist). */
+static void persist_record(void *arg)
 {
+	save_state(arg, false);
+}
+
+/* A state file that exists but cannot be used is kept for the
+ * administrator, never overwritten: moved aside, and the agent starts as
+ * on a first start (nothing in the kernel counts as its own). */
+static int set_aside(struct agent *a, const char *why)
+{
+	char bad[PATH_MAX];
+	int r;
+
+	r = state_set_aside(a->cfg.state_file, time(NULL), bad, sizeof(bad));
+	if (r < 0) {
+		log_msg(LOG_ERR, "state file unusable: %s; cannot move it aside (%s): refusing "
+			"to start rather than overwrite it", why, strerror(-r));
+		return KVF_EX_CANTCREAT;
+	}
+	log_msg(LOG_ERR, "state file unusable: %s; kept as %s; starting without it (no warm "
+		"start; elements already in the sets are left alone)", why, bad);
+	return 0;
+}
+
+static int load_state(struct agent *a)
+{
+	struct state_loaded sl;
 	char err[512];
 	int r;
 
-	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, time(NULL), a->cfg.grace,
-		       err, sizeof(err));
-	if (r == -ENOENT)
+	r = state_load(a->cfg.state_file, &a->e.eps, a->e.hs, state_clock_now(), a->cfg.grace,
+		       &sl, err, sizeof(err));
+	if (r == -ENOENT) {
 		log_info("no state file %s: a first start", a->cfg.state_file);
-	else if (r < 0)
-		log_warnx("state file ignored: %s", err);
+		return 0;
+	}
+	if (r < 0)
+		return set_aside(a, err);
+	if (sl.clock_note[0])
+		log_warnx("state file %s: %s; its ages are taken as they were when it was "
+			  "written", a->cfg.state_file, sl.clock_note);
+	if (sl.has_record)
+		engine_load_record(&a->e, &sl.record);
 	else
-		log_info("state file %s: warm start", a->cfg.state_file);
+		engine_record_from_hosts(&a->e);
+	state_loaded_free(&sl);
+	log_info("state file %s: warm start", a->cfg.state_file);
+	return 0;
 }
 
 static int open_fds(struct agent *a)
@@ -758,7 +876,7 @@ static int open_fds(struct agent *a)
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	a->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
 		log_warn("epoll, signalfd or timerfd");
 		return -1;
@@ -801,8 +919,14 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
-	/* What the kernel holds of ours stays until answers say otherwise. */
-	r = engine_read_kernel(&a->e, 0, err, sizeof(err));
+	a->e.persist = persist_record;
+	a->e.persist_arg = a;
+	r = load_state(a);
+	if (r)
+		return r;
+	/* What the kernel holds of ours stays until answers say otherwise:
+	 * seen long ago, so that any definite answer replaces it. */
+	r = engine_read_kernel(&a->e, clock_now() - KVF_LONG_AGO, err, sizeof(err));
 	if (r == -EPROTOTYPE) {
 		log_msg(LOG_ERR, "%s; not writing that set until it is fixed", err);
 		a->broken_logged = true;
@@ -816,6 +940,8 @@ static int open_kernel(struct agent *a)
 		}
 		return KVF_EX_UNAVAILABLE;
 	}
+	/* The same filter and cap as an answer, whatever the source. */
+	engine_filter_held(&a->e);
 	return 0;
 }
 
@@ -828,7 +954,6 @@ static int start(struct agent *a)
 		r = open_kernel(a);
 	if (r)
 		return r;
-	load_state(a);
 	alloc_hosts(a);
 	if (new_resolver(a, &a->cfg, &a->res) < 0)
 		return KVF_EX_UNAVAILABLE;

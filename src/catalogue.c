@@ -13,6 +13,12 @@
 
 struct cloud_hosts {
 	const char *auth;
+	/* The host MSAL contacts instead of auth: its instance metadata maps
+	 * the configured authority to the cloud's preferred_network host. */
+	const char *auth_preferred;
+	/* Instance discovery that MSAL.NET and MSAL Java still send to the
+	 * global host in this cloud (instance-discovery yes). */
+	const char *discovery;
 	const char *aliases[3];		/* auth-aliases yes */
 	const char *management;
 	const char *graph[2];		/* current Microsoft Graph */
@@ -33,7 +39,8 @@ static const struct cloud_hosts clouds[] = {
 	},
 	[CLOUD_CHINA] = {
 		.auth = "login.chinacloudapi.cn",
-		.aliases = { "login.partner.microsoftonline.cn" },
+		.auth_preferred = "login.partner.microsoftonline.cn",
+		.discovery = "login.microsoftonline.com",
 		.management = "management.chinacloudapi.cn",
 		.graph = { "microsoftgraph.chinacloudapi.cn" },
 		/* The retired Azure AD Graph host the seed table names. */
@@ -45,6 +52,7 @@ static const struct cloud_hosts clouds[] = {
 	},
 	[CLOUD_USGOV] = {
 		.auth = "login.microsoftonline.us",
+		.discovery = "login.microsoftonline.com",
 		.aliases = { "login.usgovcloudapi.net", "login-us.microsoftonline.com" },
 		.management = "management.usgovcloudapi.net",
 		.graph = { "graph.microsoft.us", "dod-graph.microsoft.us" },
@@ -84,8 +92,8 @@ static void add(struct endpoint_list *l, const char *name, uint16_t port, const 
 	e->why = why;
 }
 
-static void add_suffixed(struct endpoint_list *l, char **names, size_t n,
-			 const char *suffix, const char *why)
+static void add_suffixed(struct endpoint_list *l, char **names, const bool *priv,
+			 size_t n, const char *suffix, const char *why)
 {
 	size_t i;
 
@@ -93,6 +101,7 @@ static void add_suffixed(struct endpoint_list *l, char **names, size_t n,
 		char *name = xasprintf("%s.%s", names[i], suffix);
 
 		add(l, name, HTTPS, why);
+		l->v[l->n - 1].private_link = priv && priv[i];
 		free(name);
 	}
 }
@@ -104,6 +113,10 @@ static void add_cloud(const struct config *cfg, struct endpoint_list *l)
 
 	if (cfg->functions & FN_AUTH) {
 		add(l, c->auth, HTTPS, "auth");
+		if (c->auth_preferred)
+			add(l, c->auth_preferred, HTTPS, "auth");
+		if (c->discovery && cfg->instance_discovery)
+			add(l, c->discovery, HTTPS, "auth");
 		for (i = 0; cfg->auth_aliases && i < 3 && c->aliases[i]; i++)
 			add(l, c->aliases[i], HTTPS, "auth");
 		if (cfg->microsoft_account)
@@ -118,9 +131,11 @@ static void add_cloud(const struct config *cfg, struct endpoint_list *l)
 			add(l, c->graph_seed, HTTPS, "graph");
 	}
 	if (cfg->functions & FN_VAULT) {
-		add_suffixed(l, cfg->vaults, cfg->n_vaults, c->vault_suffix, "vault");
+		add_suffixed(l, cfg->vaults, cfg->vaults_private, cfg->n_vaults,
+			     c->vault_suffix, "vault");
 		if (c->hsm_suffix)
-			add_suffixed(l, cfg->hsms, cfg->n_hsms, c->hsm_suffix, "managed-hsm");
+			add_suffixed(l, cfg->hsms, cfg->hsms_private, cfg->n_hsms,
+				     c->hsm_suffix, "managed-hsm");
 	}
 	if (cfg->functions & FN_CRL) {
 		for (i = 0; i < sizeof(crl_hosts) / sizeof(crl_hosts[0]); i++)
@@ -163,6 +178,7 @@ static void merge_duplicates(struct endpoint_list *l)
 	for (i = 0; i < l->n; i++) {
 		if (w && strcmp(l->v[w - 1].name, l->v[i].name) == 0) {
 			merge_port(&l->v[w - 1], l->v[i].ports[0]);
+			l->v[w - 1].private_link |= l->v[i].private_link;
 			free(l->v[i].name);
 			continue;
 		}
@@ -204,6 +220,100 @@ long catalogue_find(const struct endpoint_list *list, const char *name)
 		return -1;
 	e = bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_endpoint);
 	return e ? e - list->v : -1;
+}
+
+/* Who contacts the auth aliases (ENDPOINTS.md); NULL: no note. */
+static const char *alias_need(const char *host)
+{
+	static const struct { const char *host, *need; } notes[] = {
+		{ "login.windows.net", "needed only by legacy ADAL-based clients (KeyVaultClient) that "
+		  "follow the vault's 401 challenge authority login.windows.net/<tenant>; "
+		  "current SDKs take only the tenant from it" },
+		{ "login.microsoft.com", "needed only by clients configured with that authority by hand" },
+		{ "sts.windows.net", "needed only by token validators that fetch the issuer's metadata "
+		  "from sts.windows.net (ADAL-era code)" },
+		{ "login.usgovcloudapi.net", "needed only by clients configured with that legacy "
+		  "authority; MSAL maps it to login.microsoftonline.us" },
+		{ "login-us.microsoftonline.com", "needed only by clients configured with that "
+		  "authority by hand (the older US Government sign-in host)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+		if (strcmp(notes[i].host, host) == 0)
+			return notes[i].need;
+	return "needed only by clients configured with that authority";
+}
+
+static void left(struct left_out **v, size_t *n, const char *name, const char *because,
+		 const char *needed_by)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].name = name;
+	(*v)[*n].because = because;
+	(*v)[(*n)++].needed_by = needed_by;
+}
+
+static void left_auth(const struct config *cfg, const struct cloud_hosts *c,
+		      struct left_out **v, size_t *n)
+{
+	static const char every[] = "needed by every client that signs in with Entra ID";
+	static const char discovery[] = "needed by MSAL.NET and MSAL Java, which send instance "
+		"discovery to the global host in sovereign clouds (AzureAD/microsoft-"
+		"authentication-library-for-dotnet#5630, -for-java#1008; the Azure CLI "
+		"hangs without it, Azure/azure-cli#24558)";
+	size_t i;
+
+	if (!(cfg->functions & FN_AUTH)) {
+		left(v, n, c->auth, "endpoints without auth", every);
+		if (c->auth_preferred)
+			left(v, n, c->auth_preferred, "endpoints without auth",
+			     "needed by every MSAL-based client (it is the cloud's preferred sign-in host)");
+		if (c->discovery)
+			left(v, n, c->discovery, "endpoints without auth", discovery);
+		return;
+	}
+	if (c->discovery && !cfg->instance_discovery)
+		left(v, n, c->discovery, "instance-discovery no", discovery);
+	for (i = 0; !cfg->auth_aliases && i < 3 && c->aliases[i]; i++)
+		left(v, n, c->aliases[i], "auth-aliases no", alias_need(c->aliases[i]));
+	if (!cfg->microsoft_account)
+		left(v, n, "login.live.com", "microsoft-account no",
+		     "needed only to sign in with personal Microsoft accounts");
+}
+
+size_t catalogue_left_out(const struct config *cfg, struct left_out **out)
+{
+	const struct cloud_hosts *c = &clouds[cfg->cloud];
+	size_t i, n = 0;
+
+	*out = NULL;
+	left_auth(cfg, c, out, &n);
+	if (!(cfg->functions & FN_MANAGEMENT))
+		left(out, &n, c->management, "endpoints without management",
+		     "needed by Azure Resource Manager clients (az, ARM SDKs, creating or listing vaults)");
+	if (!(cfg->functions & FN_GRAPH)) {
+		for (i = 0; i < 2 && c->graph[i]; i++)
+			left(out, &n, c->graph[i], "endpoints without graph",
+			     "needed by Microsoft Graph clients (directory look-ups)");
+		if (c->graph_seed)
+			left(out, &n, c->graph_seed, "endpoints without graph",
+			     "needed by clients of the host Microsoft's firewall table names for Graph");
+	} else if (!cfg->graph_legacy && c->graph_seed) {
+		left(out, &n, c->graph_seed, "graph-legacy no",
+		     "needed by clients of the host Microsoft's firewall table names for Graph "
+		     "(the retired Azure AD Graph in china)");
+	}
+	if (!(cfg->functions & FN_CRL)) {
+		for (i = 0; i < sizeof(crl_hosts) / sizeof(crl_hosts[0]); i++)
+			left(out, &n, crl_hosts[i], "endpoints without crl",
+			     "needed by TLS clients that check revocation (CRL, OCSP) or fetch issuer "
+			     "certificates over HTTP, port 80");
+		if (c->crl_extra)
+			left(out, &n, c->crl_extra, "endpoints without crl",
+			     "needed by TLS clients that check revocation (named by the China Key Vault page)");
+	}
+	return n;
 }
 
 bool catalogue_cloud_retired(enum cloud c)

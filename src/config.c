@@ -43,7 +43,7 @@ struct parser {
 	struct where at;
 	char *stack[CONFIG_MAX_DEPTH];	/* realpaths of open files */
 	int depth;
-	struct where seen[32];		/* first use of each single directive */
+	struct where seen[48];		/* first use of each single directive */
 	char **files;			/* names kept alive for seen[] */
 	size_t n_files, cap_files;
 	bool set6_explicit, set4_explicit;
@@ -233,8 +233,8 @@ static int d_cloud(struct parser *p, int argc, char **argv)
 	return perr(p, "cloud: unknown cloud \"%s\" (public, china, usgov, germany)", argv[1]);
 }
 
-static int push_name(struct parser *p, char ***v, size_t *n, const char *what,
-		     const char *name)
+static int push_name(struct parser *p, char ***v, bool **priv, size_t *n,
+		     const char *what, const char *name, bool private_link)
 {
 	const char *why = config_check_vault_name(name);
 	char *lower;
@@ -253,29 +253,40 @@ static int push_name(struct parser *p, char ***v, size_t *n, const char *what,
 		}
 	}
 	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	*priv = xreallocarray(*priv, *n + 1, sizeof(**priv));
+	(*priv)[*n] = private_link;
 	(*v)[(*n)++] = lower;
+	return 0;
+}
+
+/* "vault NAME... private": the last word, on a line of two or more, says
+ * the names are reached through Private Link. A vault named "private" is
+ * given alone or not last. */
+static int push_names(struct parser *p, int argc, char **argv, char ***v, bool **priv,
+		      size_t *n)
+{
+	bool private_link = argc > 2 && strcmp(argv[argc - 1], "private") == 0;
+	int i;
+
+	for (i = 1; i < argc - (private_link ? 1 : 0); i++)
+		if (push_name(p, v, priv, n, argv[0], argv[i], private_link))
+			return -1;
 	return 0;
 }
 
 static int d_vault(struct parser *p, int argc, char **argv)
 {
-	int i;
+	struct config *cfg = p->cfg;
 
-	for (i = 1; i < argc; i++)
-		if (push_name(p, &p->cfg->vaults, &p->cfg->n_vaults, "vault", argv[i]))
-			return -1;
-	return 0;
+	return push_names(p, argc, argv, &cfg->vaults, &cfg->vaults_private, &cfg->n_vaults);
 }
 
 static int d_hsm(struct parser *p, int argc, char **argv)
 {
-	int i;
+	struct config *cfg = p->cfg;
 
 	p->hsm_at = p->at;
-	for (i = 1; i < argc; i++)
-		if (push_name(p, &p->cfg->hsms, &p->cfg->n_hsms, "managed-hsm", argv[i]))
-			return -1;
-	return 0;
+	return push_names(p, argc, argv, &cfg->hsms, &cfg->hsms_private, &cfg->n_hsms);
 }
 
 static int d_endpoints(struct parser *p, int argc, char **argv)
@@ -320,6 +331,72 @@ static int d_auth_aliases(struct parser *p, int argc, char **argv)
 static int d_graph_legacy(struct parser *p, int argc, char **argv)
 {
 	return parse_bool(p, argv, &p->cfg->graph_legacy);
+}
+
+static int d_instance_discovery(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->instance_discovery);
+}
+
+static int d_platform(struct parser *p, int argc, char **argv)
+{
+	if (strcmp(argv[1], "azure") == 0)
+		p->cfg->platform = PLATFORM_AZURE;
+	else if (strcmp(argv[1], "none") == 0)
+		p->cfg->platform = PLATFORM_NONE;
+	else
+		return perr(p, "platform: expected azure or none, not \"%s\"", argv[1]);
+	return 0;
+}
+
+/* A user or group name as useradd(8) allows it, or a numeric id. */
+static bool account_name_ok(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > 32 || s[0] == '-')
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]) &&
+		    !(s[i] == '$' && i == len - 1))
+			return false;
+	return true;
+}
+
+static int account_list(struct parser *p, int argc, char **argv, char ***v, size_t *n,
+			char **at)
+{
+	int i, j;
+
+	for (i = 1; i < argc; i++) {
+		if (!account_name_ok(argv[i]))
+			return perr(p, "%s: \"%s\" is not a user or group name or a number",
+				    argv[0], argv[i]);
+		for (j = 1; j < i; j++)
+			if (strcmp(argv[i], argv[j]) == 0)
+				return perr(p, "%s: \"%s\" is given twice", argv[0], argv[i]);
+	}
+	*v = xcalloc((size_t)argc - 1, sizeof(**v));
+	for (i = 1; i < argc; i++)
+		(*v)[(*n)++] = xstrdup(argv[i]);
+	*at = xasprintf("%s:%u", p->at.file, p->at.line);
+	return 0;
+}
+
+static int d_imds_users(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+
+	return account_list(p, argc, argv, &cfg->imds_users, &cfg->n_imds_users,
+			    &cfg->imds_users_at);
+}
+
+static int d_imds_groups(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+
+	return account_list(p, argc, argv, &cfg->imds_groups, &cfg->n_imds_groups,
+			    &cfg->imds_groups_at);
 }
 
 static int d_create_sets(struct parser *p, int argc, char **argv)
@@ -771,9 +848,13 @@ static const struct directive directives[] = {
 	{ "range-set4",		d_range_set4,		1, 1,			false },
 	{ "range-set6",		d_range_set6,		1, 1,			false },
 	{ "listen",		d_listen,		1, 8,			false },
+	{ "instance-discovery",	d_instance_discovery,	1, 1,			false },
+	{ "platform",		d_platform,		1, 1,			false },
+	{ "imds-users",		d_imds_users,		1, 16,			false },
+	{ "imds-groups",	d_imds_groups,		1, 16,			false },
 };
 #define N_DIRECTIVES (sizeof(directives) / sizeof(directives[0]))
-_Static_assert(N_DIRECTIVES <= 32, "struct parser.seen is too small");
+_Static_assert(N_DIRECTIVES <= 48, "struct parser.seen is too small");
 
 static int tokenize(char *line, char **argv)
 {
@@ -939,12 +1020,14 @@ static void config_defaults(struct config *cfg)
 	cfg->cloud = CLOUD_PUBLIC;
 	cfg->functions = FN_ALL;
 	cfg->graph_legacy = true;
+	cfg->instance_discovery = true;
+	cfg->platform = PLATFORM_AZURE;
 	cfg->table_family = NFPROTO_INET;
 	cfg->table = xstrdup("filter");
 	cfg->set4 = xstrdup("kvfence4");
 	cfg->set6 = xstrdup("kvfence6");
 	cfg->create_sets = true;
-	cfg->refresh_min = 30;
+	cfg->refresh_min = 1;
 	cfg->refresh_max = 3600;
 	cfg->grace = 1800;
 	cfg->resolver_system = true;
@@ -1120,6 +1203,12 @@ void config_free(struct config *cfg)
 
 	free_strv(cfg->vaults, cfg->n_vaults);
 	free_strv(cfg->hsms, cfg->n_hsms);
+	free(cfg->vaults_private);
+	free(cfg->hsms_private);
+	free_strv(cfg->imds_users, cfg->n_imds_users);
+	free_strv(cfg->imds_groups, cfg->n_imds_groups);
+	free(cfg->imds_users_at);
+	free(cfg->imds_groups_at);
 	for (i = 0; i < cfg->n_hosts; i++)
 		free(cfg->hosts[i].name);
 	free(cfg->hosts);

@@ -57,6 +57,77 @@ void desired_seed(struct host_state *h, const struct kvf_addr *a, int64_t last_s
 	hold(h, a, last_seen, false);
 }
 
+void desired_hold(struct host_state *h, const struct kvf_addr *a, int64_t last_seen,
+		  bool current)
+{
+	hold(h, a, last_seen, current);
+}
+
+size_t desired_keep_only(struct host_state *h, const struct kvf_addr *keep, size_t n)
+{
+	size_t i, j = 0, w = 0, before = h->n_addrs;
+
+	/* Both sorted by address: one merge walk. */
+	for (i = 0; i < h->n_addrs; i++) {
+		while (j < n && addr_cmp(&keep[j], &h->addrs[i].addr) < 0)
+			j++;
+		if (j < n && addr_cmp(&keep[j], &h->addrs[i].addr) == 0)
+			h->addrs[w++] = h->addrs[i];
+	}
+	h->n_addrs = w;
+	return before - w;
+}
+
+/* Rank for the cap: current before not, then newer before older. */
+static bool ranks_before(const struct seen_addr *x, const struct seen_addr *y)
+{
+	if (x->current != y->current)
+		return x->current;
+	return x->last_seen > y->last_seen;
+}
+
+static size_t cap_family(struct host_state *h, int family, unsigned max)
+{
+	size_t i, j, n = 0, w = 0, dropped = 0;
+	bool *drop;
+
+	for (i = 0; i < h->n_addrs; i++)
+		n += h->addrs[i].addr.family == family;
+	if (n <= max)
+		return 0;
+	/* Drop an address if max others of its family rank before it (ties
+	 * by position). Quadratic, but only past the cap, which is at most
+	 * 4096 and met only by a state file or a config change. */
+	drop = xcalloc(h->n_addrs, sizeof(*drop));
+	for (i = 0; i < h->n_addrs; i++) {
+		size_t better = 0;
+
+		if (h->addrs[i].addr.family != family)
+			continue;
+		for (j = 0; j < h->n_addrs; j++)
+			if (j != i && h->addrs[j].addr.family == family &&
+			    (ranks_before(&h->addrs[j], &h->addrs[i]) ||
+			     (j < i && !ranks_before(&h->addrs[i], &h->addrs[j]))))
+				better++;
+		drop[i] = better >= max;
+	}
+	for (i = 0; i < h->n_addrs; i++) {
+		if (drop[i]) {
+			dropped++;
+			continue;
+		}
+		h->addrs[w++] = h->addrs[i];
+	}
+	h->n_addrs = w;
+	free(drop);
+	return dropped;
+}
+
+size_t desired_cap(struct host_state *h, unsigned max)
+{
+	return cap_family(h, AF_INET, max) + cap_family(h, AF_INET6, max);
+}
+
 /* Drop addresses of family (AF_UNSPEC: any) last seen before "before",
  * sparing current ones unless all is set; returns how many. */
 static size_t drop_old(struct host_state *h, int family, int64_t before, bool all)

@@ -3,12 +3,19 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "catalogue.h"
@@ -20,7 +27,9 @@
 #include "resolver.h"
 #include "rules.h"
 #include "servicetags.h"
+#include "state.h"
 #include "status.h"
+#include "sysfiles.h"
 #include "util.h"
 
 struct cmd {
@@ -77,6 +86,66 @@ static int cmd_endpoints(const char *conf, int argc, char **argv)
 	return KVF_EX_OK;
 }
 
+/* imds-users / imds-groups to ids through the passwd and group databases
+ * (NSS), as nft would at load time; a number stands for itself. 0, or -1
+ * with the name that does not exist reported. */
+static int lookup_ids(char *const *names, size_t n, bool group, const char *at,
+		      unsigned *ids, FILE *report, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *s = names[i];
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (s[0] >= '0' && s[0] <= '9' && !*end && !errno && v < UINT32_MAX) {
+			ids[i] = (unsigned)v;
+			continue;
+		}
+		if (group) {
+			struct group *g = getgrnam(s);
+
+			if (g) {
+				ids[i] = (unsigned)g->gr_gid;
+				continue;
+			}
+		} else {
+			struct passwd *pw = getpwnam(s);
+
+			if (pw) {
+				ids[i] = (unsigned)pw->pw_uid;
+				continue;
+			}
+		}
+		fprintf(report, "%s%s: imds-%s: no %s \"%s\" on this host\n", prefix, at,
+			group ? "groups" : "users", group ? "group" : "user", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* What `kvfence rules` will let through for the platform. */
+static void print_platform(const struct config *cfg)
+{
+	unsigned ids[16 + 1];
+
+	if (cfg->platform == PLATFORM_NONE) {
+		printf("platform none: the printed rules accept loopback only (no IMDS, no WireServer)\n");
+		return;
+	}
+	printf("platform azure: the printed rules accept loopback, IMDS %s TCP 80%s and the "
+	       "WireServer %s TCP 80, 32526\n", RULES_IMDS_ADDR,
+	       cfg->n_imds_users || cfg->n_imds_groups ?
+	       " (root, imds-users and imds-groups only)" : "", RULES_WIRESERVER_ADDR);
+	lookup_ids(cfg->imds_users, cfg->n_imds_users, false, cfg->imds_users_at, ids,
+		   stdout, "warning: ");
+	lookup_ids(cfg->imds_groups, cfg->n_imds_groups, true, cfg->imds_groups_at, ids,
+		   stdout, "warning: ");
+}
+
 static void print_plan(const struct config *cfg, const struct endpoint_list *eps)
 {
 	static const char *const priv[] = { "no", "auto", "yes" };
@@ -104,8 +173,93 @@ static void print_plan(const struct config *cfg, const struct endpoint_list *eps
 		printf("max-stale none: addresses are kept through any DNS outage\n");
 	printf("%zu hosts:\n", eps->n);
 	for (i = 0; i < eps->n; i++)
-		printf("  %-48s %-8s %s\n", eps->v[i].name,
-		       ports_text(&eps->v[i], ports, sizeof(ports)), eps->v[i].why);
+		printf("  %-48s %-8s %s%s\n", eps->v[i].name,
+		       ports_text(&eps->v[i], ports, sizeof(ports)), eps->v[i].why,
+		       eps->v[i].private_link ? " (private: public answers refused)" : "");
+}
+
+/* One line per host of the cloud that the config leaves out, saying why
+ * and who would need it: the administrator decides, knowingly. */
+static void print_left_out(const struct config *cfg)
+{
+	struct left_out *v;
+	size_t i, n = catalogue_left_out(cfg, &v);
+
+	for (i = 0; i < n; i++)
+		printf("left out: %s (%s): %s\n", v[i].name, v[i].because,
+		       v[i].needed_by);
+	free(v);
+}
+
+static bool addr_in(const struct kvf_addr *a, const struct kvf_addr *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (addr_cmp(a, &v[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Clients resolve through /etc/resolv.conf's servers: kvfence must ask
+ * the same ones, or the two may see different answers. */
+static void warn_resolvers(const struct config *cfg)
+{
+	struct kvf_addr ns[SYSFILES_MAX_NAMESERVERS];
+	char a[KVF_ADDRSTRLEN], list[SYSFILES_MAX_NAMESERVERS * (KVF_ADDRSTRLEN + 1)];
+	size_t i, n, len, l = 0;
+	char *buf;
+
+	if (cfg->resolver_system)
+		return;
+	if (sysfiles_read(SYSFILES_RESOLV_CONF, &buf, &len) < 0) {
+		printf("warning: resolver names its own servers, and %s cannot be read to "
+		       "compare them with the clients' (kvfence(8), RESOLVER CONSISTENCY)\n",
+		       SYSFILES_RESOLV_CONF);
+		return;
+	}
+	n = sysfiles_parse_nameservers(buf, len, ns, SYSFILES_MAX_NAMESERVERS);
+	free(buf);
+	/* Clients that ask kvfence's DNS proxy get the very answers it
+	 * forwards: its resolver is rightly another one. */
+	for (i = 0; i < cfg->n_listens; i++)
+		if (cfg->listens[i].port == 53 && addr_in(&cfg->listens[i].addr, ns, n))
+			return;
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", i ? " " : "",
+				      addr_format(&ns[i], a, sizeof(a)));
+	for (i = 0; i < cfg->n_resolvers; i++) {
+		if (addr_in(&cfg->resolvers[i], ns, n))
+			continue;
+		printf("warning: resolver %s is not a name server of %s (%s): clients on this "
+		       "host ask those, and if they answer differently the sets will not hold "
+		       "the addresses clients connect to (kvfence(8), RESOLVER CONSISTENCY)\n",
+		       addr_format(&cfg->resolvers[i], a, sizeof(a)), SYSFILES_RESOLV_CONF,
+		       n ? list : "none");
+	}
+}
+
+/* An /etc/hosts entry for a catalogue host sends clients to an address
+ * kvfence never sees: kvfence resolves through DNS only, by design. */
+static void warn_hosts_file(const struct endpoint_list *eps)
+{
+	struct hosts_hit *hits;
+	char a[KVF_ADDRSTRLEN];
+	size_t i, n, len;
+	char *buf;
+
+	if (sysfiles_read(SYSFILES_HOSTS, &buf, &len) < 0)
+		return;
+	n = sysfiles_hosts_hits(buf, len, eps, &hits);
+	free(buf);
+	for (i = 0; i < n; i++)
+		printf("warning: %s:%u: %s %s: clients on this host use this entry, but "
+		       "kvfence ignores %s by design and fills the sets from DNS "
+		       "(kvfence(8), RESOLVER CONSISTENCY)\n", SYSFILES_HOSTS, hits[i].line,
+		       addr_format(&hits[i].addr, a, sizeof(a)), eps->v[hits[i].host].name,
+		       SYSFILES_HOSTS);
+	free(hits);
 }
 
 /* Range mode: 0 with *tags loaded (or nothing configured), else the
@@ -159,6 +313,10 @@ static int cmd_check(const char *conf, int argc, char **argv)
 	print_plan(&cfg, &eps);
 	if (eps.n == 0 && cfg.n_tagsets == 0)
 		printf("note: no hosts and no service tags: nothing to do\n");
+	print_left_out(&cfg);
+	print_platform(&cfg);
+	warn_resolvers(&cfg);
+	warn_hosts_file(&eps);
 	ret = print_tags(&cfg);
 	catalogue_free(&eps);
 	config_free(&cfg);
@@ -168,8 +326,11 @@ static int cmd_check(const char *conf, int argc, char **argv)
 static int cmd_rules(const char *conf, int argc, char **argv)
 {
 	enum rules_hook hook = HOOK_OUTPUT;
+	struct rules_ids users = { 0 }, groups = { 0 };
+	unsigned *uids = NULL, *gids = NULL;
 	struct endpoint_list eps;
 	struct config cfg;
+	int ret = KVF_EX_CONFIG;
 
 	if (argc == 3 && strcmp(argv[1], "--hook") == 0) {
 		if (strcmp(argv[2], "forward") == 0)
@@ -181,11 +342,24 @@ static int cmd_rules(const char *conf, int argc, char **argv)
 	}
 	if (load_config(conf, &cfg))
 		return KVF_EX_CONFIG;
+	uids = xcalloc(cfg.n_imds_users + 1, sizeof(*uids));
+	gids = xcalloc(cfg.n_imds_groups + 1, sizeof(*gids));
+	if (lookup_ids(cfg.imds_users, cfg.n_imds_users, false, cfg.imds_users_at, uids,
+		       stderr, "") ||
+	    lookup_ids(cfg.imds_groups, cfg.n_imds_groups, true, cfg.imds_groups_at, gids,
+		       stderr, ""))
+		goto out;
+	users = (struct rules_ids){ cfg.imds_users, uids, cfg.n_imds_users };
+	groups = (struct rules_ids){ cfg.imds_groups, gids, cfg.n_imds_groups };
 	catalogue_build(&cfg, &eps);
-	rules_print(stdout, &cfg, &eps, hook);
+	rules_print(stdout, &cfg, &eps, hook, &users, &groups);
 	catalogue_free(&eps);
+	ret = KVF_EX_OK;
+out:
+	free(uids);
+	free(gids);
 	config_free(&cfg);
-	return KVF_EX_OK;
+	return ret;
 }
 
 struct sync_run {
@@ -239,12 +413,82 @@ static int resolve_all(struct engine *e, const struct config *cfg, struct sync_r
 	return 0;
 }
 
+/* sync writes the state file's record of what it wrote, so it takes the
+ * agent's lock: one writer per state file. -1 with the reason logged. */
+static int sync_lock(const struct config *cfg, int *fd, int *ex)
+{
+	char *path = xasprintf("%s.lock", cfg->state_file), *dir = xstrdup(path);
+
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		log_warn("mkdir for %s", path);
+	free(dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0) {
+		log_warn("lock file %s (sync records what it writes in the state file)", path);
+		*ex = KVF_EX_CANTCREAT;
+	} else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("an agent runs on %s and keeps the sets itself: sync refused",
+			  cfg->state_file);
+		close(*fd);
+		*fd = -1;
+		*ex = KVF_EX_TEMPFAIL;
+	}
+	free(path);
+	return *fd < 0 ? -1 : 0;
+}
+
+/* Only the record of the state file: sync does not warm-start (it takes
+ * every host's answer as it comes, with no grace). An unusable file is
+ * moved aside (not in a dry run, which changes nothing). */
+static void sync_load_record(struct engine *e, const struct config *cfg, bool dry_run)
+{
+	struct state_loaded sl;
+	char err[512], bad[4096];
+	size_t i;
+	int r;
+
+	r = state_load(cfg->state_file, &e->eps, NULL, state_clock_now(), cfg->grace, &sl,
+		       err, sizeof(err));
+	if (r == 0 && !sl.has_record) {
+		/* A first-format file: its hosts' addresses are the record. */
+		state_loaded_free(&sl);
+		r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace,
+			       &sl, err, sizeof(err));
+	}
+	if (r == 0 && sl.has_record)
+		engine_load_record(e, &sl.record);
+	else if (r == 0)
+		engine_record_from_hosts(e);
+	else if (r != -ENOENT && dry_run)
+		log_warnx("state file unusable: %s; nothing counts as kvfence's", err);
+	else if (r != -ENOENT && state_set_aside(cfg->state_file, time(NULL), bad, sizeof(bad)) == 0)
+		log_warnx("state file unusable: %s; kept as %s", err, bad);
+	else if (r != -ENOENT)
+		log_warnx("state file unusable: %s; it will be replaced", err);
+	if (r == 0)
+		state_loaded_free(&sl);
+	for (i = 0; i < e->eps.n; i++)
+		host_state_free(&e->hs[i]);
+}
+
+static void sync_save(void *arg)
+{
+	struct engine *e = arg;
+	struct state_set_view *views;
+	size_t n = engine_record_views(e, &views);
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+
+	if (r < 0)
+		log_warnx("state file %s: %s", e->cfg->state_file, strerror(-r));
+	free(views);
+}
+
 /* Resolve every host once and reconcile once. Elements of hosts whose
  * resolution failed stay as they are (fail-static); when no host got an
  * answer nothing at all is written. */
 static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_run)
 {
-	struct sync_run run = { .now = time(NULL) };
+	struct sync_run run = { .now = clock_now() };
 	struct reconcile_stats st;
 	struct servicetags tags;
 	struct engine e;
@@ -253,13 +497,18 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 
 	engine_init(&e, cfg, nft);
 	e.log_unchanged = true;
+	if (!dry_run) {
+		e.persist = sync_save;
+		e.persist_arg = &e;
+	}
+	sync_load_record(&e, cfg, dry_run);
 	run.e = &e;
 	tags_bad = load_tags(cfg, &tags);
 	if (cfg->n_tagsets && !tags_bad)
 		e.ranges.tags = &tags;
 	/* Kernel elements count as seen long ago: kept while DNS fails,
 	 * replaced by any definite answer. */
-	r = engine_read_kernel(&e, 0, err, sizeof(err));
+	r = engine_read_kernel(&e, run.now - KVF_LONG_AGO, err, sizeof(err));
 	if (r == -EPROTOTYPE) {
 		/* That set is left alone; the others are still written. */
 		log_warnx("%s; that set is left as it is", err);
@@ -269,6 +518,7 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = nft_exit(r);
 		goto out;
 	}
+	engine_filter_held(&e);
 	if (resolve_all(&e, cfg, &run) < 0) {
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;
@@ -284,6 +534,10 @@ static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_ru
 		ret = nft_exit(r);
 		goto out;
 	}
+	/* Saved when the record changed: what sync added was saved before
+	 * the batch; what it removed leaves the record now. */
+	if (!dry_run && e.record_changed)
+		sync_save(&e);
 	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", e.eps.n, run.failed,
 		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");
 	if (run.failed)
@@ -301,7 +555,7 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	struct nftset_ctx *nft;
 	struct config cfg;
 	bool dry_run = false;
-	int r, ret;
+	int r, ret, lockfd = -1;
 
 	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
 		dry_run = true;
@@ -315,9 +569,18 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 		config_free(&cfg);
 		return nft_exit(r);
 	}
+	if (!dry_run && sync_lock(&cfg, &lockfd, &ret) < 0) {
+		nftset_close(nft);
+		config_free(&cfg);
+		return ret;
+	}
 	ret = do_sync(&cfg, nft, dry_run);
+	if (lockfd >= 0)
+		close(lockfd);
 	if (ret == KVF_EX_NOPERM)
-		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets");
+		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
+			  "and a table no other process owns (flags owner, as firewalld's "
+			  "table is): see FIREWALLD in kvfence(8)");
 	nftset_close(nft);
 	config_free(&cfg);
 	return ret;

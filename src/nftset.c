@@ -300,6 +300,7 @@ static int talk(struct nftset_ctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 struct set_info {
 	bool seen;
 	uint32_t key_type, key_len, flags;
+	uint64_t timeout;	/* default element timeout, ms; 0: none */
 };
 
 static int set_info_cb(const struct nlmsghdr *nlh, void *data)
@@ -312,6 +313,8 @@ static int set_info_cb(const struct nlmsghdr *nlh, void *data)
 		si->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
 		si->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
 		si->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
+			si->timeout = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
 	}
 	nftnl_set_free(s);
 	return MNL_CB_OK;
@@ -363,6 +366,17 @@ static int check_set_info(const struct set_info *si, const struct setref *ref,
 	if (si->flags & (NFT_SET_MAP | NFT_SET_OBJECT | NFT_SET_INTERVAL)) {
 		snprintf(reason, sizeof(reason), "is %s; kvfence fills only plain sets",
 			 si->flags & NFT_SET_INTERVAL ? "an interval set" : "a map");
+		set_err(err, errlen, ref, reason);
+		return -EPROTOTYPE;
+	}
+	/* The kernel would expire kvfence's elements behind its back, with
+	 * no notification: the set would empty while kvfence believes it
+	 * full. Flag timeout alone is fine: elements written without a
+	 * timeout never expire. */
+	if (si->timeout) {
+		snprintf(reason, sizeof(reason), "has a default timeout (%llus): the kernel "
+			 "would expire kvfence's elements; declare it without timeout",
+			 (unsigned long long)(si->timeout / 1000));
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}

@@ -32,11 +32,20 @@ void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
 	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
+	e->pl_public = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->pl_public));
 	if (cfg->set4)
 		add_set(e, cfg->set4, KEY_IPV4_PORT);
 	if (cfg->set6)
 		add_set(e, cfg->set6, KEY_IPV6_PORT);
 	rangesets_init(&e->ranges, cfg);
+}
+
+static void set_free(struct engine_set *s)
+{
+	elem_list_free(&s->kernel);
+	elem_list_free(&s->record);
+	free(s->own_table);
+	free(s->own_name);
 }
 
 void engine_fini(struct engine *e)
@@ -46,23 +55,142 @@ void engine_fini(struct engine *e)
 	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
 		free(e->logged[i].v);
+		free(e->pl_public[i].v);
 	}
 	free(e->hs);
 	free(e->logged);
+	free(e->pl_public);
 	for (i = 0; i < e->n_sets; i++)
-		elem_list_free(&e->sets[i].kernel);
+		set_free(&e->sets[i]);
+	for (i = 0; i < e->n_orphans; i++)
+		set_free(&e->orphans[i]);
+	free(e->orphans);
 	catalogue_free(&e->eps);
-	for (i = 0; i < e->n_retired; i++)
-		free(e->retired[i]);
-	free(e->retired);
 	rangesets_fini(&e->ranges);
 	memset(e, 0, sizeof(*e));
 }
 
-static void retire(struct engine *e, const char *name)
+/* A record's comment: a configured host's name lives as long as the
+ * engine; any other is copied into the list. */
+static const char *record_name(const struct engine *e, struct elem_list *l, const char *c)
 {
-	e->retired = xreallocarray(e->retired, e->n_retired + 1, sizeof(*e->retired));
-	e->retired[e->n_retired++] = xstrdup(name);
+	long h = catalogue_find(&e->eps, c);
+
+	return h >= 0 ? e->eps.v[h].name : elem_list_intern(l, c);
+}
+
+static bool same_set(const struct setref *a, int family, const char *table, const char *name)
+{
+	return a->family == family && strcmp(a->table, table) == 0 && strcmp(a->name, name) == 0;
+}
+
+static struct engine_set *find_set(struct engine *e, int family, const char *table,
+				   const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_sets; i++)
+		if (same_set(&e->sets[i].ref, family, table, name))
+			return &e->sets[i];
+	for (i = 0; i < e->n_orphans; i++)
+		if (same_set(&e->orphans[i].ref, family, table, name))
+			return &e->orphans[i];
+	return NULL;
+}
+
+static struct engine_set *add_orphan(struct engine *e, int family, const char *table,
+				     const char *name)
+{
+	struct engine_set *s;
+
+	e->orphans = xreallocarray(e->orphans, e->n_orphans + 1, sizeof(*e->orphans));
+	s = &e->orphans[e->n_orphans++];
+	memset(s, 0, sizeof(*s));
+	s->orphan = true;
+	s->own_table = xstrdup(table);
+	s->own_name = xstrdup(name);
+	s->ref.family = family;
+	s->ref.table = s->own_table;
+	s->ref.name = s->own_name;
+	s->key = KEY_IPV4_PORT;		/* read from the kernel before use */
+	return s;
+}
+
+static void take_record(struct engine *e, int family, const char *table, const char *name,
+			const struct elem_list *src)
+{
+	struct engine_set *s;
+	size_t i;
+
+	if (src->n == 0)
+		return;
+	s = find_set(e, family, table, name);
+	if (!s)
+		s = add_orphan(e, family, table, name);
+	elem_list_reserve(&s->record, s->record.n + src->n);
+	for (i = 0; i < src->n; i++) {
+		struct elem el = src->v[i];
+
+		if (!el.comment)
+			continue;
+		el.comment = record_name(e, &s->record, el.comment);
+		elem_list_push(&s->record, &el);
+	}
+	elem_list_sort_unique(&s->record);
+}
+
+void engine_load_record(struct engine *e, const struct state_record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < rec->n; i++)
+		take_record(e, rec->v[i].family, rec->v[i].table, rec->v[i].name,
+			    &rec->v[i].elems);
+}
+
+void engine_record_from_hosts(struct engine *e)
+{
+	size_t i, j, k;
+	unsigned p;
+
+	for (k = 0; k < e->n_sets; k++) {
+		struct engine_set *s = &e->sets[k];
+
+		for (i = 0; i < e->eps.n; i++) {
+			for (j = 0; j < e->hs[i].n_addrs; j++) {
+				struct elem el = { .addr = e->hs[i].addrs[j].addr,
+						   .comment = e->eps.v[i].name };
+
+				if (el.addr.family != keytype_family(s->key))
+					continue;
+				/* The set's type is not known yet: claim both forms. */
+				elem_list_push(&s->record, &el);
+				for (p = 0; p < e->eps.v[i].n_ports; p++) {
+					el.port = e->eps.v[i].ports[p];
+					elem_list_push(&s->record, &el);
+				}
+			}
+		}
+		elem_list_sort_unique(&s->record);
+	}
+}
+
+size_t engine_record_views(const struct engine *e, struct state_set_view **out)
+{
+	size_t i, n = 0;
+
+	*out = xcalloc(e->n_sets + e->n_orphans + 1, sizeof(**out));
+	for (i = 0; i < e->n_sets; i++)
+		if (e->sets[i].record.n) {
+			(*out)[n].ref = &e->sets[i].ref;
+			(*out)[n++].elems = &e->sets[i].record;
+		}
+	for (i = 0; i < e->n_orphans; i++)
+		if (e->orphans[i].record.n) {
+			(*out)[n].ref = &e->orphans[i].ref;
+			(*out)[n++].elems = &e->orphans[i].record;
+		}
+	return n;
 }
 
 void engine_adopt(struct engine *e, struct engine *old)
@@ -77,23 +205,19 @@ void engine_adopt(struct engine *e, struct engine *old)
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
 			e->logged[i] = old->logged[j];
 			memset(&old->logged[j], 0, sizeof(old->logged[j]));
+			e->pl_public[i] = old->pl_public[j];
+			memset(&old->pl_public[j], 0, sizeof(old->pl_public[j]));
 		}
 	}
-	for (i = 0; i < old->eps.n; i++)
-		if (catalogue_find(&e->eps, old->eps.v[i].name) < 0)
-			retire(e, old->eps.v[i].name);
-	for (i = 0; i < old->n_retired; i++)
-		retire(e, old->retired[i]);
-}
-
-static bool is_retired(const struct engine *e, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < e->n_retired; i++)
-		if (strcmp(e->retired[i], name) == 0)
-			return true;
-	return false;
+	for (i = 0; i < old->n_sets; i++)
+		take_record(e, old->sets[i].ref.family, old->sets[i].ref.table,
+			    old->sets[i].ref.name, &old->sets[i].record);
+	for (i = 0; i < old->n_orphans; i++)
+		take_record(e, old->orphans[i].ref.family, old->orphans[i].ref.table,
+			    old->orphans[i].ref.name, &old->orphans[i].record);
+	e->persist = old->persist;
+	e->persist_arg = old->persist_arg;
+	engine_filter_held(e);
 }
 
 static const char *set_desc(const struct engine_set *s, char *buf, size_t len)
@@ -116,19 +240,62 @@ static int check_type(struct engine *e, struct engine_set *s, enum set_keytype k
 	return 0;
 }
 
-static void mark_and_seed(struct engine *e, struct engine_set *s, int64_t seed_at)
+/* The record entry for el's key, or NULL. */
+static const struct elem *record_find(const struct elem_list *rec, const struct elem *el)
 {
-	size_t i;
+	size_t lo = 0, hi = rec->n;
 
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = elem_key_cmp(&rec->v[mid], el);
+
+		if (c == 0)
+			return &rec->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Ours: the record holds the key with the comment the element carries.
+ * The comment alone is not enough (an administrator can write it), nor
+ * the key alone (an administrator may have re-written the element). */
+static bool record_claims(const struct elem_list *rec, const struct elem *el)
+{
+	const struct elem *r = record_find(rec, el);
+
+	return r && el->comment && strcmp(r->comment, el->comment) == 0;
+}
+
+static size_t mark_and_seed(struct engine *e, struct engine_set *s, int64_t seed_at)
+{
+	size_t i, lookalikes = 0;
+
+	elem_list_sort_unique(&s->kernel);
 	for (i = 0; i < s->kernel.n; i++) {
 		struct elem *el = &s->kernel.v[i];
 		long h = el->comment ? catalogue_find(&e->eps, el->comment) : -1;
 
-		el->owned = h >= 0 || (el->comment && is_retired(e, el->comment));
-		if (h >= 0 && seed_at != INT64_MIN)
+		el->owned = record_claims(&s->record, el);
+		if (!el->owned && h >= 0)
+			lookalikes++;
+		if (el->owned && h >= 0 && seed_at != INT64_MIN)
 			desired_seed(&e->hs[h], &el->addr, seed_at);
 	}
-	elem_list_sort_unique(&s->kernel);
+	return lookalikes;
+}
+
+static void log_lookalikes(const struct engine_set *s, size_t n)
+{
+	char d[300];
+
+	if (n)
+		log_warnx("%s: %zu element%s named after configured hosts %s not in "
+			  "kvfence's record of what it wrote: left alone (an administrator's, "
+			  "or written before the state file was lost)",
+			  set_desc(s, d, sizeof(d)), n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
 }
 
 static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
@@ -136,6 +303,7 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 {
 	enum set_keytype key;
 	char d[300];
+	size_t n;
 	int r;
 
 	elem_list_clear(&s->kernel);
@@ -158,7 +326,46 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	r = nftset_list(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
 	if (r < 0)
 		return r;
-	mark_and_seed(e, s, seed_at);
+	n = mark_and_seed(e, s, seed_at);
+	if (seed_at != INT64_MIN)
+		log_lookalikes(s, n);
+	return 0;
+}
+
+static void drop_orphan(struct engine *e, size_t i)
+{
+	set_free(&e->orphans[i]);
+	memmove(&e->orphans[i], &e->orphans[i + 1], (e->n_orphans - i - 1) * sizeof(*e->orphans));
+	e->n_orphans--;
+}
+
+/* An orphan that is gone, or re-declared with a type kvfence never
+ * wrote, holds nothing of ours: forget it. */
+static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
+{
+	struct engine_set *s = &e->orphans[i];
+	enum set_keytype key;
+	char scratch[512];
+	int r;
+
+	elem_list_clear(&s->kernel);
+	s->exists = false;
+	r = nftset_get(e->nft, &s->ref, &key, scratch, sizeof(scratch));
+	if (r == -ENOENT || r == -EPROTOTYPE ||
+	    (r == 0 && keytype_family(key) != s->record.v[0].addr.family)) {
+		drop_orphan(e, i);
+		return 1;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s", scratch);
+		return r;
+	}
+	s->key = key;
+	r = nftset_list(e->nft, &s->ref, key, &s->kernel, err, errlen);
+	if (r < 0)
+		return r;
+	mark_and_seed(e, s, INT64_MIN);
+	s->exists = true;
 	return 0;
 }
 
@@ -182,6 +389,13 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 		}
 		if (r < 0)
 			return r;
+	}
+	for (i = 0; i < e->n_orphans; ) {
+		r = read_orphan(e, i, err, errlen);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			i++;
 	}
 	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, err, errlen);
 	return r < 0 ? r : broken;
@@ -222,6 +436,50 @@ static void log_rejections(const char *host, const struct filtered *f, unsigned 
 			  "%zu left out", host, max, f->n_capped);
 }
 
+/* A host said to be reached through Private Link that DNS answers with a
+ * public address: the client's resolver does not see the privatelink
+ * zone (Microsoft's Private Link troubleshooting lists it first). The
+ * address is refused, failing closed, and kept for status and metrics;
+ * each is logged once. */
+static void refuse_public(struct engine *e, size_t i, const struct host_result *res,
+			  struct filtered *f)
+{
+	struct public_answer *pa = &e->pl_public[i];
+	char a[KVF_ADDRSTRLEN];
+	size_t k, w = 0;
+
+	if (!resolve_status_definite(res->status4) && !resolve_status_definite(res->status6))
+		return;		/* no news: what was reported stands */
+	pa->n = 0;
+	for (k = 0; k < f->n_addrs; k++) {
+		if (addrfilter_classify(&f->addrs[k]) != ADDR_PUBLIC) {
+			f->addrs[w++] = f->addrs[k];
+			continue;
+		}
+		pa->v = xreallocarray(pa->v, pa->n + 1, sizeof(*pa->v));
+		pa->v[pa->n++] = f->addrs[k];
+		if (first_rejection(&e->logged[i], &f->addrs[k]))
+			log_warnx("host %s: private (Private Link), but DNS answered the public "
+				  "address %s: refused; this host's resolver does not resolve "
+				  "the privatelink zone", e->eps.v[i].name,
+				  addr_format(&f->addrs[k], a, sizeof(a)));
+	}
+	f->n_addrs = w;
+}
+
+/* A private host holds no public address: not one seeded from the kernel
+ * or the state file, not one from before the config said private. */
+static size_t drop_public(struct host_state *h)
+{
+	size_t k, w = 0, n = h->n_addrs;
+
+	for (k = 0; k < n; k++)
+		if (addrfilter_classify(&h->addrs[k].addr) != ADDR_PUBLIC)
+			h->addrs[w++] = h->addrs[k];
+	h->n_addrs = w;
+	return n - w;
+}
+
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now)
 {
@@ -232,7 +490,14 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, &f);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
+	if (e->eps.v[i].private_link)
+		changed += drop_public(&e->hs[i]);
+	if (resolve_status_definite(res->status4) && resolve_status_definite(res->status6))
+		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
+								    res->n_cnames);
 	filtered_free(&f);
 	return changed;
 }
@@ -297,10 +562,67 @@ size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve
 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, &f);
 	changed = desired_update_family(&e->hs[i], family, st, &f, now, cfg->grace);
+	if (e->eps.v[i].private_link)
+		changed += drop_public(&e->hs[i]);
+	if (resolve_status_definite(st))
+		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
+								    res->n_cnames);
 	*in_kernel = kernel_holds(e, i, &f);
 	filtered_free(&f);
 	return changed;
+}
+
+/* The held addresses as an answer, so that they meet the very filter an
+ * answer meets; a remembered Private Link chain stands for the chain. */
+static void held_as_result(const struct host_state *h, struct host_result *res, char **pl)
+{
+	size_t j;
+
+	memset(res, 0, sizeof(*res));
+	res->addrs = xcalloc(h->n_addrs ? h->n_addrs : 1, sizeof(*res->addrs));
+	for (j = 0; j < h->n_addrs; j++)
+		res->addrs[res->n_addrs++] = h->addrs[j].addr;
+	if (h->privatelink) {
+		res->cnames = pl;
+		res->n_cnames = 1;
+	}
+}
+
+size_t engine_filter_held(struct engine *e)
+{
+	static char pl_name[] = "held.privatelink.vaultcore.azure.net";
+	char *pl[1] = { pl_name };
+	const struct config *cfg = e->cfg;
+	size_t i, n, total = 0;
+
+	for (i = 0; i < e->eps.n; i++) {
+		struct host_state *h = &e->hs[i];
+		struct host_result res;
+		struct filtered f;
+
+		if (h->n_addrs == 0)
+			continue;
+		held_as_result(h, &res, pl);
+		/* The cap is applied below, by rank rather than by address. */
+		addrfilter_apply(e->eps.v[i].name, &res, cfg->allow_private, UINT16_MAX, &f);
+		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses, &e->logged[i]);
+		total += desired_keep_only(h, f.addrs, f.n_addrs);
+		filtered_free(&f);
+		free(res.addrs);
+		/* A private host holds no public address, whatever its source. */
+		if (e->eps.v[i].private_link)
+			total += drop_public(h);
+		n = desired_cap(h, cfg->max_addresses);
+		if (n)
+			log_warnx("host %s: holds more than max-addresses-per-host %u addresses "
+				  "of a family; %zu left out", e->eps.v[i].name,
+				  cfg->max_addresses, n);
+		total += n;
+	}
+	return total;
 }
 
 static void print_plan(const struct engine_set *s, const struct elem_list *add,
@@ -356,10 +678,84 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 	elem_list_free(&desired);
 }
 
+static void compute_orphan(const struct engine_set *s, struct set_diff *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; s->exists && i < s->kernel.n; i++)
+		if (s->kernel.v[i].owned)
+			elem_list_push(&d->del, &s->kernel.v[i]);
+}
+
 static void set_diff_free(struct set_diff *d)
 {
 	elem_list_free(&d->add);
 	elem_list_free(&d->del);
+}
+
+/* After a commit the record is exactly what of ours the set holds. */
+static bool same_record(const struct elem_list *a, const struct elem_list *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (elem_key_cmp(&a->v[i], &b->v[i]) != 0 ||
+		    strcmp(a->v[i].comment, b->v[i].comment) != 0)
+			return false;
+	return true;
+}
+
+static void rebuild_record(struct engine *e, struct engine_set *s)
+{
+	struct elem_list next = { 0 };
+	size_t i, n = 0;
+
+	for (i = 0; i < s->kernel.n; i++)
+		n += s->kernel.v[i].owned;
+	elem_list_reserve(&next, n);
+	for (i = 0; i < s->kernel.n; i++)
+		if (s->kernel.v[i].owned) {
+			struct elem el = s->kernel.v[i];
+
+			el.comment = record_name(e, &next, el.comment);
+			elem_list_push(&next, &el);
+		}
+	if (!same_record(&next, &s->record))
+		e->record_changed = true;
+	elem_list_free(&s->record);
+	s->record = next;
+}
+
+/* Before a batch: the record must hold every element the batch adds
+ * before the kernel does. True if it had to grow. */
+static bool claim(struct engine *e, struct engine_set *s, const struct elem_list *add)
+{
+	size_t i, n = s->record.n;
+	bool grew = false;
+
+	for (i = 0; i < add->n; i++) {
+		struct elem el = add->v[i];
+		struct elem *r;
+
+		if (record_claims(&s->record, &el))
+			continue;
+		grew = true;
+		el.comment = record_name(e, &s->record, el.comment);
+		/* A key re-written for another host: the new comment is the
+		 * one the kernel will hold. Entries past n are unsorted yet. */
+		r = (struct elem *)record_find(&(struct elem_list){ .v = s->record.v, .n = n }, &el);
+		if (r)
+			r->comment = el.comment;
+		else
+			elem_list_push(&s->record, &el);
+	}
+	if (s->record.n != n)
+		elem_list_sort_unique(&s->record);
+	e->record_changed |= grew;
+	return grew;
 }
 
 /* After a commit the kernel holds its old elements less del, plus add:
@@ -399,6 +795,7 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 	s->kernel = next;
 	s->exists = true;
 	s->size = next.n;
+	rebuild_record(e, s);
 }
 
 static void log_created(const struct engine_set *s)
@@ -408,16 +805,70 @@ static void log_created(const struct engine_set *s)
 	log_info("created %s { type %s }", set_desc(s, d, sizeof(d)), keytype_name(s->key));
 }
 
+static void log_orphan(const struct engine_set *s, const struct set_diff *d)
+{
+	char desc[300];
+
+	if (d->del.n)
+		log_info("set=%s removed=%zu: %s is no longer configured; kvfence's elements "
+			 "removed, the set left in place", s->ref.name, d->del.n,
+			 set_desc(s, desc, sizeof(desc)));
+}
+
+/* Write-ahead: what the batch will add is in the saved record first. */
+static void claim_all(struct engine *e, struct set_diff *d)
+{
+	bool grew = false;
+	size_t i;
+
+	for (i = 0; i < e->n_sets; i++)
+		grew |= claim(e, &e->sets[i], &d[i].add);
+	if (grew && e->persist)
+		e->persist(e->persist_arg);
+}
+
+static void queue_orphans(struct engine *e, struct nftset_batch *b, struct set_diff *od,
+			  bool dry_run, struct reconcile_stats *st)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_orphans; i++) {
+		struct engine_set *s = &e->orphans[i];
+
+		compute_orphan(s, &od[i]);
+		if (dry_run && s->exists)
+			print_plan(s, &od[i].add, &od[i].del);
+		else if (od[i].del.n)
+			nftset_batch_del_elems(b, &s->ref, s->key, od[i].del.v, od[i].del.n);
+		st->removed += od[i].del.n;
+	}
+}
+
+/* Orphans read and emptied of ours are done with. */
+static void finish_orphans(struct engine *e, struct set_diff *od, bool committed)
+{
+	size_t i, n = e->n_orphans;
+
+	for (i = n; i-- > 0; ) {
+		if (committed && e->orphans[i].exists) {
+			log_orphan(&e->orphans[i], &od[i]);
+			drop_orphan(e, i);
+		}
+		set_diff_free(&od[i]);
+	}
+}
+
 int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		     char *err, size_t errlen)
 {
-	struct set_diff d[ENGINE_MAX_SETS];
+	struct set_diff d[ENGINE_MAX_SETS], *od;
 	struct nftset_batch *b;
 	bool table_queued = false;
 	size_t i;
 	int r = 0;
 
 	memset(st, 0, sizeof(*st));
+	od = xcalloc(e->n_orphans + 1, sizeof(*od));
 	b = nftset_batch_new(e->nft);
 	for (i = 0; i < e->n_sets; i++) {
 		compute(e, &e->sets[i], &d[i]);
@@ -428,18 +879,16 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		st->added += d[i].add.n;
 		st->removed += d[i].del.n;
 	}
+	queue_orphans(e, b, od, dry_run, st);
 	st->ranges = rangesets_queue(&e->ranges, b, &table_queued, dry_run);
 	st->messages = nftset_batch_count(b);
-	if (!dry_run)
+	if (!dry_run) {
+		claim_all(e, d);
 		r = nftset_batch_commit(b, err, errlen);
+	}
 	/* The batch's buffer is the largest allocation of a reconcile: gone
 	 * before the new view is built. */
 	nftset_batch_free(b);
-	if (r == 0 && !dry_run) {
-		for (i = 0; i < e->n_retired; i++)
-			free(e->retired[i]);
-		e->n_retired = 0;
-	}
 	for (i = 0; i < e->n_sets; i++) {
 		struct engine_set *s = &e->sets[i];
 
@@ -453,6 +902,8 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		}
 		set_diff_free(&d[i]);
 	}
+	finish_orphans(e, od, r == 0 && !dry_run);
+	free(od);
 	rangesets_done(&e->ranges, r == 0 && !dry_run, e->log_unchanged);
 	return r;
 }

@@ -1,15 +1,25 @@
 /* kvfence: the state file. Per host the addresses held and when an answer
  * last named each, so that a restart, or a boot before DNS is reachable,
- * fills the sets at once. Plain text, one record per line:
+ * fills the sets at once; per set the elements kvfence wrote there, so
+ * that it removes exactly what it wrote. Plain text, one record per line:
  *
- *	# kvfence state v1
- *	host contoso-prod.vault.azure.net ttl 60 answer 1764400000
+ *	# kvfence state v2
+ *	saved 1764400100
+ *	host contoso-prod.vault.azure.net ttl 60 answer 1764400000 a ok aaaa ok privatelink no
  *	addr 192.0.2.10 1764400000 current
  *	addr 192.0.2.9 1764399000 grace
+ *	set inet filter kvfence4
+ *	elem 192.0.2.10 443 contoso-prod.vault.azure.net
  *	end
  *
- * "current": named by the host's latest answer; "grace": no longer named,
- * held for grace. The end record tells a whole file from a cut one. */
+ * Times are wall-clock seconds, the only clock that survives a reboot;
+ * what matters is each time's age at "saved", and the time elapsed since
+ * then, which is trusted only when both ends are plausible. "current":
+ * named by the host's latest answer; "grace": no longer named, held for
+ * grace. An elem line records an element kvfence wrote: set key (port 0
+ * in a plain set) and the host named in its comment. The end record tells
+ * a whole file from a cut one. Version 1 (no saved, set or elem lines,
+ * short host lines) is still read. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -18,32 +28,85 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <linux/netfilter.h>
 
-#include "addrfilter.h"
 #include "config.h"
 #include "state.h"
 #include "util.h"
 
-#define STATE_MAGIC	"# kvfence state v1"
+#define STATE_MAGIC	"# kvfence state v2"
+#define STATE_MAGIC_V1	"# kvfence state v1"
 #define STATE_MAGIC_ANY	"# kvfence state v"
-/* The longest valid line is a host line of a 127-character name. */
-#define STATE_LINE_MAX	512
-#define STATE_WORDS_MAX	8
+/* The longest valid line: an elem line of a 127-character name, or a set
+ * line of two 256-character nftables names. */
+#define STATE_LINE_MAX	640
+#define STATE_WORDS_MAX	14
 
-static void save_host(FILE *f, const char *name, const struct host_state *h)
+int64_t clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+struct state_clock state_clock_now(void)
+{
+	struct state_clock c = { .wall = (int64_t)time(NULL), .mono = clock_now() };
+
+	return c;
+}
+
+/* A time on kvfence's clock as wall-clock seconds, never negative. */
+static int64_t to_wall(struct state_clock now, int64_t t)
+{
+	int64_t w = now.wall - (now.mono - t);
+
+	if (w < 0)
+		return 0;
+	return w > now.wall ? now.wall : w;
+}
+
+static void save_host(FILE *f, const char *name, const struct host_state *h,
+		      struct state_clock now)
 {
 	char a[KVF_ADDRSTRLEN];
 	size_t j;
 
-	fprintf(f, "host %s ttl %u answer %" PRId64 "\n", name, h->ttl, h->last_answer);
+	fprintf(f, "host %s ttl %u answer %" PRId64 " a %s aaaa %s privatelink %s\n", name,
+		h->ttl, h->last_answer ? to_wall(now, h->last_answer) : 0,
+		resolve_status_name(h->last4), resolve_status_name(h->last6),
+		h->privatelink ? "yes" : "no");
 	for (j = 0; j < h->n_addrs; j++)
 		fprintf(f, "addr %s %" PRId64 " %s\n",
 			addr_format(&h->addrs[j].addr, a, sizeof(a)),
-			h->addrs[j].last_seen, h->addrs[j].current ? "current" : "grace");
+			to_wall(now, h->addrs[j].last_seen),
+			h->addrs[j].current ? "current" : "grace");
+}
+
+static void save_set(FILE *f, const struct state_set_view *s)
+{
+	char a[KVF_ADDRSTRLEN];
+	size_t j;
+
+	fprintf(f, "set %s %s %s\n", config_family_name(s->ref->family), s->ref->table,
+		s->ref->name);
+	for (j = 0; j < s->elems->n; j++) {
+		const struct elem *el = &s->elems->v[j];
+
+		/* A comment the loader would refuse would cost the whole file. */
+		if (!el->comment || config_check_hostname(el->comment))
+			continue;
+		fprintf(f, "elem %s %u %s\n", addr_format(&el->addr, a, sizeof(a)),
+			(unsigned)el->port, el->comment);
+	}
 }
 
 int state_save(const char *path, const struct endpoint_list *eps,
-	       const struct host_state *hs)
+	       const struct host_state *hs, const struct state_set_view *sets,
+	       size_t n_sets, struct state_clock now)
 {
 	struct afile af;
 	size_t i;
@@ -54,28 +117,40 @@ int state_save(const char *path, const struct endpoint_list *eps,
 	r = afile_open(&af, path, 0600);
 	if (r < 0)
 		return r;
-	fprintf(af.f, "%s\n", STATE_MAGIC);
+	fprintf(af.f, "%s\nsaved %" PRId64 "\n", STATE_MAGIC, now.wall > 0 ? now.wall : 0);
 	for (i = 0; i < eps->n; i++) {
 		if (hs[i].n_addrs == 0 && hs[i].last_answer == 0)
 			continue;
-		/* A name the loader would refuse would cost the whole file. */
 		if (config_check_hostname(eps->v[i].name))
 			continue;
-		save_host(af.f, eps->v[i].name, &hs[i]);
+		save_host(af.f, eps->v[i].name, &hs[i], now);
 	}
+	for (i = 0; i < n_sets; i++)
+		save_set(af.f, &sets[i]);
 	fprintf(af.f, "end\n");
 	return afile_commit(&af);
 }
 
+/* Per configured host, as read: wall times, converted once the file is
+ * known whole (a v1 file says when it was written only by its times). */
+struct raw_host {
+	struct host_state h;	/* last_seen, last_answer: wall seconds */
+	bool seen;
+};
+
 struct loader {
 	const char *path;
 	unsigned line;
+	int version;
 	const struct endpoint_list *eps;
-	struct host_state *tmp;	/* one per eps entry; applied on success */
+	struct raw_host *tmp;	/* one per eps entry; applied on success */
+	struct state_record rec;
 	bool in_host;		/* a host line was read */
 	long host;		/* its index in eps; -1: not configured */
+	struct owned_set *set;	/* the set of elem lines; NULL before one */
 	bool ended;		/* the end record was read */
-	int64_t now, oldest;
+	bool hosts_wanted;	/* hs given: hosts are loaded, not only the record */
+	int64_t saved;		/* v2: the saved line; v1: the latest time */
 	char *err;
 	size_t errlen;
 };
@@ -108,13 +183,50 @@ static int parse_i64(const char *s, int64_t max, int64_t *out)
 	return 0;
 }
 
+static int parse_status(const char *s, enum resolve_status *out)
+{
+	enum resolve_status st;
+
+	for (st = RES_OK; st <= RES_ERROR; st++)
+		if (strcmp(s, resolve_status_name(st)) == 0) {
+			*out = st;
+			return 0;
+		}
+	return -1;
+}
+
+static void note_time(struct loader *l, int64_t t)
+{
+	if (l->version == 1 && t > l->saved)
+		l->saved = t;
+}
+
+/* v2: host NAME ttl T answer T a ST aaaa ST privatelink yes|no */
+static int load_host_v2(struct loader *l, char **w, int n, struct host_state *h)
+{
+	if (n != 12 || strcmp(w[6], "a") != 0 || strcmp(w[8], "aaaa") != 0 ||
+	    strcmp(w[10], "privatelink") != 0)
+		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME a STATUS "
+			    "aaaa STATUS privatelink yes|no\"");
+	if (parse_status(w[7], &h->last4) < 0 || parse_status(w[9], &h->last6) < 0)
+		return lerr(l, "bad status \"%.32s\" or \"%.32s\"", w[7], w[9]);
+	if (strcmp(w[11], "yes") != 0 && strcmp(w[11], "no") != 0)
+		return lerr(l, "bad privatelink \"%.32s\"", w[11]);
+	h->privatelink = strcmp(w[11], "yes") == 0;
+	return 0;
+}
+
 static int load_host(struct loader *l, char **w, int n)
 {
+	struct host_state scratch = { 0 }, *h = &scratch;
 	int64_t ttl, answer;
 	const char *why;
+	int r;
 
-	if (n != 6 || strcmp(w[2], "ttl") != 0 || strcmp(w[4], "answer") != 0)
-		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME\"");
+	if (n < 6 || strcmp(w[2], "ttl") != 0 || strcmp(w[4], "answer") != 0 ||
+	    (l->version == 1 && n != 6))
+		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME%s\"",
+			    l->version == 1 ? "" : " a STATUS aaaa STATUS privatelink yes|no");
 	if ((why = config_check_hostname(w[1])))
 		return lerr(l, "host name \"%.128s\" %s", w[1], why);
 	if (parse_i64(w[3], UINT32_MAX, &ttl) < 0)
@@ -122,27 +234,18 @@ static int load_host(struct loader *l, char **w, int n)
 	if (parse_i64(w[5], INT64_MAX, &answer) < 0)
 		return lerr(l, "bad answer time \"%.32s\"", w[5]);
 	l->in_host = true;
-	l->host = catalogue_find(l->eps, w[1]);
-	if (l->host >= 0) {
-		/* A repeated host merges; its last line sets ttl and answer. */
-		l->tmp[l->host].ttl = (unsigned)ttl;
-		l->tmp[l->host].last_answer = answer;
-	}
-	return 0;
-}
-
-/* Only addresses that once passed the filter can be in the file; one
- * that never could is damage (or tampering), not something to let in. */
-static int check_addr(struct loader *l, const char *text, struct kvf_addr *a)
-{
-	enum addr_class c;
-
-	if (addr_parse(text, a) < 0)
-		return lerr(l, "bad address \"%.64s\"", text);
-	c = addrfilter_classify(a);
-	if (c != ADDR_PUBLIC && c != ADDR_PRIVATE)
-		return lerr(l, "address %s is never let in (%s)", text,
-			    addrfilter_class_name(c));
+	l->set = NULL;
+	l->host = l->hosts_wanted ? catalogue_find(l->eps, w[1]) : -1;
+	if (l->host >= 0)
+		h = &l->tmp[l->host].h;
+	if (l->version == 2 && (r = load_host_v2(l, w, n, h)) < 0)
+		return r;
+	/* A repeated host merges; its last line sets ttl and answer. */
+	h->ttl = (unsigned)ttl;
+	h->last_answer = answer;
+	note_time(l, answer);
+	if (l->host >= 0)
+		l->tmp[l->host].seen = true;
 	return 0;
 }
 
@@ -150,26 +253,90 @@ static int load_addr(struct loader *l, char **w, int n)
 {
 	struct kvf_addr a;
 	int64_t seen;
-	bool current;
-	int r;
 
-	if (!l->in_host)
-		return lerr(l, "address before any host line");
+	if (!l->in_host || l->set)
+		return lerr(l, "address outside a host record");
 	if (n != 4 || (strcmp(w[3], "current") != 0 && strcmp(w[3], "grace") != 0))
 		return lerr(l, "expected \"addr ADDRESS TIME current|grace\"");
-	if ((r = check_addr(l, w[1], &a)) < 0)
-		return r;
+	/* Any address: the caller's filter decides what may enter a set, so
+	 * that a filter made stricter by an upgrade drops an address rather
+	 * than the whole file. */
+	if (addr_parse(w[1], &a) < 0)
+		return lerr(l, "bad address \"%.64s\"", w[1]);
 	if (parse_i64(w[2], INT64_MAX, &seen) < 0)
 		return lerr(l, "bad time \"%.32s\"", w[2]);
-	current = strcmp(w[3], "current") == 0;
-	/* Before NTP the clock may lag the file: never let a time from the
-	 * future stretch grace or max-stale. */
-	if (seen > l->now)
-		seen = l->now;
-	/* What the latest answer named stays until an answer says otherwise
-	 * (fail-static); the rest had only grace left, as in a running agent. */
-	if (l->host >= 0 && (current || seen >= l->oldest))
-		desired_seed(&l->tmp[l->host], &a, seen);
+	note_time(l, seen);
+	if (l->host >= 0)
+		desired_hold(&l->tmp[l->host].h, &a, seen, strcmp(w[3], "current") == 0);
+	return 0;
+}
+
+static int parse_family(const char *s)
+{
+	if (strcmp(s, "inet") == 0)
+		return NFPROTO_INET;
+	if (strcmp(s, "ip") == 0)
+		return NFPROTO_IPV4;
+	if (strcmp(s, "ip6") == 0)
+		return NFPROTO_IPV6;
+	return -1;
+}
+
+static int load_set(struct loader *l, char **w, int n)
+{
+	struct owned_set *s;
+	int fam;
+
+	if (l->version == 1)
+		return lerr(l, "unknown record \"set\"");
+	if (n != 4)
+		return lerr(l, "expected \"set FAMILY TABLE NAME\"");
+	if ((fam = parse_family(w[1])) < 0)
+		return lerr(l, "bad table family \"%.32s\"", w[1]);
+	l->rec.v = xreallocarray(l->rec.v, l->rec.n + 1, sizeof(*l->rec.v));
+	s = &l->rec.v[l->rec.n++];
+	memset(s, 0, sizeof(*s));
+	s->family = fam;
+	s->table = xstrdup(w[2]);
+	s->name = xstrdup(w[3]);
+	l->set = s;
+	l->in_host = false;
+	return 0;
+}
+
+static int load_elem(struct loader *l, char **w, int n)
+{
+	struct elem el = { 0 };
+	int64_t port;
+	const char *why;
+	long h;
+
+	if (!l->set)
+		return lerr(l, "element before any set line");
+	if (n != 4)
+		return lerr(l, "expected \"elem ADDRESS PORT HOST\"");
+	if (addr_parse(w[1], &el.addr) < 0)
+		return lerr(l, "bad address \"%.64s\"", w[1]);
+	if (parse_i64(w[2], 65535, &port) < 0)
+		return lerr(l, "bad port \"%.32s\"", w[2]);
+	if ((why = config_check_hostname(w[3])))
+		return lerr(l, "host name \"%.128s\" %s", w[3], why);
+	el.port = (uint16_t)port;
+	el.owned = true;
+	/* A configured host's name lives in eps, which outlives the record:
+	 * one string per element would cost a 10k-host agent 10k copies. */
+	h = catalogue_find(l->eps, w[3]);
+	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, w[3]);
+	elem_list_push(&l->set->elems, &el);
+	return 0;
+}
+
+static int load_saved(struct loader *l, char **w, int n)
+{
+	if (l->version == 1)
+		return lerr(l, "unknown record \"saved\"");
+	if (n != 2 || parse_i64(w[1], INT64_MAX, &l->saved) < 0)
+		return lerr(l, "expected \"saved TIME\"");
 	return 0;
 }
 
@@ -188,10 +355,16 @@ static int split(char *line, char **w)
 
 static int load_magic(struct loader *l, const char *line)
 {
-	if (strcmp(line, STATE_MAGIC) == 0)
+	if (strcmp(line, STATE_MAGIC) == 0) {
+		l->version = 2;
 		return 0;
+	}
+	if (strcmp(line, STATE_MAGIC_V1) == 0) {
+		l->version = 1;
+		return 0;
+	}
 	if (strncmp(line, STATE_MAGIC_ANY, strlen(STATE_MAGIC_ANY)) == 0)
-		return lerr(l, "unsupported state file version (this kvfence reads v1)");
+		return lerr(l, "unsupported state file version (this kvfence reads v1 and v2)");
 	return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 }
 
@@ -213,6 +386,12 @@ static int load_line(struct loader *l, char *line)
 		return load_host(l, w, n);
 	if (strcmp(w[0], "addr") == 0)
 		return load_addr(l, w, n);
+	if (strcmp(w[0], "set") == 0)
+		return load_set(l, w, n);
+	if (strcmp(w[0], "elem") == 0)
+		return load_elem(l, w, n);
+	if (strcmp(w[0], "saved") == 0)
+		return load_saved(l, w, n);
 	if (strcmp(w[0], "end") == 0) {
 		l->ended = true;
 		return n == 1 ? 0 : lerr(l, "expected \"end\"");
@@ -221,7 +400,9 @@ static int load_line(struct loader *l, char *line)
 }
 
 /* Read one line into buf without its newline. 1: a line; 0: end of
- * file; <0: error (a line too long, or the last one cut short). */
+ * file; <0: error (a line too long, or the last one cut short). The
+ * first line is judged by its start before anything else: a file that
+ * is not a state file at all says so, not that it was cut short. */
 static int read_line(struct loader *l, FILE *f, char *buf, size_t len)
 {
 	size_t n;
@@ -229,6 +410,8 @@ static int read_line(struct loader *l, FILE *f, char *buf, size_t len)
 	if (!fgets(buf, (int)len, f))
 		return ferror(f) ? -EIO : 0;
 	l->line++;
+	if (l->line == 1 && strncmp(buf, STATE_MAGIC_ANY, strlen(STATE_MAGIC_ANY)) != 0)
+		return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 	n = strlen(buf);
 	if (n > 0 && buf[n - 1] == '\n') {
 		buf[n - 1] = '\0';
@@ -258,51 +441,168 @@ static int load_file(struct loader *l, FILE *f)
 	}
 	if (!l->ended)
 		return lerr(l, "truncated: no end record");
+	if (l->version == 2 && l->saved == 0 && l->line > 1)
+		return lerr(l, "no \"saved\" record");
 	return 0;
 }
 
-static void apply(const struct endpoint_list *eps, struct host_state *hs,
-		  const struct host_state *tmp)
+/* Seconds since the file was written, by the wall clock, if both ends are
+ * plausible; otherwise 0 (ages as they were when it was written), with a
+ * note for the administrator. */
+static int64_t elapsed_since(const struct loader *l, struct state_clock now,
+			     char *note, size_t len)
 {
-	size_t i, j;
+	if (now.wall < STATE_PLAUSIBLE_WALL)
+		snprintf(note, len, "the wall clock (%" PRId64 ") is before 2025, not set yet?",
+			 now.wall);
+	else if (l->saved < STATE_PLAUSIBLE_WALL)
+		snprintf(note, len, "it was written at %" PRId64 ", before 2025", l->saved);
+	else if (l->saved > now.wall)
+		snprintf(note, len, "it was written %" PRId64 " s in the future (the clock "
+			 "stepped back?)", l->saved - now.wall);
+	else
+		return now.wall - l->saved;
+	return 0;
+}
 
-	for (i = 0; i < eps->n; i++) {
-		for (j = 0; j < tmp[i].n_addrs; j++)
-			desired_seed(&hs[i], &tmp[i].addrs[j].addr, tmp[i].addrs[j].last_seen);
-		if (tmp[i].last_answer) {
-			hs[i].ttl = tmp[i].ttl;
-			hs[i].last_answer = tmp[i].last_answer;
-		}
+/* A wall time of the file as kvfence's clock: its age when the file was
+ * written (never negative), plus the time since. */
+static int64_t to_mono(const struct loader *l, struct state_clock now, int64_t elapsed,
+		       int64_t t)
+{
+	int64_t age = l->saved > t ? l->saved - t : 0;
+
+	return now.mono - elapsed - age;
+}
+
+static void apply_host(const struct loader *l, struct host_state *h, const struct raw_host *raw,
+		       struct state_clock now, int64_t elapsed, unsigned grace)
+{
+	const struct host_state *r = &raw->h;
+	size_t j;
+
+	h->ttl = r->ttl;
+	h->last4 = r->last4;
+	h->last6 = r->last6;
+	/* A v1 file has no statuses (RES_OK): its grace applied as before. */
+	h->definite4 = resolve_status_definite(r->last4);
+	h->definite6 = resolve_status_definite(r->last6);
+	h->privatelink = r->privatelink;
+	if (r->last_answer) {
+		h->last_answer = to_mono(l, now, elapsed, r->last_answer);
+		if (h->last_answer == 0)
+			h->last_answer = -1;	/* 0 means never */
+	}
+	for (j = 0; j < r->n_addrs; j++) {
+		const struct seen_addr *s = &r->addrs[j];
+		bool definite = s->addr.family == AF_INET ? h->definite4 : h->definite6;
+		int64_t t = to_mono(l, now, elapsed, s->last_seen);
+
+		/* What the latest answer named stays until an answer says
+		 * otherwise (fail-static); the rest had only grace left. */
+		if (!s->current && definite && t < now.mono - (int64_t)grace)
+			continue;
+		desired_hold(h, &s->addr, t, s->current);
 	}
 }
 
-/* Seeds go to a scratch copy first: a damaged file seeds nothing rather
- * than the half before the damage. */
-int state_load(const char *path, const struct endpoint_list *eps,
-	       struct host_state *hs, int64_t now, unsigned grace,
-	       char *err, size_t errlen)
+static void finish_record(struct state_record *rec)
 {
-	struct loader l = {
-		.path = path, .eps = eps, .host = -1, .now = now,
-		.oldest = now - (int64_t)grace, .err = err, .errlen = errlen,
-	};
 	size_t i;
-	FILE *f;
+
+	for (i = 0; i < rec->n; i++)
+		elem_list_sort_unique(&rec->v[i].elems);
+}
+
+void state_record_free(struct state_record *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->v[i].table);
+		free(r->v[i].name);
+		elem_list_free(&r->v[i].elems);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+void state_loaded_free(struct state_loaded *l)
+{
+	state_record_free(&l->record);
+}
+
+static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
+{
+	struct stat st = { 0 };
+	FILE *f = fopen(path, "re");
 	int r;
 
-	f = fopen(path, "re");
 	if (!f) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	l.tmp = xcalloc(eps->n ? eps->n : 1, sizeof(*l.tmp));
+	/* A directory opens, and fails only at the first read, as EISDIR
+	 * hidden behind stdio's EIO. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (%s)", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+		fclose(f);
+		return -EINVAL;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Seeds go to a scratch copy first: a damaged file seeds nothing rather
+ * than the half before the damage. */
+int state_load(const char *path, const struct endpoint_list *eps,
+	       struct host_state *hs, struct state_clock now, unsigned grace,
+	       struct state_loaded *out, char *err, size_t errlen)
+{
+	struct loader l = { .path = path, .eps = eps, .host = -1, .err = err, .errlen = errlen,
+			    .hosts_wanted = hs != NULL };
+	int64_t elapsed;
+	size_t i;
+	FILE *f = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = open_regular(path, &f, err, errlen);
+	if (r < 0)
+		return r;
+	l.tmp = xcalloc(hs && eps->n ? eps->n : 1, sizeof(*l.tmp));
 	r = load_file(&l, f);
 	fclose(f);
-	if (r == 0)
-		apply(eps, hs, l.tmp);
-	for (i = 0; i < eps->n; i++)
-		host_state_free(&l.tmp[i]);
+	if (r == 0) {
+		elapsed = elapsed_since(&l, now, out->clock_note, sizeof(out->clock_note));
+		for (i = 0; hs && i < eps->n; i++)
+			if (l.tmp[i].seen)
+				apply_host(&l, &hs[i], &l.tmp[i], now, elapsed, grace);
+		finish_record(&l.rec);
+		out->version = l.version;
+		out->has_record = l.version >= 2;
+		out->record = l.rec;
+		memset(&l.rec, 0, sizeof(l.rec));
+	}
+	state_record_free(&l.rec);
+	for (i = 0; hs && i < eps->n; i++)
+		host_state_free(&l.tmp[i].h);
 	free(l.tmp);
 	return r;
+}
+
+int state_set_aside(const char *path, int64_t wall, char *newpath, size_t len)
+{
+	time_t t = (time_t)wall;
+	struct tm tm;
+	char stamp[32] = "unknown";
+
+	if (gmtime_r(&t, &tm))
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(newpath, len, "%s.bad-%s", path, stamp);
+	if (rename(path, newpath) < 0)
+		return -errno;
+	return 0;
 }

@@ -13,7 +13,17 @@
 #include "status.h"
 #include "util.h"
 
-static json_t *addresses_json(const struct host_state *h)
+/* Host states keep kvfence's clock; status.json speaks wall time. */
+static json_int_t wall(const struct status_summary *sum, int64_t t)
+{
+	int64_t w = sum->now - (sum->clock - t);
+
+	/* An element found in the kernel with no history was "seen long
+	 * ago": 0, as before there were two clocks. */
+	return (json_int_t)(w > 0 ? w : 0);
+}
+
+static json_t *addresses_json(const struct host_state *h, const struct status_summary *sum)
 {
 	json_t *arr = json_array();
 	char a[KVF_ADDRSTRLEN];
@@ -22,13 +32,13 @@ static json_t *addresses_json(const struct host_state *h)
 	for (i = 0; i < h->n_addrs; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
 			"address", addr_format(&h->addrs[i].addr, a, sizeof(a)),
-			"last_seen", (json_int_t)h->addrs[i].last_seen,
+			"last_seen", wall(sum, h->addrs[i].last_seen),
 			"current", h->addrs[i].current));
 	return arr;
 }
 
 static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
-			 int64_t next_refresh)
+			 int64_t next_refresh, const struct status_summary *sum)
 {
 	json_t *ports = json_array();
 	unsigned p;
@@ -38,12 +48,24 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:o}",
 		"name", ep->name, "function", ep->why, "ports", ports,
 		"ttl", (json_int_t)h->ttl,
-		"last_answer", (json_int_t)h->last_answer,
+		"last_answer", h->last_answer ? wall(sum, h->last_answer) : 0,
 		"next_refresh", (json_int_t)next_refresh,
 		"a", resolve_status_name(h->last4),
 		"aaaa", resolve_status_name(h->last6),
 		"failures", (json_int_t)h->failures,
-		"addresses", addresses_json(h));
+		"addresses", addresses_json(h, sum));
+}
+
+/* "private_link": a Private Link host's refused public addresses. */
+static void private_link_json(json_t *host, const struct public_answer *pa)
+{
+	json_t *arr = json_array();
+	char a[KVF_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < pa->n; i++)
+		json_array_append_new(arr, json_string(addr_format(&pa->v[i], a, sizeof(a))));
+	json_object_set_new(host, "private_link", json_pack("{s:o}", "public_refused", arr));
 }
 
 static json_t *tags_json(const struct engine *e)
@@ -130,7 +152,9 @@ int status_write_json(const char *path, const struct engine *e,
 	free(head);
 	for (i = 0; i < e->eps.n; i++) {
 		v = host_json(&e->eps.v[i], &e->hs[i],
-			      sum->next_refresh ? sum->next_refresh[i] : 0);
+			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
+		if (v && e->eps.v[i].private_link)
+			private_link_json(v, &e->pl_public[i]);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -182,6 +206,19 @@ static void metrics_hosts(FILE *f, const struct engine *e)
 			e->hs[i].failures > 0);
 }
 
+static void metrics_private_link(FILE *f, const struct engine *e)
+{
+	size_t i;
+
+	fprintf(f, "# HELP kvfence_private_link_public_addresses Public addresses in the "
+		"latest answer of a host said to be private (Private Link), all refused.\n"
+		"# TYPE kvfence_private_link_public_addresses gauge\n");
+	for (i = 0; i < e->eps.n; i++)
+		if (e->eps.v[i].private_link)
+			fprintf(f, "kvfence_private_link_public_addresses{host=\"%s\"} %zu\n",
+				e->eps.v[i].name, e->pl_public[i].n);
+}
+
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum)
 {
@@ -195,6 +232,7 @@ int status_write_metrics(const char *path, const struct engine *e,
 		"kvfence_hosts %zu\n", e->eps.n);
 	metrics_sets(af.f, e);
 	metrics_hosts(af.f, e);
+	metrics_private_link(af.f, e);
 	fprintf(af.f, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
 		"# TYPE kvfence_resolve_failures_total counter\n"
 		"kvfence_resolve_failures_total %llu\n"
@@ -234,6 +272,9 @@ static void print_host(FILE *out, json_t *h, int64_t now)
 		json_string_value(json_object_get(h, "a")),
 		json_string_value(json_object_get(h, "aaaa")),
 		json_integer_value(json_object_get(h, "failures")) ? " (failing)" : "");
+	json_array_foreach(json_object_get(json_object_get(h, "private_link"), "public_refused"), i, a)
+		fprintf(out, "    %-40s refused: public, but the host is private (Private Link)\n",
+			json_string_value(a));
 	json_array_foreach(addrs, i, a) {
 		fprintf(out, "    %-40s %s%s\n", json_string_value(json_object_get(a, "address")),
 			json_is_true(json_object_get(a, "current")) ? "answered" : "in grace, seen ",

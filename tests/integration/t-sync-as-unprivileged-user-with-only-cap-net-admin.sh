@@ -18,7 +18,12 @@ zone_chain 60 contoso-prod.vault.azure.net data-prod-weu.vaultcore.azure.net
 zone_addrs data-prod-weu.vaultcore.azure.net 60 192.0.2.10 2001:db8::10
 dns_start "$zone"
 conf=$KVF_TMP/kvfence.conf
-{ printf 'vault contoso-prod\nendpoints vault\n'; kvf_conf_base; } > "$conf"
+# sync records what it writes in the state file: the unit's state
+# directory (StateDirectory=kvfence) belongs to the service's user.
+mkdir "$KVF_TMP/lib"
+chown nobody:nogroup "$KVF_TMP/lib"
+{ printf 'vault contoso-prod\nendpoints vault\n'; kvf_conf_base; } |
+	sed "s|^state-file .*|state-file $KVF_TMP/lib/state|" > "$conf"
 chmod 644 "$conf"
 
 as_kvfence() {	# CAPS ("+net_admin" or ""), then the command

@@ -257,7 +257,7 @@ kvf_dns_conf() {
 	cat > "$KVF_DNS_DIR/knot.conf" <<-EOF
 	server:
 	    rundir: "$KVF_DNS_DIR"
-	    listen: [ 127.0.0.1@53, ::1@53 ]
+	    listen: [ 127.0.0.1@53, ::1@53${KVF_DNS_LISTEN:+, $KVF_DNS_LISTEN} ]
 	log:
 	  - target: stderr
 	    any: info
@@ -287,7 +287,8 @@ dns_serial() {
 dns_has_serial() { [ "$(dns_serial)" = "$1" ]; }
 
 # dns_start ZONEFILE: start knotd serving ZONEFILE as the root zone and
-# wait (at most 10 s) until it answers with that file's serial.
+# wait (at most 10 s) until it answers with that file's serial. Set
+# KVF_DNS_LISTEN (such as "198.51.100.53@53") to listen on more addresses.
 dns_start() {
 	[ -n "$KVF_TMP" ] || kvf_tmpdir
 	[ -z "$KVF_DNS_PID" ] || hard_error "dns_start: a server already runs"

@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalogue.h"
@@ -55,12 +56,14 @@ static void test_clouds(void)
 		"contoso.vault.azure.net", "hsm1.managedhsm.azure.net",
 	};
 	static const char *const cn[] = {
-		"login.chinacloudapi.cn", "management.chinacloudapi.cn",
+		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
+		"login.microsoftonline.com", "management.chinacloudapi.cn",
 		"graph.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn",
 		"contoso.vault.azure.cn", "hsm1.managedhsm.azure.cn",
 	};
 	static const char *const gov[] = {
-		"login.microsoftonline.us", "management.usgovcloudapi.net",
+		"login.microsoftonline.us", "login.microsoftonline.com",
+		"management.usgovcloudapi.net",
 		"graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us",
 		"contoso.vault.usgovcloudapi.net", "hsm1.managedhsm.usgovcloudapi.net",
 	};
@@ -72,12 +75,12 @@ static void test_clouds(void)
 	check_hosts("cloud public\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
 		    pub, 5, 5, "public");
 	check_hosts("cloud china\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
-		    cn, 6, 6, "china, seed and current graph");
+		    cn, 8, 8, "china: MSAL's host, instance discovery, seed and current graph");
 	check_hosts("cloud usgov\nvault contoso\nmanaged-hsm hsm1\nendpoints auth management graph vault\n",
-		    gov, 7, 7, "usgov, seed and current graph");
+		    gov, 8, 8, "usgov: instance discovery, seed and current graph");
 	check_hosts("cloud germany\nvault contoso\nendpoints auth management graph vault\n",
 		    de, 4, 4, "germany as the seed lists it");
-	check_hosts("cloud usgov\ngraph-legacy no\nendpoints graph\n", gov + 3, 2, 2,
+	check_hosts("cloud usgov\ngraph-legacy no\nendpoints graph\n", gov + 4, 2, 2,
 		    "usgov graph-legacy no drops the seed host");
 	ok(catalogue_cloud_retired(CLOUD_GERMANY) && !catalogue_cloud_retired(CLOUD_PUBLIC),
 	   "germany is retired");
@@ -116,9 +119,112 @@ static void test_options(void)
 	config_free(&cfg);
 }
 
+/* MSAL rewrites login.chinacloudapi.cn to login.partner.microsoftonline.cn:
+ * the default china catalogue must hold it; instance discovery to the
+ * global host in usgov and china is on by default and can be left out. */
+static void test_sovereign_auth(void)
+{
+	static const char *const cn[] = {
+		"login.chinacloudapi.cn", "login.partner.microsoftonline.cn",
+	};
+	static const char *const gov[] = { "login.microsoftonline.us" };
+
+	check_hosts("cloud china\nendpoints auth\ninstance-discovery no\n", cn, 2, 2,
+		    "china instance-discovery no: both sign-in hosts, no global host");
+	check_hosts("cloud usgov\nendpoints auth\ninstance-discovery no\n", gov, 1, 1,
+		    "usgov instance-discovery no: login.microsoftonline.us only");
+	check_hosts("cloud public\nendpoints auth\ninstance-discovery no\n",
+		    (const char *const[]){ "login.microsoftonline.com" }, 1, 1,
+		    "public: instance-discovery changes nothing");
+}
+
+static bool has_left(const struct left_out *v, size_t n, const char *host, const char *because)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, host) == 0 && strcmp(v[i].because, because) == 0 &&
+		    v[i].needed_by[0])
+			return true;
+	return false;
+}
+
+/* `kvfence check` says what is left out: one entry per host, with the
+ * directive that leaves it out and who needs it. */
+static void test_left_out(void)
+{
+	struct left_out *v;
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+	size_t n;
+	const char *text = "cloud usgov\ninstance-discovery no\n";
+
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.microsoftonline.com", "instance-discovery no"),
+	   "usgov instance-discovery no: the global host is reported left out");
+	ok(has_left(v, n, "login.usgovcloudapi.net", "auth-aliases no") &&
+	   has_left(v, n, "login.live.com", "microsoft-account no") && n == 4,
+	   "usgov defaults: aliases and login.live.com left out, %zu entries", n);
+	free(v);
+	config_free(&cfg);
+
+	text = "endpoints vault\n";
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.microsoftonline.com", "endpoints without auth") &&
+	   has_left(v, n, "management.azure.com", "endpoints without management") &&
+	   has_left(v, n, "graph.microsoft.com", "endpoints without graph") &&
+	   has_left(v, n, "crl3.digicert.com", "endpoints without crl") && n == 14,
+	   "endpoints vault: every other function's hosts left out, %zu entries", n);
+	free(v);
+	config_free(&cfg);
+
+	text = "auth-aliases yes\n";
+	config_parse_buffer("t.conf", text, strlen(text), &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.live.com", "microsoft-account no") && n == 1,
+	   "public with aliases: only login.live.com left out");
+	free(v);
+	config_free(&cfg);
+
+	text = "";
+	config_parse_buffer("t.conf", text, 0, &cfg, err, sizeof(err));
+	n = catalogue_left_out(&cfg, &v);
+	ok(has_left(v, n, "login.windows.net", "auth-aliases no") &&
+	   strstr(v[0].needed_by, "ADAL") != NULL,
+	   "public defaults: login.windows.net left out, for ADAL clients");
+	free(v);
+	config_free(&cfg);
+}
+
+/* "vault NAME... private" marks those vaults' hosts; a vault named
+ * "private" alone is just a vault. */
+static void test_private(void)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+	long a, b, c, d;
+
+	build("vault pub1\nvault pl1 pl2 private\nmanaged-hsm hsm1 private\nvault private\n"
+	      "endpoints vault\n", &cfg, &eps);
+	a = catalogue_find(&eps, "pub1.vault.azure.net");
+	b = catalogue_find(&eps, "pl2.vault.azure.net");
+	c = catalogue_find(&eps, "hsm1.managedhsm.azure.net");
+	d = catalogue_find(&eps, "private.vault.azure.net");
+	ok(eps.n == 5 && a >= 0 && b >= 0 && c >= 0 && d >= 0 && !eps.v[a].private_link &&
+	   eps.v[b].private_link && eps.v[c].private_link && !eps.v[d].private_link,
+	   "private marks exactly the vaults and HSMs of its line");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	test_clouds();
 	test_options();
+	test_sovereign_auth();
+	test_left_out();
+	test_private();
 	return done_testing();
 }

@@ -30,7 +30,7 @@ static void test_defaults(void)
 	is_int(cfg.table_family, NFPROTO_INET, "default family inet");
 	is_str(cfg.set4, "kvfence4", "default set4");
 	is_str(cfg.set6, "kvfence6", "default set6");
-	is_int(cfg.refresh_min, 30, "refresh-min 30s");
+	is_int(cfg.refresh_min, 1, "refresh-min 1s: the guard against TTL 0 loops, not a clamp clients lose to");
 	is_int(cfg.refresh_max, 3600, "refresh-max 1h");
 	is_int(cfg.grace, 1800, "grace 30m");
 	is_int(cfg.max_stale, 0, "max-stale none");
@@ -145,6 +145,14 @@ static const struct bad bad_inputs[] = {
 	{ "listen 127.0.2.53 127.0.2.53:53\n", "t.conf:1:", "given twice" },
 	{ "listen 0.0.0.0\n", "t.conf:1:", "name the address" },
 	{ "resolver 127.0.2.53\nlisten 127.0.2.53\n", "t.conf:2:", "forward queries to itself" },
+	{ "platform aws\n", "t.conf:1:", "expected azure or none" },
+	{ "imds-users root -x\n", "t.conf:1:", "\"-x\" is not a user or group name" },
+	{ "imds-groups a;b\n", "t.conf:1:", "is not a user or group name" },
+	{ "imds-users app app\n", "t.conf:1:", "\"app\" is given twice" },
+	{ "\nimds-users a\nimds-users b\n", "t.conf:3:", "already set at t.conf:2" },
+	{ "instance-discovery perhaps\n", "t.conf:1:", "yes or no" },
+	{ "vault pl1 pl1 private\n", "t.conf:1:", "given twice" },
+	{ "vault ok1 -bad private\n", "t.conf:1:", "start with a letter" },
 };
 
 static void test_listen(void)
@@ -168,6 +176,35 @@ static void test_listen(void)
 	config_free(&cfg);
 	ok(parse("resolver 127.0.2.53\nlisten 127.0.2.53:5353\n", &cfg, err) == 0,
 	   "a resolver on the listen address but another port is no loop");
+	config_free(&cfg);
+}
+
+/* platform, imds-users/-groups, instance-discovery, "private". */
+static void test_platform_and_private(void)
+{
+	static const char text[] =
+		"platform none\nimds-users root 1001 app.user\nimds-groups kvapps\n"
+		"instance-discovery no\nvault pub1\nvault pl1 pl2 private\nvault private\n"
+		"managed-hsm hsm1 private\n";
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+
+	is_int(parse("", &cfg, err), 0, "empty config");
+	ok(cfg.platform == PLATFORM_AZURE && cfg.instance_discovery && cfg.n_imds_users == 0 &&
+	   cfg.n_imds_groups == 0, "defaults: platform azure, instance-discovery yes, no IMDS restriction");
+	config_free(&cfg);
+	if (parse(text, &cfg, err) < 0) {
+		ok(0, "platform and private config: %s", err);
+		return;
+	}
+	ok(cfg.platform == PLATFORM_NONE && !cfg.instance_discovery, "platform none, instance-discovery no");
+	ok(cfg.n_imds_users == 3 && strcmp(cfg.imds_users[2], "app.user") == 0 &&
+	   cfg.n_imds_groups == 1 && strcmp(cfg.imds_users_at, "t.conf:2") == 0,
+	   "imds-users and imds-groups kept as written, with their place");
+	ok(cfg.n_vaults == 4 && !cfg.vaults_private[0] && cfg.vaults_private[1] &&
+	   cfg.vaults_private[2] && strcmp(cfg.vaults[3], "private") == 0 && !cfg.vaults_private[3],
+	   "vault ... private marks its line; \"vault private\" is a vault");
+	ok(cfg.n_hsms == 1 && cfg.hsms_private[0], "managed-hsm ... private");
 	config_free(&cfg);
 }
 
@@ -292,6 +329,7 @@ static void test_files(void)
 
 int main(void)
 {
+	test_platform_and_private();
 	test_defaults();
 	test_full();
 	test_bad_inputs();

@@ -170,8 +170,40 @@ static void test_expire_timer(void)
 	host_state_free(&h);
 }
 
+/* The cap keeps what the latest answer named, then the newest. */
+static void test_cap(void)
+{
+	struct host_state h = { 0 };
+	struct kvf_addr a;
+	char text[32];
+	int i;
+
+	for (i = 1; i <= 10; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		a = A(text);
+		desired_hold(&h, &a, 100 + i, i == 2);
+	}
+	a = A("2001:db8::1");
+	desired_hold(&h, &a, 1, false);
+	is_int(desired_cap(&h, 3), 7, "10 IPv4 addresses capped at 3: 7 dropped");
+	is_int(h.n_addrs, 4, "the IPv6 address counts apart");
+	ok(holds(&h, "198.51.100.2"), "the one the answer named stays, though old");
+	ok(holds(&h, "198.51.100.10") && holds(&h, "198.51.100.9"), "then the newest");
+	ok(!holds(&h, "198.51.100.8"), "the rest go");
+	is_int(desired_cap(&h, 3), 0, "under the cap nothing goes");
+	{
+		struct kvf_addr keep[2] = { A("198.51.100.9"), A("2001:db8::1") };
+
+		is_int(desired_keep_only(&h, keep, 2), 2, "keep_only drops the others");
+		ok(holds(&h, "198.51.100.9") && holds(&h, "2001:db8::1") && h.n_addrs == 2,
+		   "and keeps those named");
+	}
+	host_state_free(&h);
+}
+
 int main(void)
 {
+	test_cap();
 	test_expire_timer();
 	test_grace();
 	test_fail_static();

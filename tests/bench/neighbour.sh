@@ -1,0 +1,99 @@
+#!/bin/bash
+# What a busy nftables neighbour costs an idle agent (issue 14): fail2ban,
+# crowdsec or docker add and delete elements in tables of their own all
+# day, and every change is a notification to kvfence's monitor. Not part
+# of `make check`: it prints figures and judges nothing.
+#
+#   sudo tests/bench/neighbour.sh [N]       # N hosts, default 10000
+#
+# BENCH_NEIGHBOUR_S (10): seconds of neighbour traffic. The floor is the
+# same agent over the same seconds with no neighbour.
+#
+# In a private namespace (tests/lib/common.sh): Knot answers N hosts
+# (fixture.py: 2-hop CNAME chains, 2 A + 1 AAAA, TTL 300), the agent
+# fills its sets and goes idle, then one `nft -i` process adds and
+# deletes an element of another table as fast as it can. The agent's
+# CPU time (utime + stime from /proc) over the window is the figure.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# shellcheck source=../lib/common.sh
+. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
+. "$TESTDIR/lib/agent.sh"
+kvf_netns_enter "$@"
+kvf_tmpdir
+set -o pipefail
+
+N=${1:-10000}
+SECS=${BENCH_NEIGHBOUR_S:-10}
+FIX=$(dirname "$KVF_SCRIPT")/fixture.py
+T=$KVF_TMP
+HZ=$(getconf CLK_TCK)
+
+say() { printf 'neighbour: %s\n' "$*" >&2; }
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+KVF_ZONE=$T/root.zone
+KVF_ZONE_SERIAL=1
+"$KVF_PYTHON" "$FIX" zone "$N" 0 "$KVF_ZONE_SERIAL" > "$KVF_ZONE" || hard_error "zone"
+dns_start "$KVF_ZONE"
+{
+	"$KVF_PYTHON" "$FIX" names "$N" | sed 's/^/host /; s/$/ 443/'
+	echo "endpoints none"
+	kvf_conf_base
+} > "$T/kvfence.conf"
+"$KVFENCE" -c "$T/kvfence.conf" rules > "$T/rules.nft" && nft -f "$T/rules.nft" ||
+	hard_error "rules"
+nft add table ip neighbour && nft add set ip neighbour banned '{ type ipv4_addr; }' ||
+	hard_error "neighbour table"
+
+say "starting the agent with $N hosts"
+kvf_agent_start -c "$T/kvfence.conf"
+full() {
+	[ "$(nft -j list set inet filter kvfence6 | "$KVF_PYTHON" -c '
+import json, sys
+print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')" -eq "$N" ]
+}
+wait_until 120 full || hard_error "the agent did not fill its sets"
+# Let the first round's state and status writes pass.
+wait_until 30 test -s "$T/state" || hard_error "no state file"
+
+window() {	# prints the agent's CPU seconds over SECS
+	local t0 t1
+	t0=$(cpu_ticks "$KVF_AGENT_PID")
+	"$@"
+	t1=$(cpu_ticks "$KVF_AGENT_PID")
+	awk -v d=$((t1 - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", d / hz }'
+}
+
+idle() { sleep "$SECS"; }
+
+churn() {
+	local end=$(( $(date +%s) + SECS )) i=0
+	{
+		while [ "$(date +%s)" -lt "$end" ]; do
+			for i in $(seq 1 200); do
+				echo "add element ip neighbour banned { 198.51.100.$((i % 250 + 1)) }"
+				echo "delete element ip neighbour banned { 198.51.100.$((i % 250 + 1)) }"
+			done
+		done
+	} | nft -i > /dev/null 2>&1
+}
+
+count_events() {
+	timeout "$SECS" nft monitor > "$T/monitor.log" 2>/dev/null &
+	local m=$!
+	churn
+	wait $m 2>/dev/null
+	grep -c 'neighbour' "$T/monitor.log"
+}
+
+floor=$(window idle)
+say "idle floor: ${floor}s"
+busy=$(window churn)
+events=$(count_events)
+printf '# kvfence neighbour benchmark: %s hosts, %s s windows, kernel %s\n' "$N" "$SECS" "$(uname -r)"
+printf '%-44s %s\n' "agent CPU, idle (floor)" "${floor} s"
+printf '%-44s %s\n' "agent CPU, neighbour adding/deleting" "${busy} s"
+printf '%-44s %s\n' "neighbour changes in a window (nft monitor)" "$events"
+awk -v b="$busy" -v s="$SECS" 'BEGIN { printf "%-44s %.2f %%\n", "agent share of one core under the neighbour", 100 * b / s }'
+kvf_agent_stop
