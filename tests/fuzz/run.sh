@@ -67,6 +67,8 @@ build() {
 build fuzz_config $CORE
 # shellcheck disable=SC2086
 build fuzz_answer $CORE resolver
+# shellcheck disable=SC2086
+build fuzz_dnsmsg $CORE dnsmsg
 
 FOUND=0
 run() {
@@ -81,10 +83,11 @@ run() {
 }
 run fuzz_config config & PIDS+=($!)
 run fuzz_answer answer & PIDS+=($!)
+run fuzz_dnsmsg dnsmsg & PIDS+=($!)
 for i in "${!PIDS[@]}"; do wait "${PIDS[$i]}"; done
 PIDS=()
 
-for target in fuzz_config fuzz_answer; do
+for target in fuzz_config fuzz_answer fuzz_dnsmsg; do
 	echo "== $target ($SECONDS_EACH s)"
 	# The last status line and the final statistics.
 	grep -E '^#[0-9]+.*(pulse|DONE|NEW|REDUCE)' "$OUT/$target.log" | tail -n 1
