@@ -32,21 +32,29 @@ conf=$KVF_TMP/kvfence.conf
 	kvf_conf_base
 } > "$conf"
 
-# The firewall as kvfence prints it; the vault's addresses answer on
-# loopback, so a refused connection can only be the reject rule.
+# The firewall as kvfence prints it. The vault's addresses answer TCP 443
+# in a server namespace behind a veth pair (the printed chain accepts
+# loopback), so a refused connection can only be the reject rule.
 kvf_run rules -c "$conf" rules
 expect_rc 0 rules
 nft -f "$KVF_TMP/rules.out" || hard_error "cannot load the rules"
-for a in 192.0.2.10 192.0.2.20 192.0.2.30 192.0.2.40 192.0.2.50 192.0.2.60; do
-	ip addr add "$a/32" dev lo || hard_error "ip addr add $a"
-done
-/usr/bin/python3 -c '
-import socket, sys, time
-socks = []
-for a in sys.argv[1:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a, 443)); s.listen(128); socks.append(s)
-time.sleep(600)' 192.0.2.10 192.0.2.20 192.0.2.30 192.0.2.40 192.0.2.50 192.0.2.60 &
+unshare -n sleep infinity &
+SRV=$!
+kvf_bg_register $SRV
+wait_until 5 test -e /proc/$SRV/ns/net || hard_error "server namespace"
+ip link add veth-c type veth peer name veth-s netns $SRV || skip "no veth here"
+ip addr add 198.51.100.1/30 dev veth-c && ip link set veth-c up || hard_error "veth-c"
+nsenter -t $SRV -n sh -c '
+	ip link set lo up && ip addr add 198.51.100.2/30 dev veth-s &&
+	ip link set veth-s up && ip route add local 192.0.2.0/24 dev lo' ||
+	hard_error "server addresses"
+ip route add 192.0.2.0/24 via 198.51.100.2 || hard_error "route to the server"
+nsenter -t $SRV -n /usr/bin/python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 443)); s.listen(128)
+while True:
+    c, _ = s.accept(); c.close()' &
 kvf_bg_register $!
 
 write_zone 192.0.2.10
