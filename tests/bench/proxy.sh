@@ -59,7 +59,11 @@ conf=$KVF_TMP/kvfence.conf
 	for i in $(seq 1 "$HOSTS"); do printf 'host h%s.bench.example 443\n' "$i"; done
 	# As installed: status.json in /run (a tmpfs: kvfence rewrites it after
 	# every batch, and an fsync on a disk would stall the loop ~4 ms here).
-	kvf_conf_base | sed "s|^status-file .*|status-file /run/kvfence/status.json|"
+	# BENCH_PROXY_STATE_DIR=/run/x: the state file on a tmpfs, to see what
+	# its write-ahead (written and fsynced before a batch that adds an
+	# element) costs the answers; by default on disk, as installed.
+	kvf_conf_base | sed -e "s|^status-file .*|status-file /run/kvfence/status.json|" \
+		-e "s|^state-file .*|state-file ${BENCH_PROXY_STATE_DIR:-$KVF_TMP}/state|"
 } > "$conf"
 seq 1 "$HOSTS" | sed 's/^/h/; s/$/.bench.example/' > "$KVF_TMP/hosts.txt"
 seq 1 1000 | sed 's/^/p/; s/$/.pass.example A/' > "$KVF_TMP/pass.txt"
