@@ -624,7 +624,7 @@ static void on_accept(struct dnsproxy *px, int lfd)
 }
 
 /* Every complete framed message in the buffer; a zero length is no DNS
- * message: the connection goes. */
+ * message, and a length over QUERY_MAX no query: the connection goes. */
 static int conn_parse(struct dnsproxy *px, struct conn *c)
 {
 	size_t off = 0;
@@ -632,7 +632,10 @@ static int conn_parse(struct dnsproxy *px, struct conn *c)
 	while (c->in_len - off >= 2 && !c->dead) {
 		size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
 
-		if (mlen == 0) {
+		/* No stub sends a query this large: a client filling memory
+		 * with pipelined 64 kB messages loses its connection. */
+		if (mlen == 0 || mlen > QUERY_MAX) {
+			px->st.malformed++;
 			conn_close(px, c);
 			return -1;
 		}

@@ -106,6 +106,13 @@ t.close()
 t = socket.create_connection(("127.0.2.53", 5353))
 t.sendall(b"\0\0")   # a zero-length frame
 t.close()
+t = socket.create_connection(("127.0.2.53", 5353))
+t.settimeout(5)
+try:
+    t.sendall(b"\xff\xff" + os.urandom(65535))   # a 64 kB "query"
+    assert t.recv(10) == b"", "a 64 kB query did not close the connection"
+except ConnectionResetError:
+    pass
 ' || hard_error "cannot send junk"
 kvf_agent_alive || fail "junk killed the agent"
 client query $P www.example.org A | grep -q '^rcode=NOERROR id_ok=1 ' ||
