@@ -19,6 +19,7 @@ enum addr_class {
 	ADDR_RESERVED,		/* 0/8, 240/4, documentation-free reserved ranges... */
 	ADDR_MAPPED,		/* ::ffff:0:0/96 and other embedded IPv4 forms */
 };
+#define ADDR_CLASS_MAX ADDR_MAPPED
 
 enum addr_class addrfilter_classify(const struct kvf_addr *a);
 const char *addrfilter_class_name(enum addr_class c);

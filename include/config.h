@@ -89,6 +89,7 @@ struct config {
 	char *status_file;
 	char *metrics_file;	/* NULL: none */
 	struct config_listen *listens;	size_t n_listens;	/* none: no proxy */
+	bool metrics_per_host;	/* per-host series (2 per host) */
 	enum platform platform;
 	char **imds_users;	size_t n_imds_users;	/* names or numeric ids */
 	char **imds_groups;	size_t n_imds_groups;

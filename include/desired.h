@@ -31,6 +31,7 @@ struct host_state {
 	 * addresses it no longer names age out (fail-static otherwise). */
 	bool definite4, definite6;
 	unsigned failures;		/* consecutive non-definite results */
+	int64_t failing_since;		/* first failure of the streak; 0: none */
 	/* The latest answer's CNAME chain passed a Key Vault / Managed HSM
 	 * Private Link zone: what allow-private auto asks of a private
 	 * address, remembered for addresses held without an answer. */

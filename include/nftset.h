@@ -76,6 +76,14 @@ void nftset_batch_add_ranges(struct nftset_batch *b, const struct setref *ref, i
 void nftset_batch_del_ranges(struct nftset_batch *b, const struct setref *ref, int family,
 			     const struct range *v, size_t n);
 
+/* kvfence clear: delete a set or a table (with whatever it still holds:
+ * the caller checks first that it holds nothing else). */
+void nftset_batch_del_set(struct nftset_batch *b, const struct setref *ref);
+void nftset_batch_del_table(struct nftset_batch *b, int family, const char *table);
+/* The table's use count (its chains, sets, objects and flowtables).
+ * 0, -ENOENT or -errno. */
+int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use);
+
 /* Number of netlink messages queued, excluding batch begin and end. */
 size_t nftset_batch_count(const struct nftset_batch *b);
 /* Send the batch and read the kernel's verdict. 0 when it committed;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "addrfilter.h"
 #include "catalogue.h"
 #include "config.h"
 #include "desired.h"
@@ -34,12 +35,23 @@ struct engine_set {
 	 * or set): kvfence's elements leave it, the set stays. */
 	bool orphan;
 	char *own_table, *own_name;	/* an orphan's names */
+	/* kvfence created the set (table_created: and the table, in the
+	 * same transaction); kept with the record, for kvfence clear. */
+	bool created, table_created;
 };
 
 /* Rejected addresses already logged for a host: each is logged once. */
 struct logged_rejects {
 	struct kvf_addr *v;
 	size_t n;
+};
+
+/* Monotonic counters for the metrics: carried over by engine_adopt, so a
+ * reload (SIGHUP) never lowers them; a restart starts them at 0. */
+struct engine_counters {
+	uint64_t added, removed;	/* elements written, host and range sets */
+	uint64_t rejected[ADDR_CLASS_MAX + 1];	/* answered addresses, by class */
+	uint64_t capped;		/* over max-addresses-per-host */
 };
 
 /* A Private Link host's latest definite answer: the public addresses it
@@ -68,6 +80,7 @@ struct engine {
 	bool record_changed;	/* since the caller last cleared it */
 	void *persist_arg;
 	struct range_sets ranges;	/* range mode (service-tags) */
+	struct engine_counters counters;
 };
 
 struct reconcile_stats {

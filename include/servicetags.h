@@ -4,6 +4,7 @@
 #define KVF_SERVICETAGS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "config.h"
 #include "range.h"
 
@@ -31,6 +32,12 @@ struct servicetags {
 int servicetags_load(const struct config *cfg, struct servicetags *out,
 		     char *err, size_t errlen);
 void servicetags_free(struct servicetags *st);
+
+/* One document from f, as servicetags_load reads each file (a stream:
+ * one element of "values" in memory at a time), with cfg's cloud; the
+ * prefix counts of tag. 0, or -1 with err. For the fuzzer. */
+int servicetags_parse(FILE *f, const struct config *cfg, const char *tag, size_t *n4,
+		      size_t *n6, char *err, size_t errlen);
 
 /* The file a service-tags pattern means now: of the matches, the one with
  * the latest YYYYMMDD in its name (then the last in name order). NULL if

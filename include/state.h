@@ -41,6 +41,9 @@ struct owned_set {
 	int family;			/* NFPROTO_* */
 	char *table, *name;		/* owned */
 	struct elem_list elems;		/* sorted by key; comment: its host */
+	/* kvfence created the set (and, table_created, its table in the
+	 * same transaction): kvfence clear may delete it once empty. */
+	bool created, table_created;
 };
 
 struct state_record {
@@ -52,6 +55,7 @@ struct state_record {
 struct state_set_view {
 	const struct setref *ref;
 	const struct elem_list *elems;	/* the record: key and host name */
+	bool created, table_created;	/* see struct owned_set */
 };
 
 /* Write hs[i] for eps->v[i], i < eps->n, and the sets' records to path.

@@ -17,8 +17,13 @@ struct status_summary {
 	double reconcile_seconds;	/* its duration */
 	uint64_t reconciles;
 	uint64_t resolve_failures;	/* since start */
+	uint64_t refills;		/* reconciles after a foreign change that wrote elements back */
 	const int64_t *next_refresh;	/* per host, wall clock seconds */
 };
+
+/* status.json's format: raised when a field changes meaning or goes
+ * away (adding a field does not raise it). */
+#define STATUS_FORMAT 1
 
 int status_write_json(const char *path, const struct engine *e,
 		      const struct status_summary *sum);

@@ -66,12 +66,14 @@ struct agent {
 	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
+	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
 	bool notify_failed;	/* the last sd_notify failed (logged once) */
+	bool foreign_change;	/* a refill is due after another process's change */
 	bool short_ttl_logged;	/* a TTL below refresh-min was reported */
 	int64_t dirty_at;	/* when the first unreconciled answer came */
 	bool urgent;		/* an answer added an address: a client may hold it */
@@ -219,7 +221,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
 				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
-				  next_random(a));
+				  next_random(a), &a->hint[i]);
 	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
 		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
 			  "handed addresses kvfence has not seen yet (logged once)",
@@ -364,6 +366,9 @@ static void reconcile(struct agent *a)
 	dnsproxy_batch_done(a->px, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
+	if (a->foreign_change && (st.added || st.ranges))
+		a->sum.refills++;
+	a->foreign_change = false;
 	a->urgent = false;
 	a->written_at = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
 	a->urgent_gap = a->written_at - ((int64_t)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
@@ -446,6 +451,7 @@ static void alloc_hosts(struct agent *a)
 
 	a->due = xcalloc(n, sizeof(*a->due));
 	a->next_wall = xcalloc(n, sizeof(*a->next_wall));
+	a->hint = xcalloc(n, sizeof(*a->hint));
 	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
 	for (i = 0; i < a->e.eps.n; i++)
 		a->due[i] = 0;	/* everything is due at start */
@@ -455,6 +461,7 @@ static void free_hosts(struct agent *a)
 {
 	free(a->due);
 	free(a->next_wall);
+	free(a->hint);
 	free(a->fail_logged);
 }
 
@@ -618,6 +625,7 @@ static bool on_monitor(struct agent *a)
 	else if (ev & MON_CHANGED)
 		log_info("ruleset changed by another process; re-reading and refilling the sets");
 	if (ev) {
+		a->foreign_change = true;
 		a->need_read = a->dirty = true;
 		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
 		a->blocked = false;

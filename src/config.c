@@ -725,6 +725,11 @@ static int d_listen(struct parser *p, int argc, char **argv)
 	return 0;
 }
 
+static int d_metrics_per_host(struct parser *p, int argc, char **argv)
+{
+	return parse_bool(p, argv, &p->cfg->metrics_per_host);
+}
+
 /* Azure Service Tags names: letters, digits, dots, hyphens, underscores. */
 static bool tag_name_ok(const char *s)
 {
@@ -843,6 +848,7 @@ static const struct directive directives[] = {
 	{ "state-file",		d_state_file,		1, 1,			false },
 	{ "status-file",	d_status_file,		1, 1,			false },
 	{ "metrics-file",	d_metrics_file,		1, 1,			false },
+	{ "metrics-per-host",	d_metrics_per_host,	1, 1,			false },
 	{ "include",		d_include,		1, 1,			true },
 	{ "service-tags",	d_service_tags,		2, CONFIG_MAX_ARGS - 2,	true },
 	{ "range-set4",		d_range_set4,		1, 1,			false },

@@ -189,10 +189,12 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 	}
 	if (h->definite4 && h->definite6) {
 		h->failures = 0;
+		h->failing_since = 0;
 		h->last_answer = now;
 		h->ttl = res->ttl;
 	} else {
-		h->failures++;
+		if (h->failures++ == 0)
+			h->failing_since = now;
 	}
 	return changed;
 }

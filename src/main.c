@@ -19,6 +19,7 @@
 
 #include "agent.h"
 #include "catalogue.h"
+#include "clear.h"
 #include "config.h"
 #include "kvfence.h"
 #include "log.h"
@@ -616,15 +617,68 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
 	else if (r < 0)
 		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
-			r == -EINVAL ? "not a kvfence status file" : strerror(-r));
+			r == -EINVAL ? "not a kvfence status file" : r == -EPROTO ?
+			"a status format this kvfence does not know (restart the agent "
+			"after an upgrade; --json shows it raw)" : strerror(-r));
 	config_free(&cfg);
 	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
+}
+
+/* Refused while an agent runs: it would write everything back at once. */
+static int cmd_clear(const char *conf, int argc, char **argv)
+{
+	struct clear_stats st;
+	struct nftset_ctx *nft;
+	struct config cfg;
+	char err[512], pid[32];
+	bool dry_run = false;
+	int r, lockfd, ret = KVF_EX_OK;
+
+	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
+		dry_run = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	if (load_config(conf, &cfg))
+		return KVF_EX_CONFIG;
+	r = clear_lock_state(cfg.state_file, &lockfd, pid, sizeof(pid));
+	if (r == -EAGAIN) {
+		log_warnx("clear: the agent (pid %s) is running and would refill the sets: "
+			  "stop it first (systemctl stop kvfence)", pid[0] ? pid : "?");
+		config_free(&cfg);
+		return KVF_EX_TEMPFAIL;
+	}
+	if (r < 0) {
+		log_warnx("clear: the agent's lock %s.lock: %s", cfg.state_file, strerror(-r));
+		config_free(&cfg);
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
+	}
+	r = nftset_open(&nft);
+	if (r == 0) {
+		r = clear_run(&cfg, nft, dry_run, &st, err, sizeof(err));
+		nftset_close(nft);
+		if (r < 0)
+			log_warnx("clear: %s", err);
+		else
+			log_info("clear: removed %zu elements of kvfence's, kept %zu others; "
+				 "%zu sets%s deleted%s", st.removed, st.kept, st.sets_deleted,
+				 st.table_deleted ? " and the table" : "",
+				 dry_run ? " (dry run)" : "");
+	} else {
+		log_warnx("netlink: %s", strerror(-r));
+	}
+	if (r < 0)
+		ret = nft_exit(r);
+	if (lockfd >= 0)
+		close(lockfd);
+	config_free(&cfg);
+	return ret;
 }
 
 static const struct cmd commands[] = {
 	{ "run",	cmd_run,	"run [-f]" },
 	{ "status",	cmd_status,	"status [--json]" },
 	{ "sync",	cmd_sync,	"sync [--dry-run]" },
+	{ "clear",	cmd_clear,	"clear [--dry-run]" },
 	{ "check",	cmd_check,	"check" },
 	{ "endpoints",	cmd_endpoints,	"endpoints" },
 	{ "rules",	cmd_rules,	"rules [--hook output|forward]" },

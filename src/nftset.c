@@ -822,6 +822,74 @@ void nftset_batch_add_table(struct nftset_batch *b, int family, const char *tabl
 		      KEY_IPV4, MSG_OTHER);
 }
 
+/* kvfence clear: objects kvfence created, removed once empty. */
+void nftset_batch_del_table(struct nftset_batch *b, int family, const char *table)
+{
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = batch_msg_start(b, NFT_MSG_DELTABLE, family, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_msg_end(b, nlh, xasprintf("table %s %s: delete",
+					nftset_family_name(family), table),
+		      KEY_IPV4, MSG_OTHER);
+}
+
+void nftset_batch_del_set(struct nftset_batch *b, const struct setref *ref)
+{
+	struct nftnl_set *s = nn(nftnl_set_alloc());
+	struct nlmsghdr *nlh;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, ref->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, ref->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
+	nlh = batch_msg_start(b, NFT_MSG_DELSET, ref->family, 0);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_msg_end(b, nlh, set_desc(ref, "delete"), KEY_IPV4, MSG_OTHER);
+}
+
+struct table_info {
+	bool seen;
+	uint32_t use;
+};
+
+static int table_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_info *ti = data;
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		ti->seen = true;
+		ti->use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_table *t = nn(nftnl_table_alloc());
+	struct table_info ti = { 0 };
+	struct nlmsghdr *nlh;
+	int r;
+
+	memset(buf, 0, sizeof(buf));
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, next_seq(ctx));
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r = talk(ctx, nlh, table_info_cb, &ti);
+	if (r == 0 && !ti.seen)
+		r = -EPROTO;
+	*use = ti.use;
+	return r;
+}
+
 /* nft stores the key byte order in the set's user data (big endian for
  * an address, none for a concatenation); written the same way, `nft
  * list` prints our sets exactly like its own. */

@@ -117,16 +117,18 @@ static struct engine_set *add_orphan(struct engine *e, int family, const char *t
 }
 
 static void take_record(struct engine *e, int family, const char *table, const char *name,
-			const struct elem_list *src)
+			const struct elem_list *src, bool created, bool table_created)
 {
 	struct engine_set *s;
 	size_t i;
 
-	if (src->n == 0)
+	if (src->n == 0 && !created)
 		return;
 	s = find_set(e, family, table, name);
 	if (!s)
 		s = add_orphan(e, family, table, name);
+	s->created |= created;
+	s->table_created |= table_created;
 	elem_list_reserve(&s->record, s->record.n + src->n);
 	for (i = 0; i < src->n; i++) {
 		struct elem el = src->v[i];
@@ -145,7 +147,7 @@ void engine_load_record(struct engine *e, const struct state_record *rec)
 
 	for (i = 0; i < rec->n; i++)
 		take_record(e, rec->v[i].family, rec->v[i].table, rec->v[i].name,
-			    &rec->v[i].elems);
+			    &rec->v[i].elems, rec->v[i].created, rec->v[i].table_created);
 }
 
 void engine_record_from_hosts(struct engine *e)
@@ -175,21 +177,25 @@ void engine_record_from_hosts(struct engine *e)
 	}
 }
 
+static void view_of(struct state_set_view *v, const struct engine_set *s)
+{
+	v->ref = &s->ref;
+	v->elems = &s->record;
+	v->created = s->created;
+	v->table_created = s->table_created;
+}
+
 size_t engine_record_views(const struct engine *e, struct state_set_view **out)
 {
 	size_t i, n = 0;
 
 	*out = xcalloc(e->n_sets + e->n_orphans + 1, sizeof(**out));
 	for (i = 0; i < e->n_sets; i++)
-		if (e->sets[i].record.n) {
-			(*out)[n].ref = &e->sets[i].ref;
-			(*out)[n++].elems = &e->sets[i].record;
-		}
+		if (e->sets[i].record.n || e->sets[i].created)
+			view_of(&(*out)[n++], &e->sets[i]);
 	for (i = 0; i < e->n_orphans; i++)
-		if (e->orphans[i].record.n) {
-			(*out)[n].ref = &e->orphans[i].ref;
-			(*out)[n++].elems = &e->orphans[i].record;
-		}
+		if (e->orphans[i].record.n || e->orphans[i].created)
+			view_of(&(*out)[n++], &e->orphans[i]);
 	return n;
 }
 
@@ -211,13 +217,16 @@ void engine_adopt(struct engine *e, struct engine *old)
 	}
 	for (i = 0; i < old->n_sets; i++)
 		take_record(e, old->sets[i].ref.family, old->sets[i].ref.table,
-			    old->sets[i].ref.name, &old->sets[i].record);
+			    old->sets[i].ref.name, &old->sets[i].record, old->sets[i].created,
+			    old->sets[i].table_created);
 	for (i = 0; i < old->n_orphans; i++)
 		take_record(e, old->orphans[i].ref.family, old->orphans[i].ref.table,
-			    old->orphans[i].ref.name, &old->orphans[i].record);
+			    old->orphans[i].ref.name, &old->orphans[i].record,
+			    old->orphans[i].created, old->orphans[i].table_created);
 	e->persist = old->persist;
 	e->persist_arg = old->persist_arg;
 	engine_filter_held(e);
+	e->counters = old->counters;
 }
 
 static const char *set_desc(const struct engine_set *s, char *buf, size_t len)
@@ -352,7 +361,7 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 	s->exists = false;
 	r = nftset_get(e->nft, &s->ref, &key, scratch, sizeof(scratch));
 	if (r == -ENOENT || r == -EPROTOTYPE ||
-	    (r == 0 && keytype_family(key) != s->record.v[0].addr.family)) {
+	    (r == 0 && s->record.n && keytype_family(key) != s->record.v[0].addr.family)) {
 		drop_orphan(e, i);
 		return 1;
 	}
@@ -436,6 +445,15 @@ static void log_rejections(const char *host, const struct filtered *f, unsigned 
 			  "%zu left out", host, max, f->n_capped);
 }
 
+static void count_rejections(struct engine_counters *c, const struct filtered *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_rejected; i++)
+		c->rejected[f->rejected[i].why]++;
+	c->capped += f->n_capped;
+}
+
 /* A host said to be reached through Private Link that DNS answers with a
  * public address: the client's resolver does not see the privatelink
  * zone (Microsoft's Private Link troubleshooting lists it first). The
@@ -490,6 +508,7 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 
 	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
 	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	count_rejections(&e->counters, &f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, &f);
 	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
@@ -805,6 +824,19 @@ static void log_created(const struct engine_set *s)
 	log_info("created %s { type %s }", set_desc(s, d, sizeof(d)), keytype_name(s->key));
 }
 
+/* Before rangesets_done, which drops the range differences. */
+static void count_written(struct engine *e, const struct reconcile_stats *st)
+{
+	size_t i;
+
+	e->counters.added += st->added;
+	e->counters.removed += st->removed;
+	for (i = 0; e->ranges.tags && i < e->ranges.n; i++) {
+		e->counters.added += e->ranges.v[i].add.n;
+		e->counters.removed += e->ranges.v[i].del.n;
+	}
+}
+
 static void log_orphan(const struct engine_set *s, const struct set_diff *d)
 {
 	char desc[300];
@@ -858,12 +890,35 @@ static void finish_orphans(struct engine *e, struct set_diff *od, bool committed
 	}
 }
 
+/* Whether the batch about to create a missing set creates its table
+ * too: a NEWTABLE of an existing table is no error, so ask first. */
+static bool table_missing(struct engine *e)
+{
+	unsigned use;
+	size_t i;
+
+	for (i = 0; i < e->n_sets; i++)
+		if (!e->sets[i].exists && !e->sets[i].broken)
+			return nftset_table_use(e->nft, e->sets[i].ref.family,
+						e->sets[i].ref.table, &use) == -ENOENT;
+	return false;
+}
+
+/* Remembered with the record, for kvfence clear. */
+static void note_created(struct engine_set *s, bool table_new, bool *any)
+{
+	log_created(s);
+	s->created = true;
+	s->table_created = table_new;
+	*any = true;
+}
+
 int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		     char *err, size_t errlen)
 {
 	struct set_diff d[ENGINE_MAX_SETS], *od;
 	struct nftset_batch *b;
-	bool table_queued = false;
+	bool table_queued = false, table_new = !dry_run && table_missing(e), created = false;
 	size_t i;
 	int r = 0;
 
@@ -889,12 +944,14 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	/* The batch's buffer is the largest allocation of a reconcile: gone
 	 * before the new view is built. */
 	nftset_batch_free(b);
+	if (r == 0 && !dry_run)
+		count_written(e, st);
 	for (i = 0; i < e->n_sets; i++) {
 		struct engine_set *s = &e->sets[i];
 
 		if (r == 0 && !dry_run && !s->broken) {
 			if (!s->exists)
-				log_created(s);
+				note_created(s, table_new, &created);
 			commit_view(e, s, &d[i]);
 			if (d[i].add.n || d[i].del.n || e->log_unchanged)
 				log_info("set=%s added=%zu removed=%zu size=%zu",
@@ -905,5 +962,7 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	finish_orphans(e, od, r == 0 && !dry_run);
 	free(od);
 	rangesets_done(&e->ranges, r == 0 && !dry_run, e->log_unchanged);
+	if (created && e->persist)
+		e->persist(e->persist_arg);
 	return r;
 }

@@ -8,7 +8,7 @@
  *	host contoso-prod.vault.azure.net ttl 60 answer 1764400000 a ok aaaa ok privatelink no
  *	addr 192.0.2.10 1764400000 current
  *	addr 192.0.2.9 1764399000 grace
- *	set inet filter kvfence4
+ *	set inet filter kvfence4 created-with-table
  *	elem 192.0.2.10 443 contoso-prod.vault.azure.net
  *	end
  *
@@ -17,7 +17,9 @@
  * then, which is trusted only when both ends are plausible. "current":
  * named by the host's latest answer; "grace": no longer named, held for
  * grace. An elem line records an element kvfence wrote: set key (port 0
- * in a plain set) and the host named in its comment. The end record tells
+ * in a plain set) and the host named in its comment. A set line ends in
+ * "created" when kvfence created the set, "created-with-table" when it
+ * created the table too in that transaction (for kvfence clear). The end record tells
  * a whole file from a cut one. Version 1 (no saved, set or elem lines,
  * short host lines) is still read. */
 #include "autoconfig.h"
@@ -91,8 +93,9 @@ static void save_set(FILE *f, const struct state_set_view *s)
 	char a[KVF_ADDRSTRLEN];
 	size_t j;
 
-	fprintf(f, "set %s %s %s\n", config_family_name(s->ref->family), s->ref->table,
-		s->ref->name);
+	fprintf(f, "set %s %s %s%s\n", config_family_name(s->ref->family), s->ref->table,
+		s->ref->name, s->table_created ? " created-with-table" :
+		s->created ? " created" : "");
 	for (j = 0; j < s->elems->n; j++) {
 		const struct elem *el = &s->elems->v[j];
 
@@ -289,8 +292,9 @@ static int load_set(struct loader *l, char **w, int n)
 
 	if (l->version == 1)
 		return lerr(l, "unknown record \"set\"");
-	if (n != 4)
-		return lerr(l, "expected \"set FAMILY TABLE NAME\"");
+	if ((n != 4 && n != 5) || (n == 5 && strcmp(w[4], "created") != 0 &&
+					 strcmp(w[4], "created-with-table") != 0))
+		return lerr(l, "expected \"set FAMILY TABLE NAME [created|created-with-table]\"");
 	if ((fam = parse_family(w[1])) < 0)
 		return lerr(l, "bad table family \"%.32s\"", w[1]);
 	l->rec.v = xreallocarray(l->rec.v, l->rec.n + 1, sizeof(*l->rec.v));
@@ -299,6 +303,8 @@ static int load_set(struct loader *l, char **w, int n)
 	s->family = fam;
 	s->table = xstrdup(w[2]);
 	s->name = xstrdup(w[3]);
+	s->created = n == 5;
+	s->table_created = n == 5 && strcmp(w[4], "created-with-table") == 0;
 	l->set = s;
 	l->in_host = false;
 	return 0;

@@ -32,7 +32,7 @@ static json_t *addresses_json(const struct host_state *h, const struct status_su
 	for (i = 0; i < h->n_addrs; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:b}",
 			"address", addr_format(&h->addrs[i].addr, a, sizeof(a)),
-			"last_seen", wall(sum, h->addrs[i].last_seen),
+			"last_seen_unix", wall(sum, h->addrs[i].last_seen),
 			"current", h->addrs[i].current));
 	return arr;
 }
@@ -45,15 +45,29 @@ static json_t *host_json(const struct endpoint *ep, const struct host_state *h,
 
 	for (p = 0; p < ep->n_ports; p++)
 		json_array_append_new(ports, json_integer(ep->ports[p]));
-	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:o}",
 		"name", ep->name, "function", ep->why, "ports", ports,
-		"ttl", (json_int_t)h->ttl,
-		"last_answer", h->last_answer ? wall(sum, h->last_answer) : 0,
-		"next_refresh", (json_int_t)next_refresh,
+		"ttl_s", (json_int_t)h->ttl,
+		"last_answer_unix", h->last_answer ? wall(sum, h->last_answer) : 0,
+		"next_refresh_unix", (json_int_t)next_refresh,
 		"a", resolve_status_name(h->last4),
 		"aaaa", resolve_status_name(h->last6),
 		"failures", (json_int_t)h->failures,
+		"failing_since_unix", h->failures && h->failing_since ? wall(sum, h->failing_since) : 0,
 		"addresses", addresses_json(h, sum));
+}
+
+/* "YYYYMMDD" of a Service Tags file name as Unix seconds (UTC midnight),
+ * or 0. */
+static int64_t date_unix(const char *date)
+{
+	struct tm tm = { 0 };
+	char *end;
+
+	if (!date || strlen(date) != 8)
+		return 0;
+	end = strptime(date, "%Y%m%d", &tm);
+	return end && !*end ? (int64_t)timegm(&tm) : 0;
 }
 
 /* "private_link": a Private Link host's refused public addresses. */
@@ -75,54 +89,84 @@ static json_t *tags_json(const struct engine *e)
 	size_t i;
 
 	for (i = 0; t && i < t->n_tags; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
 			"tag", t->tags[i].tag, "file", t->tags[i].file, "date", t->tags[i].date,
-			"change", (json_int_t)t->tags[i].file_change,
+			"file_change", (json_int_t)t->tags[i].file_change,
+			"tag_change", (json_int_t)t->tags[i].tag_change,
 			"v4", (json_int_t)t->tags[i].n4, "v6", (json_int_t)t->tags[i].n6));
 	return arr;
 }
 
-static void range_sets_json(const struct engine *e, json_t *sets)
+static json_t *set_json(const struct setref *ref, const char *kind, const char *type,
+			size_t size, bool exists)
 {
-	size_t i;
-
-	for (i = 0; i < e->ranges.n; i++) {
-		const struct range_set *s = &e->ranges.v[i];
-
-		json_array_append_new(sets, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
-			"family", nftset_family_name(s->ref.family), "table", s->ref.table,
-			"name", s->ref.name,
-			"type", s->family == AF_INET ? "ipv4_addr, interval" : "ipv6_addr, interval",
-			"elements", (json_int_t)s->size, "exists", s->exists));
-	}
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}",
+		"family", nftset_family_name(ref->family), "table", ref->table,
+		"name", ref->name, "kind", kind, "type", type,
+		"elements", (json_int_t)size, "exists", exists);
 }
 
-/* Everything but the hosts, which are written one at a time. */
-static json_t *status_json(const struct engine *e, const struct status_summary *sum)
+static json_t *sets_json(const struct engine *e)
 {
 	json_t *sets = json_array();
 	size_t i;
 
-	for (i = 0; i < e->n_sets; i++) {
-		const struct engine_set *s = &e->sets[i];
+	for (i = 0; i < e->n_sets; i++)
+		json_array_append_new(sets, set_json(&e->sets[i].ref, "hosts",
+			keytype_name(e->sets[i].key), e->sets[i].size, e->sets[i].exists));
+	for (i = 0; i < e->ranges.n; i++) {
+		const struct range_set *s = &e->ranges.v[i];
 
-		json_array_append_new(sets, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
-			"family", nftset_family_name(s->ref.family), "table", s->ref.table,
-			"name", s->ref.name, "type", keytype_name(s->key),
-			"elements", (json_int_t)s->size, "exists", s->exists));
+		json_array_append_new(sets, set_json(&s->ref, "ranges",
+			s->family == AF_INET ? "ipv4_addr, interval" : "ipv6_addr, interval",
+			s->size, s->exists));
 	}
-	range_sets_json(e, sets);
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o}",
-		"version", PACKAGE_VERSION, "pid", (json_int_t)getpid(),
-		"updated", (json_int_t)sum->now, "started", (json_int_t)sum->started,
-		"last_reconcile", (json_int_t)sum->last_reconcile,
-		"reconcile_seconds", sum->reconcile_seconds,
-		"reconciles", (json_int_t)sum->reconciles,
-		"resolve_failures", (json_int_t)sum->resolve_failures,
-		"sets", sets, "service_tags", tags_json(e));
+	return sets;
 }
 
-#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+static size_t hosts_failing(const struct engine *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->eps.n; i++)
+		n += e->hs[i].failures > 0;
+	return n;
+}
+
+/* The earliest planned resolution, or 0 (none planned). */
+static int64_t next_refresh(const struct engine *e, const struct status_summary *sum)
+{
+	int64_t t = 0;
+	size_t i;
+
+	for (i = 0; sum->next_refresh && i < e->eps.n; i++)
+		if (sum->next_refresh[i] > 0 && (t == 0 || sum->next_refresh[i] < t))
+			t = sum->next_refresh[i];
+	return t;
+}
+
+/* Everything but the hosts, which are written one at a time. The
+ * fields are documented in kvfence(8) and status.schema.json. */
+static json_t *status_json(const struct engine *e, const struct status_summary *sum)
+{
+	return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, "
+			 "s:o, s:o}",
+		"format", STATUS_FORMAT, "version", PACKAGE_VERSION, "pid", (json_int_t)getpid(),
+		"updated_unix", (json_int_t)sum->now, "started_unix", (json_int_t)sum->started,
+		"last_reconcile_unix", (json_int_t)sum->last_reconcile,
+		"next_refresh_unix", (json_int_t)next_refresh(e, sum),
+		"reconcile_duration_s", sum->reconcile_seconds,
+		"reconciles", (json_int_t)sum->reconciles,
+		"resolve_failures", (json_int_t)sum->resolve_failures,
+		"refills", (json_int_t)sum->refills,
+		"hosts_total", (json_int_t)e->eps.n,
+		"hosts_failing", (json_int_t)hosts_failing(e),
+		"sets", sets_json(e), "service_tags", tags_json(e));
+}
+
+/* Six significant digits: a duration of 2.0589e-05 s, not
+ * 2.0588999999999999e-05. */
+#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
 
 /* One host per line, each host's tree built, written and freed in turn:
  * a 10k-host agent holds neither the whole document as a tree nor its
@@ -172,51 +216,192 @@ int status_write_json(const char *path, const struct engine *e,
 	return afile_commit(&af);
 }
 
-static void metrics_set(FILE *f, const struct setref *ref, size_t size)
+/* A label value as the text format wants it: \ " and newline escaped. */
+static void put_label(FILE *f, const char *s)
 {
-	fprintf(f, "kvfence_set_elements{family=\"%s\",table=\"%s\",set=\"%s\"} %zu\n",
-		nftset_family_name(ref->family), ref->table, ref->name, size);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metrics_set(FILE *f, const struct setref *ref, const char *kind, size_t size)
+{
+	fprintf(f, "kvfence_set_elements{family=\"%s\",table=\"", nftset_family_name(ref->family));
+	put_label(f, ref->table);
+	fputs("\",set=\"", f);
+	put_label(f, ref->name);
+	fprintf(f, "\",kind=\"%s\"} %zu\n", kind, size);
 }
 
 static void metrics_sets(FILE *f, const struct engine *e)
 {
 	size_t i;
 
-	fprintf(f, "# HELP kvfence_set_elements Elements in each nftables set after the last reconcile.\n"
-		"# TYPE kvfence_set_elements gauge\n");
+	metric_head(f, "kvfence_set_elements", "gauge", "Elements in each managed nftables "
+		    "set, as the kernel held them at the last read or write.");
 	for (i = 0; i < e->n_sets; i++)
-		metrics_set(f, &e->sets[i].ref, e->sets[i].size);
+		metrics_set(f, &e->sets[i].ref, "hosts", e->sets[i].size);
 	for (i = 0; i < e->ranges.n; i++)
-		metrics_set(f, &e->ranges.v[i].ref, e->ranges.v[i].size);
+		metrics_set(f, &e->ranges.v[i].ref, "ranges", e->ranges.v[i].size);
 }
 
-static void metrics_hosts(FILE *f, const struct engine *e)
+/* Of the hosts that ever answered, the oldest last good answer: with
+ * max-stale or an outage alert, time() minus this is the age to watch. */
+static void metrics_host_aggregates(FILE *f, const struct engine *e,
+				    const struct status_summary *sum)
+{
+	int64_t oldest = 0;
+	size_t i, never = 0;
+
+	for (i = 0; i < e->eps.n; i++) {
+		int64_t t = e->hs[i].last_answer;
+
+		if (t <= 0)
+			never++;
+		else if (oldest == 0 || t < oldest)
+			oldest = t;
+	}
+	metric_head(f, "kvfence_hosts", "gauge", "Hosts kvfence resolves.");
+	fprintf(f, "kvfence_hosts %zu\n", e->eps.n);
+	metric_head(f, "kvfence_hosts_failing", "gauge",
+		    "Hosts whose last resolution failed (their addresses are kept).");
+	fprintf(f, "kvfence_hosts_failing %zu\n", hosts_failing(e));
+	metric_head(f, "kvfence_hosts_unanswered", "gauge",
+		    "Hosts without any good answer known (since start or in the state file).");
+	fprintf(f, "kvfence_hosts_unanswered %zu\n", never);
+	metric_head(f, "kvfence_oldest_answer_timestamp_seconds", "gauge",
+		    "Oldest last good answer of any host that has answered; 0: none has.");
+	fprintf(f, "kvfence_oldest_answer_timestamp_seconds %lld\n",
+		(long long)(oldest ? wall(sum, oldest) : 0));
+}
+
+static void metrics_per_host(FILE *f, const struct engine *e, const struct status_summary *sum)
 {
 	size_t i;
 
-	fprintf(f, "# HELP kvfence_host_addresses Addresses held per host.\n"
-		"# TYPE kvfence_host_addresses gauge\n");
-	for (i = 0; i < e->eps.n; i++)
-		fprintf(f, "kvfence_host_addresses{host=\"%s\"} %zu\n", e->eps.v[i].name,
-			e->hs[i].n_addrs);
-	fprintf(f, "# HELP kvfence_host_failing Whether the last resolution of the host failed.\n"
-		"# TYPE kvfence_host_failing gauge\n");
-	for (i = 0; i < e->eps.n; i++)
-		fprintf(f, "kvfence_host_failing{host=\"%s\"} %d\n", e->eps.v[i].name,
-			e->hs[i].failures > 0);
+	metric_head(f, "kvfence_host_failing", "gauge",
+		    "Whether the last resolution of the host failed.");
+	for (i = 0; i < e->eps.n; i++) {
+		fputs("kvfence_host_failing{host=\"", f);
+		put_label(f, e->eps.v[i].name);
+		fprintf(f, "\"} %d\n", e->hs[i].failures > 0);
+	}
+	metric_head(f, "kvfence_host_last_answer_timestamp_seconds", "gauge",
+		    "Time of the host's last good answer; 0: none known.");
+	for (i = 0; i < e->eps.n; i++) {
+		fputs("kvfence_host_last_answer_timestamp_seconds{host=\"", f);
+		put_label(f, e->eps.v[i].name);
+		fprintf(f, "\"} %lld\n", (long long)(e->hs[i].last_answer ?
+						     wall(sum, e->hs[i].last_answer) : 0));
+	}
+}
+
+/* Label values of kvfence_rejected_addresses_total, by enum addr_class. */
+static const char *const reject_reason[ADDR_CLASS_MAX + 1] = {
+	[ADDR_PUBLIC] = NULL,	/* never rejected as such */
+	[ADDR_PRIVATE] = "private",
+	[ADDR_UNSPECIFIED] = "unspecified",
+	[ADDR_LOOPBACK] = "loopback",
+	[ADDR_LINKLOCAL] = "link_local",
+	[ADDR_MULTICAST] = "multicast",
+	[ADDR_BROADCAST] = "broadcast",
+	[ADDR_RESERVED] = "reserved",
+	[ADDR_MAPPED] = "ipv4_embedded",
+};
+
+static void metrics_counters(FILE *f, const struct engine *e, const struct status_summary *sum)
+{
+	const struct engine_counters *c = &e->counters;
+	size_t i;
+
+	metric_head(f, "kvfence_reconciles_total", "counter", "Successful reconciles.");
+	fprintf(f, "kvfence_reconciles_total %llu\n", (unsigned long long)sum->reconciles);
+	metric_head(f, "kvfence_resolve_failures_total", "counter", "Failed resolutions.");
+	fprintf(f, "kvfence_resolve_failures_total %llu\n",
+		(unsigned long long)sum->resolve_failures);
+	metric_head(f, "kvfence_refills_total", "counter", "Reconciles after another process "
+		    "changed the ruleset (flush, reload) that wrote elements back.");
+	fprintf(f, "kvfence_refills_total %llu\n", (unsigned long long)sum->refills);
+	metric_head(f, "kvfence_elements_added_total", "counter",
+		    "Elements kvfence added to its sets (host and range sets).");
+	fprintf(f, "kvfence_elements_added_total %llu\n", (unsigned long long)c->added);
+	metric_head(f, "kvfence_elements_removed_total", "counter",
+		    "Elements kvfence removed from its sets (host and range sets).");
+	fprintf(f, "kvfence_elements_removed_total %llu\n", (unsigned long long)c->removed);
+	metric_head(f, "kvfence_rejected_addresses_total", "counter",
+		    "Answered addresses kept out of the sets, by reason.");
+	for (i = 0; i <= ADDR_CLASS_MAX; i++)
+		if (reject_reason[i])
+			fprintf(f, "kvfence_rejected_addresses_total{reason=\"%s\"} %llu\n",
+				reject_reason[i], (unsigned long long)c->rejected[i]);
+	fprintf(f, "kvfence_rejected_addresses_total{reason=\"cap\"} %llu\n",
+		(unsigned long long)c->capped);
+}
+
+static bool file_listed_before(const struct servicetags *t, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(t->tags[j].file, t->tags[i].file) == 0)
+			return true;
+	return false;
+}
+
+static void metrics_tags_file(FILE *f, const char *name, const char *file, long long v)
+{
+	fprintf(f, "%s{file=\"", name);
+	put_label(f, file);
+	fprintf(f, "\"} %lld\n", v);
+}
+
+static void metrics_tags(FILE *f, const struct engine *e)
+{
+	const struct servicetags *t = e->ranges.tags;
+	size_t i;
+
+	if (!t || t->n_tags == 0)
+		return;
+	metric_head(f, "kvfence_service_tags_file_timestamp_seconds", "gauge",
+		    "Date in the name of each Service Tags file in use (UTC midnight).");
+	for (i = 0; i < t->n_tags; i++)
+		if (!file_listed_before(t, i))
+			metrics_tags_file(f, "kvfence_service_tags_file_timestamp_seconds",
+					  t->tags[i].file, (long long)date_unix(t->tags[i].date));
+	metric_head(f, "kvfence_service_tags_change_number", "gauge",
+		    "changeNumber of each Service Tags file in use.");
+	for (i = 0; i < t->n_tags; i++)
+		if (!file_listed_before(t, i))
+			metrics_tags_file(f, "kvfence_service_tags_change_number",
+					  t->tags[i].file, t->tags[i].file_change);
 }
 
 static void metrics_private_link(FILE *f, const struct engine *e)
 {
-	size_t i;
+	size_t i, n = 0;
 
-	fprintf(f, "# HELP kvfence_private_link_public_addresses Public addresses in the "
-		"latest answer of a host said to be private (Private Link), all refused.\n"
-		"# TYPE kvfence_private_link_public_addresses gauge\n");
 	for (i = 0; i < e->eps.n; i++)
-		if (e->eps.v[i].private_link)
-			fprintf(f, "kvfence_private_link_public_addresses{host=\"%s\"} %zu\n",
-				e->eps.v[i].name, e->pl_public[i].n);
+		n += e->eps.v[i].private_link;
+	if (n == 0)
+		return;		/* one series per private host: none, no family */
+	metric_head(f, "kvfence_private_link_public_addresses", "gauge", "Public addresses "
+		    "in the latest answer of a host said to be private (Private Link), all refused.");
+	for (i = 0; i < e->eps.n; i++)
+		if (e->eps.v[i].private_link) {
+			fputs("kvfence_private_link_public_addresses{host=\"", f);
+			put_label(f, e->eps.v[i].name);
+			fprintf(f, "\"} %zu\n", e->pl_public[i].n);
+		}
 }
 
 int status_write_metrics(const char *path, const struct engine *e,
@@ -228,92 +413,165 @@ int status_write_metrics(const char *path, const struct engine *e,
 	r = afile_open(&af, path, 0644);
 	if (r < 0)
 		return r;
-	fprintf(af.f, "# HELP kvfence_hosts Hosts kvfence resolves.\n# TYPE kvfence_hosts gauge\n"
-		"kvfence_hosts %zu\n", e->eps.n);
+	metric_head(af.f, "kvfence_build_info", "gauge", "Version of the running agent.");
+	fprintf(af.f, "kvfence_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	metric_head(af.f, "kvfence_start_time_seconds", "gauge",
+		    "When the agent started: counters start at 0 then.");
+	fprintf(af.f, "kvfence_start_time_seconds %lld\n", (long long)sum->started);
+	metrics_host_aggregates(af.f, e, sum);
 	metrics_sets(af.f, e);
-	metrics_hosts(af.f, e);
 	metrics_private_link(af.f, e);
-	fprintf(af.f, "# HELP kvfence_resolve_failures_total Failed resolutions since start.\n"
-		"# TYPE kvfence_resolve_failures_total counter\n"
-		"kvfence_resolve_failures_total %llu\n"
-		"# HELP kvfence_last_reconcile_timestamp_seconds Time of the last successful reconcile.\n"
-		"# TYPE kvfence_last_reconcile_timestamp_seconds gauge\n"
-		"kvfence_last_reconcile_timestamp_seconds %lld\n"
-		"# HELP kvfence_reconcile_duration_seconds Duration of the last reconcile.\n"
-		"# TYPE kvfence_reconcile_duration_seconds gauge\n"
-		"kvfence_reconcile_duration_seconds %.6f\n",
-		(unsigned long long)sum->resolve_failures, (long long)sum->last_reconcile,
-		sum->reconcile_seconds);
+	metrics_counters(af.f, e, sum);
+	metrics_tags(af.f, e);
+	metric_head(af.f, "kvfence_last_reconcile_timestamp_seconds", "gauge",
+		    "Time of the last successful reconcile.");
+	fprintf(af.f, "kvfence_last_reconcile_timestamp_seconds %lld\n",
+		(long long)sum->last_reconcile);
+	metric_head(af.f, "kvfence_reconcile_duration_seconds", "gauge",
+		    "Duration of the last reconcile.");
+	fprintf(af.f, "kvfence_reconcile_duration_seconds %.6f\n", sum->reconcile_seconds);
+	if (e->cfg->metrics_per_host)
+		metrics_per_host(af.f, e, sum);
 	return afile_commit(&af);
 }
 
 static const char *ago(int64_t now, int64_t t, char *buf, size_t len)
 {
-	if (t <= 0)
-		snprintf(buf, len, "never");
-	else if (t >= now)
-		snprintf(buf, len, "in %llds", (long long)(t - now));
+	int64_t d = t >= now ? t - now : now - t;
+	char span[24];
+
+	if (t <= 0 || d == 0) {
+		snprintf(buf, len, t <= 0 ? "never" : "now");
+		return buf;
+	}
+	if (d < 120)
+		snprintf(span, sizeof(span), "%llds", (long long)d);
+	else if (d < 7200)
+		snprintf(span, sizeof(span), "%lldm", (long long)(d / 60));
+	else if (d < 172800)
+		snprintf(span, sizeof(span), "%lldh", (long long)(d / 3600));
 	else
-		snprintf(buf, len, "%llds ago", (long long)(now - t));
+		snprintf(span, sizeof(span), "%lldd", (long long)(d / 86400));
+	snprintf(buf, len, t >= now ? "in %s" : "%s ago", span);
 	return buf;
+}
+
+static int64_t jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+static void print_addresses(FILE *out, json_t *h, int64_t now)
+{
+	json_t *a;
+	char t[32];
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(h, "private_link"), "public_refused"),
+			   i, a)
+		fprintf(out, "    %-40s refused: public, but the host is private (Private Link)\n",
+			json_string_value(a));
+	json_array_foreach(json_object_get(h, "addresses"), i, a) {
+		bool cur = json_is_true(json_object_get(a, "current"));
+
+		fprintf(out, "    %-40s %s%s\n", jstr(a, "address"),
+			cur ? "answered" : "in grace, seen ",
+			cur ? "" : ago(now, jint(a, "last_seen_unix"), t, sizeof(t)));
+	}
 }
 
 static void print_host(FILE *out, json_t *h, int64_t now)
 {
-	json_t *addrs = json_object_get(h, "addresses"), *a;
 	char t1[32], t2[32];
+
+	fprintf(out, "%-44s %5lld %-12s %-12s %s/%s\n", jstr(h, "name"),
+		(long long)jint(h, "ttl_s"), ago(now, jint(h, "last_answer_unix"), t1, sizeof(t1)),
+		ago(now, jint(h, "next_refresh_unix"), t2, sizeof(t2)), jstr(h, "a"),
+		jstr(h, "aaaa"));
+	print_addresses(out, h, now);
+}
+
+/* A failing host: why (the last status of each family), since when, and
+ * what it still holds (fail-static). */
+static void print_failing(FILE *out, json_t *h, int64_t now)
+{
+	char t1[32], t2[32], t3[32], why[96];
+
+	snprintf(why, sizeof(why), "A %s, AAAA %s", jstr(h, "a"), jstr(h, "aaaa"));
+	fprintf(out, "%-44s %-10s %-10s %-10s %lld failures, %s; holding %zu addresses\n",
+		jstr(h, "name"), ago(now, jint(h, "failing_since_unix"), t1, sizeof(t1)),
+		ago(now, jint(h, "last_answer_unix"), t2, sizeof(t2)),
+		ago(now, jint(h, "next_refresh_unix"), t3, sizeof(t3)),
+		(long long)jint(h, "failures"), why,
+		json_array_size(json_object_get(h, "addresses")));
+}
+
+static void print_head(FILE *out, json_t *root, int64_t now)
+{
+	char t1[32], t2[32], t3[32];
+
+	/* One buffer per ago(): all are arguments of the same call. */
+	fprintf(out, "kvfence %s, pid %lld, started %s, status written %s\n",
+		jstr(root, "version"), (long long)jint(root, "pid"),
+		ago(now, jint(root, "started_unix"), t1, sizeof(t1)),
+		ago(now, jint(root, "updated_unix"), t2, sizeof(t2)));
+	fprintf(out, "last reconcile %s (%.1f ms), %lld reconciles, %lld refills after "
+		"foreign changes; next refresh %s\n",
+		ago(now, jint(root, "last_reconcile_unix"), t1, sizeof(t1)),
+		json_real_value(json_object_get(root, "reconcile_duration_s")) * 1000,
+		(long long)jint(root, "reconciles"), (long long)jint(root, "refills"),
+		ago(now, jint(root, "next_refresh_unix"), t3, sizeof(t3)));
+	fprintf(out, "hosts: %lld, failing now: %lld\n", (long long)jint(root, "hosts_total"),
+		(long long)jint(root, "hosts_failing"));
+}
+
+static void print_sets(FILE *out, json_t *root)
+{
+	json_t *v;
 	size_t i;
 
-	fprintf(out, "%-44s %5lld %-12s %-12s %s/%s%s\n",
-		json_string_value(json_object_get(h, "name")),
-		(long long)json_integer_value(json_object_get(h, "ttl")),
-		ago(now, json_integer_value(json_object_get(h, "last_answer")), t1, sizeof(t1)),
-		ago(now, json_integer_value(json_object_get(h, "next_refresh")), t2, sizeof(t2)),
-		json_string_value(json_object_get(h, "a")),
-		json_string_value(json_object_get(h, "aaaa")),
-		json_integer_value(json_object_get(h, "failures")) ? " (failing)" : "");
-	json_array_foreach(json_object_get(json_object_get(h, "private_link"), "public_refused"), i, a)
-		fprintf(out, "    %-40s refused: public, but the host is private (Private Link)\n",
-			json_string_value(a));
-	json_array_foreach(addrs, i, a) {
-		fprintf(out, "    %-40s %s%s\n", json_string_value(json_object_get(a, "address")),
-			json_is_true(json_object_get(a, "current")) ? "answered" : "in grace, seen ",
-			json_is_true(json_object_get(a, "current")) ? "" :
-			ago(now, json_integer_value(json_object_get(a, "last_seen")), t1, sizeof(t1)));
-	}
+	json_array_foreach(json_object_get(root, "sets"), i, v)
+		fprintf(out, "set %s %s %s (%s)%s: %lld elements%s\n", jstr(v, "family"),
+			jstr(v, "table"), jstr(v, "name"), jstr(v, "type"),
+			strcmp(jstr(v, "kind"), "ranges") == 0 ? " ranges" : "",
+			(long long)jint(v, "elements"),
+			json_is_true(json_object_get(v, "exists")) ? "" : " (missing)");
+	json_array_foreach(json_object_get(root, "service_tags"), i, v)
+		fprintf(out, "service tag %s: %lld IPv4, %lld IPv6 prefixes from %s "
+			"(date %s, changeNumber %lld)\n", jstr(v, "tag"), (long long)jint(v, "v4"),
+			(long long)jint(v, "v6"), jstr(v, "file"), jstr(v, "date"),
+			(long long)jint(v, "file_change"));
 }
 
 static void print_table(FILE *out, json_t *root)
 {
-	json_t *sets = json_object_get(root, "sets"), *hosts = json_object_get(root, "hosts"), *v;
+	json_t *hosts = json_object_get(root, "hosts"), *v;
 	int64_t now = time(NULL);
-	char t1[32], t2[32];
 	size_t i;
 
-	/* One buffer per ago(): both are arguments of the same call. */
-	fprintf(out, "kvfence %s, pid %lld, updated %s, last reconcile %s (%.3f s)\n",
-		json_string_value(json_object_get(root, "version")),
-		(long long)json_integer_value(json_object_get(root, "pid")),
-		ago(now, json_integer_value(json_object_get(root, "updated")), t1, sizeof(t1)),
-		ago(now, json_integer_value(json_object_get(root, "last_reconcile")), t2, sizeof(t2)),
-		json_real_value(json_object_get(root, "reconcile_seconds")));
-	json_array_foreach(sets, i, v)
-		fprintf(out, "set %s %s %s (%s): %lld elements\n",
-			json_string_value(json_object_get(v, "family")),
-			json_string_value(json_object_get(v, "table")),
-			json_string_value(json_object_get(v, "name")),
-			json_string_value(json_object_get(v, "type")),
-			(long long)json_integer_value(json_object_get(v, "elements")));
-	json_array_foreach(json_object_get(root, "service_tags"), i, v)
-		fprintf(out, "service tag %s: %lld IPv4, %lld IPv6 prefixes from %s (changeNumber %lld)\n",
-			json_string_value(json_object_get(v, "tag")),
-			(long long)json_integer_value(json_object_get(v, "v4")),
-			(long long)json_integer_value(json_object_get(v, "v6")),
-			json_string_value(json_object_get(v, "file")),
-			(long long)json_integer_value(json_object_get(v, "change")));
+	print_head(out, root, now);
+	print_sets(out, root);
+	if (jint(root, "hosts_failing") > 0) {
+		fprintf(out, "\n%-44s %-10s %-10s %-10s %s\n", "FAILING HOST", "SINCE",
+			"ANSWERED", "RETRY", "REASON");
+		json_array_foreach(hosts, i, v)
+			if (jint(v, "failures") > 0)
+				print_failing(out, v, now);
+	}
 	fprintf(out, "\n%-44s %5s %-12s %-12s %s\n", "HOST", "TTL", "ANSWERED", "NEXT", "A/AAAA");
 	json_array_foreach(hosts, i, v)
-		print_host(out, v, now);
+		if (jint(v, "failures") > 0)
+			print_host(out, v, now);
+	json_array_foreach(hosts, i, v)
+		if (jint(v, "failures") == 0)
+			print_host(out, v, now);
 }
 
 int status_print(const char *path, bool json, FILE *out)
@@ -331,8 +589,15 @@ int status_print(const char *path, bool json, FILE *out)
 		json_decref(root);
 		return -EINVAL;
 	}
+	/* A file of another format (an agent of another version still
+	 * running after an upgrade) is shown raw, never misread. */
+	if (!json && jint(root, "format") != STATUS_FORMAT) {
+		json_decref(root);
+		return -EPROTO;
+	}
 	if (json)
-		json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+			   JSON_REAL_PRECISION(6));
 	else
 		print_table(out, root);
 	if (json)

@@ -45,7 +45,7 @@ else
 	printf '#define _GNU_SOURCE 1\n' > "$OUT/autoconfig.h"
 fi
 
-PKGS="libcares libnftnl libmnl"
+PKGS="libcares libnftnl libmnl jansson"
 # shellcheck disable=SC2207,SC2086,SC2054 # pkg-config prints words; commas in -fsanitize
 FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$CONFDIR" -I"$TOP/include"
@@ -69,6 +69,8 @@ build fuzz_config $CORE
 build fuzz_answer $CORE resolver
 # shellcheck disable=SC2086
 build fuzz_dnsmsg $CORE dnsmsg
+# shellcheck disable=SC2086
+build fuzz_servicetags $CORE range servicetags
 
 FOUND=0
 run() {
@@ -84,10 +86,11 @@ run() {
 run fuzz_config config & PIDS+=($!)
 run fuzz_answer answer & PIDS+=($!)
 run fuzz_dnsmsg dnsmsg & PIDS+=($!)
+run fuzz_servicetags servicetags & PIDS+=($!)
 for i in "${!PIDS[@]}"; do wait "${PIDS[$i]}"; done
 PIDS=()
 
-for target in fuzz_config fuzz_answer fuzz_dnsmsg; do
+for target in fuzz_config fuzz_answer fuzz_dnsmsg fuzz_servicetags; do
 	echo "== $target ($SECONDS_EACH s)"
 	# The last status line and the final statistics.
 	grep -E '^#[0-9]+.*(pulse|DONE|NEW|REDUCE)' "$OUT/$target.log" | tail -n 1

@@ -2,7 +2,7 @@
 # TTLs at the edges, under the running agent: TTL 0 does not make a hot
 # loop (queries no more often than refresh-min), a TTL with the top bit
 # set (4294967295, read as 0 per RFC 2181 section 8) neither, and TTL
-# 2147483647 is cut to refresh-max (status.json's next_refresh).
+# 2147483647 is cut to refresh-max (status.json's next_refresh_unix).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -62,12 +62,12 @@ n=$(fakedns_queries ttl0.example.com A)
 # most 10 % jitter) of its answer.
 [ "$(fakedns_queries ttlmax.example.com A)" -eq 1 ] ||
 	fail "ttlmax: queried $(fakedns_queries ttlmax.example.com A) times, expected once"
-left=$(status_get "[h['next_refresh'] - h['last_answer'] for h in s['hosts'] if h['name'] == 'ttlmax.example.com'][0]")
+left=$(status_get "[h['next_refresh_unix'] - h['last_answer_unix'] for h in s['hosts'] if h['name'] == 'ttlmax.example.com'][0]")
 echo "ttlmax: next refresh $left s after its answer (refresh-max ${MAX}s)" >&2
 [ -n "$left" ] && [ "$left" -le $((MAX + 1)) ] && [ "$left" -ge $((MAX * 9 / 10 - 1)) ] ||
 	fail "ttlmax: next refresh $left s after the answer, expected about refresh-max ${MAX}s"
 for h in ttl0 ttltop; do
-	left=$(status_get "[h['next_refresh'] - h['last_answer'] for h in s['hosts'] if h['name'] == '$h.example.com'][0]")
+	left=$(status_get "[h['next_refresh_unix'] - h['last_answer_unix'] for h in s['hosts'] if h['name'] == '$h.example.com'][0]")
 	[ -n "$left" ] && [ "$left" -le $((MIN + 1)) ] ||
 		fail "$h: next refresh $left s after the answer, expected refresh-min ${MIN}s"
 done

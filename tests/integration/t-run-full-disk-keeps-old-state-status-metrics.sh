@@ -35,6 +35,7 @@ write_conf() {	# VAULTS...
 		printf 'endpoints vault\nresolver 127.0.0.1\n'
 		printf 'state-file %s/state\nstatus-file %s/status.json\nmetrics-file %s/kvfence.prom\n' \
 			"$var" "$var" "$var"
+		echo "metrics-per-host yes"	# the new host shows in the metrics too
 	} > "$conf"
 }
 write_conf $hosts

@@ -59,8 +59,8 @@ assert_set_elems inet filter kvfence6 "$KVF_TMP/want6"
 	fail "status.json: pub, not private, has a private_link field"
 
 # DNS repeats the public answer every second: still one warning per address.
-first=$(status_host_field plbad.vault.azure.net last_answer)
-later() { [ "$(status_host_field plbad.vault.azure.net last_answer)" -ge $((first + 2)) ]; }
+first=$(status_host_field plbad.vault.azure.net last_answer_unix)
+later() { [ "$(status_host_field plbad.vault.azure.net last_answer_unix)" -ge $((first + 2)) ]; }
 wait_until 10 later || fail "plbad was not resolved again within 10 s"
 for a in 203.0.113.7 2001:db8::7; do
 	n=$(grep -c "host plbad.vault.azure.net: private (Private Link), but DNS answered the public address $a: refused" "$KVF_TMP/agent.err")
@@ -76,6 +76,8 @@ prom_has 'kvfence_private_link_public_addresses{host="plgood.vault.azure.net"} 0
 	fail "metrics: no kvfence_private_link_public_addresses 0 for plgood"
 ! grep -q 'kvfence_private_link_public_addresses{host="pub' "$prom" ||
 	fail "metrics: a private link series for pub, not private"
+! /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || status_validate ||
+	fail "status.json with private_link does not follow the schema"
 kvf_run status -c "$conf" status
 assert_grep "$KVF_TMP/status.out" '203\.0\.113\.7 +refused: public, but the host is private' \
 	"kvfence status does not show the refused address"

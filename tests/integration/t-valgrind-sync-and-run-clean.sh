@@ -2,7 +2,8 @@
 # valgrind's memcheck finds no error and no definitely lost block in
 # `kvfence sync` and in a bounded `kvfence run -f` session that goes
 # through the agent's paths: first fill, a DNS change followed (TTL 1 s),
-# a SIGHUP reload that adds a host, a ruleset flush refilled, SIGTERM.
+# a SIGHUP reload that adds a host, a ruleset flush refilled, SIGTERM;
+# then `kvfence clear`.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -92,4 +93,14 @@ KVF_AGENT_PID=
 sed 's/^/  agent: /' "$KVF_TMP/agent.err" >&2
 check_vg "kvfence run -f" "$KVF_TMP/vg-run.log" "$rc"
 [ "$rc" -eq 0 ] || fail "kvfence run -f under valgrind: exit code $rc after SIGTERM"
+
+# 3. clear: the record read, kvfence's elements and the sets it created
+# removed (the table too: the flush above let the agent create it).
+rc=0
+"${VG[@]}" --log-file="$KVF_TMP/vg-clear.log" "$KVFENCE" -c "$conf" clear \
+	> "$KVF_TMP/clear.out" 2> "$KVF_TMP/clear.err" || rc=$?
+sed 's/^/  clear: /' "$KVF_TMP/clear.err" >&2
+check_vg "kvfence clear" "$KVF_TMP/vg-clear.log" "$rc"
+[ "$rc" -eq 0 ] || fail "kvfence clear under valgrind: exit code $rc"
+! nft list table inet filter >/dev/null 2>&1 || fail "clear under valgrind left the table"
 exit 0

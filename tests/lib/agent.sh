@@ -40,6 +40,17 @@ status_get() {
 		"$KVF_TMP/status.json" "$1" 2>/dev/null
 }
 
+# status_validate [FILE]: FILE (status.json) follows the schema the
+# package ships (Debian's python3-jsonschema).
+status_validate() {
+	/usr/bin/python3 - "$TESTDIR/../packaging/status.schema.json" "${1:-$KVF_TMP/status.json}" <<-'PY'
+	import json, sys, jsonschema
+	schema = json.load(open(sys.argv[1]))
+	jsonschema.Draft7Validator.check_schema(schema)
+	jsonschema.validate(json.load(open(sys.argv[2])), schema)
+	PY
+}
+
 # status_host_field HOST FIELD: one field of a host in status.json.
 status_host_field() {
 	status_get "[h for h in s['hosts'] if h['name'] == '$1'][0]['$2']"

@@ -123,6 +123,86 @@ static void test_newest_and_crlf(void)
 	servicetags_free(&st);
 }
 
+/* The stream parser on a document in memory, cloud public. */
+static int parse_text(const char *text, size_t len, const char *tag, size_t *n4, size_t *n6,
+		      char *err, size_t errlen)
+{
+	char cerr[CONFIG_ERRLEN];
+	struct config cfg;
+	FILE *f;
+	int r;
+
+	if (config_parse_buffer("t.conf", "cloud public\n", 13, &cfg, cerr, sizeof(cerr)) < 0)
+		return -2;
+	f = fmemopen((void *)text, len, "r");
+	r = servicetags_parse(f, &cfg, tag, n4, n6, err, errlen);
+	fclose(f);
+	config_free(&cfg);
+	return r;
+}
+
+static int parse_str(const char *text, char *err, size_t errlen)
+{
+	size_t n4, n6;
+
+	return parse_text(text, strlen(text), "AzureKeyVault", &n4, &n6, err, errlen);
+}
+
+/* Streaming keeps jansson's strictness: every way a document can be
+ * broken is still refused, and any member order is read. */
+static void test_stream_strict(void)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": [\"192.0.2.0/24\"]}}]} x",
+		"{\"changeNumber\": 1, \"changeNumber\": 2, \"cloud\": \"Public\", \"values\": "
+		"[{\"name\": \"AzureKeyVault\", \"properties\": {\"addressPrefixes\": []}}]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"name\": \"x\", \"properties\": {\"addressPrefixes\": []}}]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": []}},]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": []}}], }",
+		"{\"changeNumber\": 01, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": []}}]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": []}}] \"x\": 1}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": {}}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [1]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"values\": [{\"name\": \"AzureKeyVault\", "
+		"\"properties\": {\"addressPrefixes\": [}}]}",
+		"{\"changeNumber\": 1, \"cloud\": \"Public\", \"bad\": tru, \"values\": []}",
+		"{changeNumber: 1}",
+	};
+	static const char good[] =
+		"{\"values\": [{\"name\": \"Other\", \"x\": \"a \\\" ] } [ {\"}, "
+		"{\"name\": \"AzureKeyVault\", \"properties\": {\"changeNumber\": 3, "
+		"\"addressPrefixes\": [\"192.0.2.0/24\", \"2001:db8::/48\"]}}],\n"
+		"\"extra\": {\"nested\": [1, 2.5e3, null, true, \"\\u00e9\"]},\n"
+		"\"cloud\": \"Public\", \"changeNumber\": 7}\n";
+	char err[1024], *cut;
+	size_t i, n4 = 0, n6 = 0, len = strlen(good), bad_cuts = 0;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(parse_str(bad[i], err, sizeof(err)) == -1, "broken document %zu refused (%s)", i, err);
+	ok(parse_text(good, len, "AzureKeyVault", &n4, &n6, err, sizeof(err)) == 0 && n4 == 1 &&
+	   n6 == 1, "members in any order, brackets inside strings (%s)", err);
+	/* Cut anywhere short of its last brace, the document is refused. */
+	cut = malloc(len);
+	for (i = 0; i < len - 1; i++) {
+		memcpy(cut, good, i);
+		if (parse_text(cut, i, "AzureKeyVault", &n4, &n6, err, sizeof(err)) != -1)
+			bad_cuts++;
+	}
+	free(cut);
+	ok(bad_cuts == 0, "every truncation of the document refused (%zu accepted)", bad_cuts);
+	ok(parse_str("{\"changeNumber\": 1,\n\"cloud\": \"Public\",\n\"values\": [\n{\"name\": 1,\n"
+		     "\"x\": nul}]}", err, sizeof(err)) == -1 && strstr(err, "input:5:"),
+	   "an error names the file's line (%s)", err);
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -134,6 +214,7 @@ int main(void)
 	test_merge_public();
 	test_errors();
 	test_newest_and_crlf();
+	test_stream_strict();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	ok(system(cmd) == 0, "clean up");
 	return done_testing();

@@ -349,6 +349,30 @@ static void test_unknown_hosts(void)
 	free_all(hs);
 }
 
+/* kvfence clear deletes only what kvfence created: the record says so,
+ * also for a set that holds nothing of kvfence's any more. */
+static void test_created(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	struct elem_list none = { 0 };
+	struct setref r4 = { .family = 1, .table = "filter", .name = "kvfence4" };
+	struct setref r6 = { .family = 1, .table = "filter", .name = "kvfence6" };
+	struct state_set_view views[2] = {
+		{ .ref = &r4, .elems = &none, .created = true, .table_created = true },
+		{ .ref = &r6, .elems = &none, .created = true },
+	};
+	struct state_loaded sl;
+	char err[256] = "";
+
+	is_int(state_save(path, &eps, hs, views, 2, C), 0, "sets kvfence created are saved");
+	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and read back");
+	ok(sl.record.n == 2 && sl.record.v[0].created && sl.record.v[0].table_created &&
+	   sl.record.v[1].created && !sl.record.v[1].table_created,
+	   "which set kvfence created, and with its table");
+	state_loaded_free(&sl);
+	free_all(hs);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -367,6 +391,7 @@ int main(void)
 	test_clock();
 	test_directory();
 	test_unknown_hosts();
+	test_created();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
