@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "addr.h"
+#include "catalogue.h"
 #include "config.h"
 #include "result.h"
 
@@ -45,9 +46,13 @@ struct filtered {
 	size_t n_capped;		/* accepted but over max-addresses (per family) */
 };
 
-/* Filter res (answers for host) by mode and cap; out is allocated, free
- * it with filtered_free(). */
-void addrfilter_apply(const char *host, const struct host_result *res,
+/* Filter res (answers for the endpoint ep) by mode and cap; out is
+ * allocated, free it with filtered_free(). Under PRIVATE_AUTO a private
+ * address passes only for an endpoint marked keyvault (a vault or
+ * managed HSM) whose chain runs through a Private Link zone: a CRL, auth,
+ * graph or "host" name is never a private endpoint, whatever CNAME a
+ * resolver puts in front of it. */
+void addrfilter_apply(const struct endpoint *ep, const struct host_result *res,
 		      enum allow_private mode, unsigned max_addresses,
 		      struct filtered *out);
 void filtered_free(struct filtered *f);

@@ -9,4 +9,8 @@
 /* Runs until SIGTERM or SIGINT; returns a sysexits code. */
 int agent_run(const char *conf_path, bool foreground, int verbose);
 
+/* Whether an agent holds the lock beside state_file: 1 yes, 0 no (also
+ * when there is no lock file), -errno when that cannot be told. */
+int agent_lock_held(const char *state_file);
+
 #endif

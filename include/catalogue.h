@@ -16,6 +16,10 @@ struct endpoint {
 	unsigned n_ports;
 	const char *why;		/* "auth", "vault", "host", ... (static) */
 	bool private_link;		/* "vault NAME private": public answers refused */
+	/* A vault or managed HSM of the config (not a host line): the only
+	 * hosts that may take private addresses under allow-private auto
+	 * (DESIGN §5). */
+	bool keyvault;
 };
 
 struct endpoint_list {

@@ -120,7 +120,8 @@ int config_parse_duration(const char *text, unsigned *seconds);
  * NULL if valid, else a static reason. */
 const char *config_check_vault_name(const char *name);
 
-/* A DNS host name for "host": NULL if valid, else a static reason. */
+/* A DNS host name for "host": NULL if valid, else a static reason. An
+ * IP literal is refused: kvfence resolves names. */
 const char *config_check_hostname(const char *name);
 
 /* "127.0.2.53", "127.0.2.53:5353", "::1", "[::1]:5353" (port 53 when

@@ -26,6 +26,10 @@ static inline int keytype_family(enum set_keytype k)
 }
 
 const char *keytype_name(enum set_keytype k);
+/* A kernel set's key type (nftables datatype numbers, concatenations
+ * included) as nft names it, such as "ipv4_addr . ifname"; unknown
+ * members as "type N". Returns buf. */
+const char *keytype_kernel_name(uint32_t type, char *buf, size_t len);
 
 struct elem {
 	struct kvf_addr addr;

@@ -35,7 +35,8 @@ int nftset_get(struct nftset_ctx *ctx, const struct setref *ref,
 
 /* Append the set's elements to out (comments interned in out; owned is
  * left false for the caller to decide). 0 or -errno. The dump is
- * repeated if the ruleset generation changed while it ran. */
+ * repeated if the ruleset generation changed while it ran, and until two
+ * dumps agree (see nftset_dumps_disagreed). */
 int nftset_list(struct nftset_ctx *ctx, const struct setref *ref,
 		enum set_keytype key, struct elem_list *out,
 		char *err, size_t errlen);
@@ -91,12 +92,17 @@ size_t nftset_batch_count(const struct nftset_batch *b);
  * object and the kernel's reason, e.g.
  * "set inet filter kvfence4: add 3 elements: No such file or directory
  * (kernel)"; nothing of the batch is then applied. An empty batch sends
- * nothing and returns 0. */
+ * nothing and returns 0. -EBUSY (not the kernel's -EPERM) when the table
+ * is owned by another process's netlink socket ("flags owner"). */
 int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen);
 void nftset_batch_free(struct nftset_batch *b);
 
 /* Netlink messages written so far on this context (begin/end excluded). */
 uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx);
+
+/* Reads whose two dumps of one ruleset generation disagreed (the kernel's
+ * set dump racing a hash table resize) and were read again. */
+uint64_t nftset_dumps_disagreed(const struct nftset_ctx *ctx);
 
 const char *nftset_family_name(int nfproto);
 /* "set inet filter kvfence4": how every message names a set. */

@@ -15,6 +15,7 @@ struct range_set {
 	struct setref ref;
 	int family;			/* AF_INET or AF_INET6 */
 	bool exists;
+	bool broken;			/* of another type: left alone */
 	struct range_list kernel;	/* as last read or written */
 	struct range_list add, del;	/* of the batch being built */
 	size_t size;
@@ -31,7 +32,10 @@ struct range_sets {
 void rangesets_init(struct range_sets *rs, const struct config *cfg);
 void rangesets_fini(struct range_sets *rs);
 
-/* Like engine_read_kernel, for the interval sets. */
+/* Like engine_read_kernel, for the interval sets: a set of another type
+ * (not an interval set, a map, the other family) is marked broken and
+ * left alone, the others are read, and -EPROTOTYPE is returned at the
+ * end with err naming the first such set. */
 int rangesets_read(struct range_sets *rs, struct nftset_ctx *nft, bool create,
 		   char *err, size_t errlen);
 

@@ -30,6 +30,9 @@ int status_write_json(const char *path, const struct engine *e,
 int status_write_metrics(const char *path, const struct engine *e,
 			 const struct status_summary *sum);
 
+/* The pid of the agent that wrote path: 0, or -errno / -EINVAL. */
+int status_read_pid(const char *path, long *pid);
+
 /* `kvfence status`: print path as a table (or verbatim when json).
  * 0, or -errno (-ENOENT: no agent has written it). */
 int status_print(const char *path, bool json, FILE *out);

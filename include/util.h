@@ -22,6 +22,11 @@ void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
 
+/* Create the missing directories above file: its own directory with
+ * mode, the levels above it 0755; existing ones are left as they are.
+ * 0 or -errno. */
+int mkdir_parents(const char *file, unsigned mode);
+
 /* A file replaced atomically, written as a stream: afile_open creates
  * path.tmp beside path (and the directory, 0755, if missing), the caller
  * writes to .f with stdio, afile_commit flushes, fsyncs, renames over

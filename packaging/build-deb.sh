@@ -4,6 +4,8 @@
 # root. Prints the path of kvfence_<version>_<arch>.deb on the last line.
 #
 # usage: packaging/build-deb.sh [OUTDIR]     (default: a new temporary dir)
+# KVF_DEB_VERSION=V builds the same source as package version V (a new
+# changelog entry in the copy): the second package of the upgrade gates.
 # Installs the build dependencies with apt-get when run as root.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +62,18 @@ esac
 work=$(mktemp -d /tmp/kvfence-deb.XXXXXX)
 src="$work/kvfence-$version"
 copy_tree "$src"
+if [ -n "${KVF_DEB_VERSION:-}" ]; then
+	dpkg --compare-versions "$KVF_DEB_VERSION" ne "$changelog" ||
+		{ echo "build-deb: KVF_DEB_VERSION is already $changelog" >&2; exit 64; }
+	{
+		printf 'kvfence (%s) unstable; urgency=medium\n\n' "$KVF_DEB_VERSION"
+		printf '  * Rebuild of %s as %s (packaging gates).\n\n' "$changelog" "$KVF_DEB_VERSION"
+		printf ' -- kvfence maintainers <kvfence@users.noreply.github.com>  %s\n\n' "$(date -R)"
+		cat "$src/debian/changelog"
+	} > "$src/debian/changelog.new"
+	mv "$src/debian/changelog.new" "$src/debian/changelog"
+	changelog=$KVF_DEB_VERSION
+fi
 (cd "$src" && dpkg-checkbuilddeps && dpkg-buildpackage -us -uc -b) > "$work/build.log" 2>&1 || {
 	tail -n 60 "$work/build.log" >&2
 	echo "build-deb: dpkg-buildpackage failed; full log: $work/build.log" >&2

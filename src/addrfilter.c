@@ -173,11 +173,12 @@ static void cap_per_family(struct filtered *out, unsigned max)
 	out->n_addrs = w;
 }
 
-void addrfilter_apply(const char *host, const struct host_result *res,
+void addrfilter_apply(const struct endpoint *ep, const struct host_result *res,
 		      enum allow_private mode, unsigned max_addresses,
 		      struct filtered *out)
 {
-	bool via_pl = addrfilter_chain_privatelink(host, res->cnames, res->n_cnames);
+	bool via_pl = ep->keyvault &&
+		      addrfilter_chain_privatelink(ep->name, res->cnames, res->n_cnames);
 	size_t i;
 
 	memset(out, 0, sizeof(*out));

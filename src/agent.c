@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -46,9 +47,15 @@
 #define STATE_RETRY_MS	10000	/* after a failed one */
 #define RETRY_MS	1000	/* after a failed batch, doubling */
 #define RETRY_MAX_MS	60000
+#define READY_WAIT_MS	30000	/* first start: READY=1 after the first fill,
+				 * or this long (TimeoutStartSec=90s) */
+#define STRAY_LOG_MS	60000
+#define CHANGE_LOG_MS	10000	/* one foreign-change line per 10 s */	/* one line per stray signal number a minute */
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
 #define OUTPUTS_MIN_MS	1000	/* status after proxied batches: once a second */
+#define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
+#define LOCK_TRY_US	10000	/* ... against `kvfence status` probes */
 
 struct agent {
 	const char *conf_path;
@@ -63,11 +70,13 @@ struct agent {
 	int64_t outputs_at;
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
+	int *tag_wd;		/* per tagset, the watch of its directory */
 	struct servicetags tags;	/* the last good load */
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
 	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
+	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool running, started, discard_answers;
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
@@ -84,6 +93,13 @@ struct agent {
 	int64_t watchdog_ms;
 	struct status_summary sum;
 	uint32_t rng;
+	bool ready;		/* READY=1 said (after the first fill) */
+	int64_t ready_by;	/* monotonic ms: READY=1 at the latest then */
+	int64_t failing_since;	/* wall s: some host fails since; 0: none */
+	int64_t mon_logged;	/* monotonic ms of the last foreign-change line */
+	unsigned mon_unlogged;	/* foreign changes since, not logged */
+	int64_t stray_logged[65];	/* per signal number, monotonic ms */
+	unsigned stray_count[65];	/* stray signals since that line */
 };
 
 /* Schedules and ageing share one clock that does not step, and counts a
@@ -339,6 +355,72 @@ static size_t held_total(const struct agent *a)
 	return n;
 }
 
+static size_t ranges_total(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.ranges.n; i++)
+		n += a->e.ranges.v[i].size;
+	return n;
+}
+
+/* STATUS= for systemctl status: what is held, and during an outage what
+ * fails and since when (the elements are kept: say so). */
+static void notify_status(struct agent *a, const char *prefix)
+{
+	char since[32] = "", ranges[48] = "";
+	const struct host_state *failed = NULL;
+	size_t i, failing = 0;
+	struct tm tm;
+
+	for (i = 0; i < a->e.eps.n; i++)
+		if (a->e.hs[i].failures) {
+			failing++;
+			failed = &a->e.hs[i];
+		}
+	if (!failing)
+		a->failing_since = 0;
+	else if (!a->failing_since)
+		a->failing_since = time(NULL);
+	if (a->e.ranges.n)
+		snprintf(ranges, sizeof(ranges), ", %zu range elements", ranges_total(a));
+	if (!failing) {
+		notify(a, "%sSTATUS=%zu hosts, %zu elements%s, last reconcile %.1f ms", prefix,
+		       a->e.eps.n, held_total(a), ranges, a->sum.reconcile_seconds * 1000);
+		return;
+	}
+	gmtime_r(&(time_t){ (time_t)a->failing_since }, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	notify(a, "%sSTATUS=DNS failing for %zu of %zu hosts since %s (A %s, AAAA %s); "
+	       "keeping %zu elements%s", prefix, failing, a->e.eps.n, since,
+	       resolve_status_name(failed->last4), resolve_status_name(failed->last6),
+	       held_total(a), ranges);
+}
+
+/* Hosts without a first answer (or failure) since the start. */
+static size_t unanswered(const struct agent *a)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.eps.n; i++)
+		n += !a->e.hs[i].last_answer && !a->e.hs[i].failures;
+	return n;
+}
+
+static bool first_round_done(const struct agent *a)
+{
+	return unanswered(a) == 0;
+}
+
+/* Units ordered after kvfence start once the sets are filled: from the
+ * state file (or what the kernel still held), or by the first answers. */
+static void send_ready(struct agent *a)
+{
+	a->ready = true;
+	a->ready_by = NEVER;
+	notify_status(a, "READY=1\n");
+}
+
 static void reconcile(struct agent *a)
 {
 	struct reconcile_stats st;
@@ -395,8 +477,10 @@ static void reconcile(struct agent *a)
 		a->outputs_at = mono_ms() + OUTPUTS_MIN_MS;
 	}
 	a->proxy_batch = false;
-	notify(a, "STATUS=%zu hosts, %zu elements, last reconcile %.1f ms",
-	       a->e.eps.n, held_total(a), a->sum.reconcile_seconds * 1000);
+	if (!a->ready && a->started && first_round_done(a))
+		send_ready(a);
+	else
+		notify_status(a, "");
 	return;
 fail:
 	/* The kernel is as it was. Re-read before retrying: someone may have
@@ -477,7 +561,38 @@ static int new_resolver(struct agent *a, const struct config *cfg, struct resolv
 	return 0;
 }
 
-/* Queries in flight belong to the old host numbering: drop them. */
+/* A reload renumbered the hosts: a query in flight keeps its host if the
+ * new config still has it (a storm of reloads must not keep restarting
+ * it), and is forgotten if not. */
+static size_t remap_host(void *arg, const char *name, size_t old_idx)
+{
+	struct agent *a = arg;
+	long i = catalogue_find(&a->e.eps, name);
+
+	(void)old_idx;
+	if (i < 0)
+		return RESOLVER_DROP;
+	a->due[i] = NEVER;
+	return (size_t)i;
+}
+
+/* New name servers (resolv.conf rewritten): every host is asked again
+ * now, the failing ones rather than at their back-off, the others because
+ * the new servers may answer otherwise (a private DNS zone). A rewrite
+ * with the same servers (a DHCP renewal) changes nothing. */
+static void resolve_after_server_change(struct agent *a, int64_t now)
+{
+	unsigned gen = resolver_generation(a->res);
+	size_t i;
+
+	if (gen == a->res_generation)
+		return;
+	a->res_generation = gen;
+	for (i = 0; i < a->e.eps.n; i++)
+		if (a->due[i] != NEVER)
+			a->due[i] = now;
+}
+
 static void drop_resolver(struct agent *a)
 {
 	a->discard_answers = true;
@@ -520,8 +635,11 @@ static void watch_tags(struct agent *a)
 		close(a->ifd);
 		a->ifd = -1;
 	}
+	free(a->tag_wd);
+	a->tag_wd = NULL;
 	if (a->cfg.n_tagsets == 0)
 		return;
+	a->tag_wd = xcalloc(a->cfg.n_tagsets, sizeof(*a->tag_wd));
 	a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (a->ifd < 0 || watch(a, a->ifd) < 0) {
 		log_warn("inotify: service-tags files are read at reload only");
@@ -530,20 +648,51 @@ static void watch_tags(struct agent *a)
 	for (i = 0; i < a->cfg.n_tagsets; i++) {
 		char *dir = xstrdup(a->cfg.tagsets[i].file);
 
-		if (inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
-				      IN_DELETE | IN_MOVED_FROM) < 0)
+		a->tag_wd[i] = inotify_add_watch(a->ifd, dirname(dir), IN_CLOSE_WRITE |
+						 IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+		if (a->tag_wd[i] < 0)
 			log_warn("inotify: %s", dir);
 		free(dir);
 	}
 }
 
+/* Whether an event in a watched directory concerns a Service Tags file:
+ * the directory is shared (the documented layout keeps the files beside
+ * the state file, written every few seconds), and an idle agent must not
+ * re-read the files for a neighbour's writes. */
+static bool tags_event_relevant(const struct agent *a, const struct inotify_event *ev)
+{
+	size_t i;
+
+	if (ev->mask & IN_Q_OVERFLOW)
+		return true;	/* events were lost: cannot tell */
+	if (ev->len == 0)
+		return false;
+	for (i = 0; i < a->cfg.n_tagsets; i++) {
+		const char *pattern = strrchr(a->cfg.tagsets[i].file, '/');
+
+		if (a->tag_wd[i] == ev->wd && pattern &&
+		    fnmatch(pattern + 1, ev->name, FNM_PERIOD) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void on_tags_changed(struct agent *a)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool relevant = false;
+	ssize_t n;
+	char *p;
 
-	while (read(a->ifd, buf, sizeof(buf)) > 0)
-		;
-	load_tags(a);
+	while ((n = read(a->ifd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			relevant = relevant || tags_event_relevant(a, ev);
+		}
+	if (relevant)
+		load_tags(a);
 }
 
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
@@ -553,19 +702,16 @@ static void reload(struct agent *a)
 {
 	struct config ncfg;
 	struct engine ne;
-	struct resolver *nres;
 	char err[CONFIG_ERRLEN];
 	if (config_parse_file(a->conf_path, &ncfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "reload: %s; keeping the running configuration", err);
 		return;
 	}
-	if (new_resolver(a, &ncfg, &nres) < 0) {
-		log_msg(LOG_ERR, "reload: keeping the running configuration");
+	if (resolver_configure(a->res, &ncfg, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "reload: resolver: %s; keeping the running configuration", err);
 		config_free(&ncfg);
 		return;
 	}
-	drop_resolver(a);
-	a->res = nres;
 	engine_init(&ne, &ncfg, a->nft);
 	engine_adopt(&ne, &a->e);
 	engine_fini(&a->e);
@@ -574,9 +720,10 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
-	/* Everything is resolved again: the old queries were dropped. */
+	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
+	resolver_remap(a->res, remap_host, a);
 	servicetags_free(&a->tags);
 	load_tags(a);
 	watch_tags(a);
@@ -584,6 +731,28 @@ static void reload(struct agent *a)
 	a->dirty_at = 0;
 	dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
+}
+
+/* A flood of stray signals logs one line per signal number a minute,
+ * with the number of those it did not log. */
+static void log_stray_signal(struct agent *a, const struct signalfd_siginfo *si)
+{
+	unsigned n = si->ssi_signo < 65 ? si->ssi_signo : 64;
+	int64_t now = mono_ms();
+
+	if (a->stray_logged[n] && now - a->stray_logged[n] < STRAY_LOG_MS) {
+		a->stray_count[n]++;
+		return;
+	}
+	if (a->stray_count[n])
+		log_msg(LOG_NOTICE, "signal %u (%s) from pid %u ignored, and %u more since the "
+			"last such message", si->ssi_signo, strsignal((int)si->ssi_signo),
+			si->ssi_pid, a->stray_count[n]);
+	else
+		log_msg(LOG_NOTICE, "signal %u (%s) from pid %u ignored", si->ssi_signo,
+			strsignal((int)si->ssi_signo), si->ssi_pid);
+	a->stray_logged[n] = now;
+	a->stray_count[n] = 0;
 }
 
 static void on_signal(struct agent *a)
@@ -601,29 +770,66 @@ static void on_signal(struct agent *a)
 		case SIGHUP:
 			notify(a, "RELOADING=1");
 			reload(a);
-			notify(a, "READY=1");
+			if (a->ready)
+				notify(a, "READY=1");
 			break;
 		case SIGUSR1:
 			dump_state(a);
+			break;
+		default:
+			log_stray_signal(a, &si);
 			break;
 		}
 	}
 }
 
+/* The changes counted while their lines were held back. */
+static void flush_foreign_changes(struct agent *a, int64_t now)
+{
+	log_info("ruleset changed by another process %u more times in the last %llds; the "
+		 "sets were re-read and refilled as needed", a->mon_unlogged,
+		 (long long)((now - a->mon_logged) / 1000));
+	a->mon_logged = now;
+	a->mon_unlogged = 0;
+}
+
+/* A neighbour looping `nft add/delete element` on our sets (fail2ban,
+ * a script gone wrong) must not flood the log: one line, then at most
+ * one per CHANGE_LOG_MS with the number of changes it stands for. */
+static void log_foreign_change(struct agent *a, unsigned ev)
+{
+	int64_t now = mono_ms();
+
+	/* Lost notifications cost a full re-read: always worth a line. */
+	if (ev & MON_RESYNC) {
+		log_warnx("nftables notifications were lost; re-reading the sets");
+		return;
+	}
+	if (a->mon_logged && now - a->mon_logged < CHANGE_LOG_MS) {
+		a->mon_unlogged++;
+		return;
+	}
+	if (a->mon_unlogged)
+		flush_foreign_changes(a, now);
+	a->mon_logged = now;
+	log_info("ruleset changed by another process; re-reading and refilling the sets");
+}
+
 /* Whether the notifications concerned our sets (or were lost). */
 static bool on_monitor(struct agent *a)
 {
-	struct setref refs[ENGINE_MAX_SETS];
+	struct setref refs[ENGINE_MAX_SETS + 2];
+	size_t i, n = 0;
 	unsigned ev;
-	size_t i;
 
+	/* The range sets are ours too: a flushed one comes back at once. */
 	for (i = 0; i < a->e.n_sets; i++)
-		refs[i] = a->e.sets[i].ref;
-	ev = monitor_read(a->mon, refs, a->e.n_sets);
-	if (ev & MON_RESYNC)
-		log_warnx("nftables notifications were lost; re-reading the sets");
-	else if (ev & MON_CHANGED)
-		log_info("ruleset changed by another process; re-reading and refilling the sets");
+		refs[n++] = a->e.sets[i].ref;
+	for (i = 0; i < a->e.ranges.n; i++)
+		refs[n++] = a->e.ranges.v[i].ref;
+	ev = monitor_read(a->mon, refs, n);
+	if (ev)
+		log_foreign_change(a, ev);
 	if (ev) {
 		a->foreign_change = true;
 		a->need_read = a->dirty = true;
@@ -664,6 +870,10 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	t = min64(t, dnsproxy_deadline(a->px, now));
 	if (a->outputs_dirty)
 		t = min64(t, a->outputs_at);
+	if (!a->ready)
+		t = min64(t, a->ready_by);
+	if (a->mon_unlogged)
+		t = min64(t, a->mon_logged + CHANGE_LOG_MS);
 	return min64(t, expiry_deadline(a, now));
 }
 
@@ -707,6 +917,7 @@ static void tick(struct agent *a)
 {
 	int64_t now = mono_ms();
 
+	resolve_after_server_change(a, now);
 	resolve_due(a, now);
 	resolver_process_timeout(a->res);
 	dnsproxy_tick(a->px, now);
@@ -728,6 +939,14 @@ static void tick(struct agent *a)
 		write_outputs(a);
 		a->outputs_dirty = false;
 		a->outputs_at = now + OUTPUTS_MIN_MS;
+	}
+	if (a->mon_unlogged && now >= a->mon_logged + CHANGE_LOG_MS)
+		flush_foreign_changes(a, now);
+	if (!a->ready && now >= a->ready_by) {
+		log_warnx("first start: %zu of %zu hosts still unanswered after %d s; reporting "
+			  "ready with what the sets hold", unanswered(a), a->e.eps.n,
+			  READY_WAIT_MS / 1000);
+		send_ready(a);
 	}
 	if (a->watchdog_ms && now >= a->watchdog_at) {
 		notify(a, "WATCHDOG=1");
@@ -785,24 +1004,66 @@ static void loop(struct agent *a)
 	}
 }
 
+/* `kvfence status` probes the lock with a shared lock held for a moment:
+ * an agent starting just then must not take that for a second agent. */
+static int lock_wait(int fd)
+{
+	int i;
+
+	for (i = 0; i < LOCK_TRIES; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			break;
+		usleep(LOCK_TRY_US);
+	}
+	return -1;
+}
+
+int agent_lock_held(const char *state_file)
+{
+	char *path = xasprintf("%s.lock", state_file);
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Shared and released at once: only an agent's exclusive lock makes
+	 * it fail. A process killed with -9 loses its lock with its fd. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		r = 0;
+	else
+		r = errno == EWOULDBLOCK ? 1 : -errno;
+	close(fd);
+	return r;
+}
+
 /* Two agents writing the same sets would undo each other's work: the
  * second one refuses, naming the first. */
 static int take_lock(struct agent *a)
 {
-	char *path = xasprintf("%s.lock", a->cfg.state_file), *dir = xstrdup(path);
+	char *path = xasprintf("%s.lock", a->cfg.state_file);
 	char pid[32] = "";
 	ssize_t n;
+	int r;
 
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		log_warn("mkdir for %s", path);
-	free(dir);
+	/* kvfence.conf(5): the state directory is private (the unit's
+	 * StateDirectoryMode=0700); every missing level is created. */
+	r = mkdir_parents(path, 0700);
+	if (r < 0) {
+		errno = -r;
+		log_warn("state directory for %s", path);
+		free(path);
+		return KVF_EX_CANTCREAT;
+	}
 	a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (a->lockfd < 0) {
 		log_warn("lock file %s", path);
 		free(path);
 		return KVF_EX_CANTCREAT;
 	}
-	if (flock(a->lockfd, LOCK_EX | LOCK_NB) < 0) {
+	if (lock_wait(a->lockfd) < 0) {
 		n = pread(a->lockfd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
@@ -871,15 +1132,32 @@ static int load_state(struct agent *a)
 	return 0;
 }
 
+/* Every signal whose default action ends the process comes through the
+ * signalfd: a stray SIGUSR2 or SIGALRM (a wrong `kill`, a monitoring
+ * script) must not end the agent silently, without its state save. Faults
+ * (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) and SIGQUIT keep their core dump;
+ * SIGPIPE is ignored, since logging it could raise it again. */
+static void signal_mask(sigset_t *mask)
+{
+	static const int sigs[] = {
+		SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF,
+		SIGIO, SIGPWR, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+	};
+	size_t i;
+	int sig;
+
+	sigemptyset(mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(mask, sigs[i]);
+	for (sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaddset(mask, sig);
+}
+
 static int open_fds(struct agent *a)
 {
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -940,6 +1218,13 @@ static int open_kernel(struct agent *a)
 		a->broken_logged = true;
 		r = 0;
 	}
+	/* create-sets no before the rules are loaded (nftables.service
+	 * ordered after us): wait for them, as at any later time. The first
+	 * reconcile reads again and says that it waits. */
+	if (r == -ENOENT && !a->cfg.create_sets) {
+		a->need_read = true;
+		r = 0;
+	}
 	if (r < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		if (r == -EPERM || r == -EACCES) {
@@ -967,6 +1252,9 @@ static int start(struct agent *a)
 		return KVF_EX_UNAVAILABLE;
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
+	/* Its descriptor goes to the epoll set: after open_fds(). */
+	resolver_watch_resolv_conf(a->res, true);
+	a->res_generation = resolver_generation(a->res);
 	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->ep);
 	if (r < 0)	/* ELOOP: resolv.conf names the proxy itself */
 		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM :
@@ -984,9 +1272,14 @@ static int start(struct agent *a)
 	reconcile(a);
 	log_info("running: %zu hosts, sets %s %s, %zu elements held", a->e.eps.n,
 		 a->cfg.set4 ? a->cfg.set4 : "-", a->cfg.set6 ? a->cfg.set6 : "-", held_total(a));
-	notify(a, "READY=1\nSTATUS=%zu hosts, %zu elements (warm start)", a->e.eps.n,
-	       held_total(a));
 	a->started = true;
+	/* Filled from the state file or the kernel: ready now. A first
+	 * start waits for the first answers, bounded well under the unit's
+	 * TimeoutStartSec; DNS down then means ready with empty sets. */
+	if (held_total(a) || a->e.eps.n == 0)
+		send_ready(a);
+	else
+		a->ready_by = mono_ms() + READY_WAIT_MS;
 	return 0;
 }
 
@@ -1017,6 +1310,7 @@ static void stop(struct agent *a)
 	if (a->ifd >= 0)
 		close(a->ifd);
 	servicetags_free(&a->tags);
+	free(a->tag_wd);
 	config_free(&a->cfg);
 }
 

@@ -102,6 +102,7 @@ static void add_suffixed(struct endpoint_list *l, char **names, const bool *priv
 
 		add(l, name, HTTPS, why);
 		l->v[l->n - 1].private_link = priv && priv[i];
+		l->v[l->n - 1].keyvault = true;
 		free(name);
 	}
 }
@@ -179,6 +180,9 @@ static void merge_duplicates(struct endpoint_list *l)
 		if (w && strcmp(l->v[w - 1].name, l->v[i].name) == 0) {
 			merge_port(&l->v[w - 1], l->v[i].ports[0]);
 			l->v[w - 1].private_link |= l->v[i].private_link;
+			/* The vault's name stays a vault's when a host line adds
+			 * a port to it. */
+			l->v[w - 1].keyvault |= l->v[i].keyvault;
 			free(l->v[i].name);
 			continue;
 		}

@@ -140,12 +140,28 @@ const char *config_check_vault_name(const char *name)
 	return NULL;
 }
 
+/* An IP literal in any form the C library would take (198.51.100.7,
+ * 127.1, 0x7f.1, 2001:db8::1, [::1]): no name has a colon, and no
+ * top-level domain is all digits (RFC 3696 section 2). */
+static bool hostname_is_address(const char *name)
+{
+	const char *last = strrchr(name, '.');
+
+	if (strpbrk(name, ":[]"))
+		return true;
+	last = last ? last + 1 : name;
+	return *last && strspn(last, "0123456789") == strlen(last);
+}
+
 const char *config_check_hostname(const char *name)
 {
 	size_t len = strlen(name), label = 0, i;
 
 	if (len == 0)
 		return "is empty";
+	if (hostname_is_address(name))
+		return "is an address, not a host name: kvfence resolves names; "
+		       "put addresses in your own nftables rules";
 	if (len > HOSTNAME_MAX)
 		return "is longer than 127 characters (the limit of an nftables element comment)";
 	if (!strchr(name, '.'))
@@ -777,9 +793,27 @@ static int d_range_set6(struct parser *p, int argc, char **argv)
 
 static int parse_file(struct parser *p, const char *path);
 
+#define UTF8_BOM "\xef\xbb\xbf"
+
+/* glob(3)'s error callback has no user pointer: the first directory that
+ * could not be read for a reason other than its absence. */
+static int glob_errno;
+static char glob_errpath[PATH_MAX];
+
+static int glob_error(const char *path, int err)
+{
+	/* A directory that does not exist matches nothing, like an empty
+	 * one (a conf.d never created); one that cannot be read is an error. */
+	if (err == ENOENT || err == ENOTDIR)
+		return 0;
+	glob_errno = err;
+	snprintf(glob_errpath, sizeof(glob_errpath), "%s", path);
+	return 1;
+}
+
 /* include GLOB: relative to the including file's directory. A pattern
- * that matches nothing is fine (an empty conf.d); a plain name that does
- * not exist is an error. */
+ * that matches nothing is fine (an empty conf.d, or none at all); a plain
+ * name that does not exist is an error. */
 static int d_include(struct parser *p, int argc, char **argv)
 {
 	char *pattern;
@@ -795,15 +829,20 @@ static int d_include(struct parser *p, int argc, char **argv)
 
 		pattern = xasprintf("%.*s/%s", dirlen, slash ? p->at.file : ".", argv[1]);
 	}
-	r = glob(pattern, GLOB_ERR, NULL, &g);
-	if (r == GLOB_NOMATCH) {
+	glob_errno = 0;
+	r = glob(pattern, 0, glob_error, &g);
+	if (r == GLOB_NOMATCH && !glob_errno) {
 		if (!strpbrk(argv[1], "*?["))
 			ret = perr(p, "include: %s: No such file or directory", pattern);
 		free(pattern);
 		return ret;
 	}
 	if (r != 0) {
-		ret = perr(p, "include: %s: cannot read", pattern);
+		if (glob_errno)
+			ret = perr(p, "include: %s: %s: %s", pattern, glob_errpath,
+				   strerror(glob_errno));
+		else
+			ret = perr(p, "include: %s: cannot read", pattern);
 		goto out;
 	}
 	for (i = 0; i < g.gl_pathc && ret == 0; i++) {
@@ -886,6 +925,28 @@ static int tokenize(char *line, char **argv)
 	}
 }
 
+/* An editor's invisible bytes (a byte-order mark in the middle of a file
+ * pasted together, a non-breaking space) must show in the message. */
+static int unknown_directive(struct parser *p, const char *word)
+{
+	char shown[64 * 4 + 1];
+	size_t i, l = 0;
+
+	if (strncmp(word, UTF8_BOM, 3) == 0)
+		return perr(p, "a byte-order mark (bytes EF BB BF) before \"%.64s\": save the "
+			    "file as plain UTF-8 or ASCII", word + 3);
+	for (i = 0; word[i] && i < 64; i++) {
+		unsigned char c = (unsigned char)word[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			shown[l++] = (char)c;
+		else
+			l += (size_t)snprintf(shown + l, sizeof(shown) - l, "\\x%02x", c);
+	}
+	shown[l] = '\0';
+	return perr(p, "unknown directive \"%s\"", shown);
+}
+
 static int dispatch(struct parser *p, int argc, char **argv)
 {
 	size_t i;
@@ -894,7 +955,7 @@ static int dispatch(struct parser *p, int argc, char **argv)
 		if (strcmp(argv[0], directives[i].name) == 0)
 			break;
 	if (i == N_DIRECTIVES)
-		return perr(p, "unknown directive \"%.64s\"", argv[0]);
+		return unknown_directive(p, argv[0]);
 	if (argc - 1 < directives[i].min_args)
 		return perr(p, "%s: missing argument", argv[0]);
 	if (argc - 1 > directives[i].max_args)
@@ -913,6 +974,13 @@ static int parse_lines(struct parser *p, const char *buf, size_t len)
 	char line[CONFIG_MAX_LINE + 1], *argv[CONFIG_MAX_ARGS];
 	size_t pos = 0;
 
+	/* Some editors start a UTF-8 file with a byte-order mark: skip it.
+	 * UTF-16 would only show up as NUL bytes: name it instead. */
+	if (len >= 3 && memcmp(buf, UTF8_BOM, 3) == 0)
+		pos = 3;
+	else if (len >= 2 && (memcmp(buf, "\xff\xfe", 2) == 0 || memcmp(buf, "\xfe\xff", 2) == 0))
+		return p->at.line++, perr(p, "UTF-16 text (a byte-order mark %s): save the file as UTF-8 or "
+			    "ASCII", buf[0] == '\xff' ? "FF FE" : "FE FF");
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
@@ -950,6 +1018,11 @@ static int check_owner(struct parser *p, const char *path, const struct stat *st
 	if (st->st_mode & S_IWOTH)
 		return perr(p, "%s: writable by any user (mode %03o); refusing it",
 			    path, (unsigned)(st->st_mode & 0777));
+	/* Group-writable is as bad when the group holds other users: only
+	 * root's group or the process's own group may write. */
+	if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && st->st_gid != getegid())
+		return perr(p, "%s: writable by group %u (mode %03o), which other users may be in; "
+			    "refusing it", path, (unsigned)st->st_gid, (unsigned)(st->st_mode & 0777));
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return perr(p, "%s: owned by uid %u, neither root nor this user; refusing it",
 			    path, (unsigned)st->st_uid);

@@ -20,6 +20,50 @@ const char *keytype_name(enum set_keytype k)
 	return "?";
 }
 
+/* nftables' datatype numbers (its include/datatype.h, stable across
+ * versions: they are stored in the kernel) and the names nft prints. */
+static const char *const nft_types[] = {
+	[1] = "verdict", [2] = "nf_proto", [3] = "bitmask", [4] = "integer",
+	[5] = "string", [6] = "ll_addr", [7] = "ipv4_addr", [8] = "ipv6_addr",
+	[9] = "ether_addr", [10] = "ether_type", [11] = "arp_op", [12] = "inet_proto",
+	[13] = "inet_service", [14] = "icmp_type", [15] = "tcp_flag",
+	[16] = "dccp_pkttype", [17] = "mh_type", [18] = "time", [19] = "mark",
+	[20] = "iface_index", [21] = "iface_type", [22] = "realm", [23] = "classid",
+	[24] = "uid", [25] = "gid", [26] = "ct_state", [27] = "ct_dir",
+	[28] = "ct_status", [29] = "icmpv6_type", [30] = "ct_label", [31] = "pkt_type",
+	[32] = "icmp_code", [33] = "icmpv6_code", [34] = "icmpx_code",
+	[35] = "devgroup", [36] = "dscp", [37] = "ecn", [38] = "fib_addrtype",
+	[39] = "boolean", [40] = "ct_event", [41] = "ifname", [42] = "igmp_type",
+	[43] = "day", [44] = "hour", [45] = "cgroupsv2",
+};
+
+#define NFT_TYPE_BITS	6	/* a concatenation packs 6 bits per member */
+#define NFT_TYPE_MASK	((1u << NFT_TYPE_BITS) - 1)
+
+const char *keytype_kernel_name(uint32_t type, char *buf, size_t len)
+{
+	uint32_t parts[6];
+	size_t n = 0, l = 0;
+
+	/* The first member sits in the highest bits. */
+	do {
+		parts[n++] = type & NFT_TYPE_MASK;
+		type >>= NFT_TYPE_BITS;
+	} while (type && n < sizeof(parts) / sizeof(parts[0]));
+	buf[0] = '\0';
+	while (n-- > 0 && l < len) {
+		const char *name = parts[n] < sizeof(nft_types) / sizeof(nft_types[0]) ?
+				   nft_types[parts[n]] : NULL;
+
+		if (name)
+			l += (size_t)snprintf(buf + l, len - l, "%s%s", l ? " . " : "", name);
+		else
+			l += (size_t)snprintf(buf + l, len - l, "%stype %u", l ? " . " : "",
+					      parts[n]);
+	}
+	return buf;
+}
+
 void elem_list_push(struct elem_list *l, const struct elem *e)
 {
 	array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v));

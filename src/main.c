@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -600,11 +601,27 @@ static int cmd_run(const char *conf, int argc, char **argv)
 	return agent_run(conf, foreground, verbose);
 }
 
+/* A user who may not open the lock (the state directory is 0700 under
+ * systemd) asks whether the pid that wrote the status still exists. */
+static int status_writer_alive(const struct config *cfg, int lock_errno)
+{
+	long pid;
+
+	if (status_read_pid(cfg->status_file, &pid) < 0) {
+		fprintf(stderr, "kvfence: %s.lock: %s: cannot tell whether the agent runs\n",
+			cfg->state_file, strerror(lock_errno));
+		return -lock_errno;
+	}
+	if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		return 1;
+	return 0;
+}
+
 static int cmd_status(const char *conf, int argc, char **argv)
 {
 	struct config cfg;
 	bool json = false;
-	int r;
+	int r, running;
 
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		json = true;
@@ -612,14 +629,27 @@ static int cmd_status(const char *conf, int argc, char **argv)
 		return KVF_EX_USAGE;
 	if (load_config(conf, &cfg))
 		return KVF_EX_CONFIG;
+	/* status.json outlives an agent killed with -9: the lock does not. */
+	running = agent_lock_held(cfg.state_file);
+	if (running < 0)
+		running = status_writer_alive(&cfg, -running);
 	r = status_print(cfg.status_file, json, stdout);
-	if (r == -ENOENT)
+	/* The last status stays readable, but it is not a running agent's. */
+	if (running == 0) {
+		fprintf(stderr, "kvfence: no agent is running: nothing holds %s.lock%s\n",
+			cfg.state_file, r == 0 ? "; this is the status it left" : "");
+		r = -ESRCH;
+	} else if (r == -ENOENT && running == 1) {
+		fprintf(stderr, "kvfence: %s: no status yet: the agent runs but has not written "
+			"the sets once (see its log)\n", cfg.status_file);
+	} else if (r == -ENOENT) {
 		fprintf(stderr, "kvfence: %s: no status: is the agent running?\n", cfg.status_file);
-	else if (r < 0)
+	} else if (r < 0) {
 		fprintf(stderr, "kvfence: %s: %s\n", cfg.status_file,
 			r == -EINVAL ? "not a kvfence status file" : r == -EPROTO ?
 			"a status format this kvfence does not know (restart the agent "
 			"after an upgrade; --json shows it raw)" : strerror(-r));
+	}
 	config_free(&cfg);
 	return r == 0 ? KVF_EX_OK : KVF_EX_UNAVAILABLE;
 }

@@ -51,8 +51,9 @@
 #define MSG_ROOM		(UINT16_MAX + 4096)
 #define KEY_MAXLEN		20
 #define RECV_BUFSIZ		65536
-/* A dump racing ruleset changes is repeated; give up after this many. */
-#define LIST_RETRIES		8
+/* A dump racing ruleset changes is repeated; give up after this many
+ * (dumps, not reads: a read takes two that agree, see dump_consistent). */
+#define LIST_RETRIES		16
 /* Receive buffer accounting for one ack skb (truesize), generously. */
 #define ACK_TRUESIZE		1024
 #define ACK_WAIT_MS		1000
@@ -63,6 +64,7 @@ struct nftset_ctx {
 	uint32_t seq;
 	uint32_t set_id;
 	uint64_t msgs_sent;
+	uint64_t dumps_disagreed;	/* two dumps of one generation differed */
 	bool kernel_err;	/* the last talk() failed on the kernel's word */
 	char *buf;		/* RECV_BUFSIZ, for replies and acks */
 };
@@ -77,6 +79,7 @@ struct batch_msg {
 	uint32_t seq;
 	size_t off;		/* of the message in the batch buffer */
 	char *desc;		/* "set inet filter kvfence4: add 3 elements" */
+	struct setref ref;	/* the set it writes (names not owned) */
 	enum set_keytype key;
 	enum msg_kind kind;
 };
@@ -237,6 +240,11 @@ uint64_t nftset_msgs_sent(const struct nftset_ctx *ctx)
 	return ctx->msgs_sent;
 }
 
+uint64_t nftset_dumps_disagreed(const struct nftset_ctx *ctx)
+{
+	return ctx->dumps_disagreed;
+}
+
 static uint32_t next_seq(struct nftset_ctx *ctx)
 {
 	return ++ctx->seq;
@@ -299,7 +307,7 @@ static int talk(struct nftset_ctx *ctx, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 
 struct set_info {
 	bool seen;
-	uint32_t key_type, key_len, flags;
+	uint32_t key_type, key_len, flags, size;
 	uint64_t timeout;	/* default element timeout, ms; 0: none */
 };
 
@@ -313,6 +321,8 @@ static int set_info_cb(const struct nlmsghdr *nlh, void *data)
 		si->key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
 		si->key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
 		si->flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE))
+			si->size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
 		if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
 			si->timeout = nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT);
 	}
@@ -343,12 +353,13 @@ static struct nlmsghdr *build_set_req(struct nftset_ctx *ctx, const struct setre
 static int check_key(const struct set_info *si, const struct setref *ref,
 		     enum set_keytype *key, char *err, size_t errlen)
 {
-	char reason[160];
+	char reason[320], type[128];
 
 	if (keytype_from_kernel(si->key_type, si->key_len, key) < 0) {
-		snprintf(reason, sizeof(reason), "key type %u (length %u) is none of "
+		snprintf(reason, sizeof(reason), "key type %s (%u bytes) is none of "
 			 "ipv4_addr, ipv6_addr, ipv4_addr . inet_service, "
-			 "ipv6_addr . inet_service", si->key_type, si->key_len);
+			 "ipv6_addr . inet_service",
+			 keytype_kernel_name(si->key_type, type, sizeof(type)), si->key_len);
 		set_err(err, errlen, ref, reason);
 		return -EPROTOTYPE;
 	}
@@ -615,12 +626,60 @@ static void dump_reset(struct dump *d)
 	d->error = 0;
 }
 
+/* What one dump read: how many elements, and an order-independent sum
+ * of a hash of each key (and interval flag). */
+struct digest {
+	size_t n;
+	uint64_t sum;
+};
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t key_hash(const struct kvf_addr *a, uint16_t port, bool end)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, &a->family, 1);
+
+	h = fnv1a(h, a->bytes, addr_len(a));
+	h = fnv1a(h, &port, sizeof(port));
+	return fnv1a(h, &end, sizeof(end));
+}
+
+static struct digest dump_digest(const struct dump *d)
+{
+	struct digest g = { 0 };
+	size_t i;
+
+	if (d->out)
+		for (i = d->n0; i < d->out->n; i++, g.n++)
+			g.sum += key_hash(&d->out->v[i].addr, d->out->v[i].port, false);
+	for (i = 0; i < d->n_edges; i++, g.n++)
+		g.sum += key_hash(&d->edges[i].key, 0, d->edges[i].end);
+	return g;
+}
+
 /* Dump the set's elements into d, again while the ruleset generation
- * changes under the dump. 0 or -errno with err set. */
+ * changes under the dump, and until two dumps in one generation agree.
+ * The kernel resumes a set dump that spans several messages by skipping
+ * as many elements as it already sent, walking the hash table afresh;
+ * a resize of that table (deferred work after inserts and deletes, no
+ * new generation, no NLM_F_DUMP_INTR) in between reorders it, and
+ * elements are skipped or sent twice: reads came back a third short
+ * (tests/bench/dump-race.sh). A resize is over in moments; two dumps
+ * that agree are not racing one. 0 or -errno with err set. */
 static int dump_consistent(struct nftset_ctx *ctx, const struct setref *ref,
 			   struct dump *d, char *err, size_t errlen)
 {
-	uint32_t gen0 = 0, gen1 = 0;
+	struct digest prev = { 0 }, cur;
+	uint32_t gen0 = 0, gen1 = 0, prev_gen = 0;
+	bool have_prev = false;
 	int r, tries;
 
 	for (tries = 0; tries < LIST_RETRIES; tries++) {
@@ -637,8 +696,16 @@ static int dump_consistent(struct nftset_ctx *ctx, const struct setref *ref,
 		r = get_genid(ctx, &gen1);
 		if (r < 0)
 			goto fail;
-		if (gen0 == gen1)
+		if (gen0 != gen1)
+			continue;
+		cur = dump_digest(d);
+		if (have_prev && prev_gen == gen0 && prev.n == cur.n && prev.sum == cur.sum)
 			return 0;
+		if (have_prev && prev_gen == gen0)
+			ctx->dumps_disagreed++;
+		prev = cur;
+		prev_gen = gen0;
+		have_prev = true;
 	}
 	dump_reset(d);
 	set_err(err, errlen, ref, "the ruleset kept changing while it was read");
@@ -798,6 +865,7 @@ static void batch_msg_end(struct nftset_batch *b, struct nlmsghdr *nlh, char *de
 	m->desc = desc;
 	m->key = key;
 	m->kind = kind;
+	m->ref = (struct setref){ 0 };
 	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -820,6 +888,7 @@ void nftset_batch_add_table(struct nftset_batch *b, int family, const char *tabl
 	batch_msg_end(b, nlh, xasprintf("table %s %s: create",
 					nftset_family_name(family), table),
 		      KEY_IPV4, MSG_OTHER);
+	b->msgs[b->n - 1].ref = (struct setref){ .family = family, .table = table };
 }
 
 /* kvfence clear: objects kvfence created, removed once empty. */
@@ -854,7 +923,8 @@ void nftset_batch_del_set(struct nftset_batch *b, const struct setref *ref)
 
 struct table_info {
 	bool seen;
-	uint32_t use;
+	uint32_t use, flags;
+	uint32_t owner;		/* netlink port of a "flags owner" table */
 };
 
 static int table_info_cb(const struct nlmsghdr *nlh, void *data)
@@ -865,27 +935,39 @@ static int table_info_cb(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
 		ti->seen = true;
 		ti->use = nftnl_table_get_u32(t, NFTNL_TABLE_USE);
+		ti->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
+			ti->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
 	}
 	nftnl_table_free(t);
 	return MNL_CB_OK;
 }
 
-int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+static int get_table_info(struct nftset_ctx *ctx, int family, const char *table,
+			  struct table_info *ti)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_table *t = nn(nftnl_table_alloc());
-	struct table_info ti = { 0 };
 	struct nlmsghdr *nlh;
 	int r;
 
 	memset(buf, 0, sizeof(buf));
+	memset(ti, 0, sizeof(*ti));
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, next_seq(ctx));
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
-	r = talk(ctx, nlh, table_info_cb, &ti);
-	if (r == 0 && !ti.seen)
+	r = talk(ctx, nlh, table_info_cb, ti);
+	if (r == 0 && !ti->seen)
 		r = -EPROTO;
+	return r;
+}
+
+int nftset_table_use(struct nftset_ctx *ctx, int family, const char *table, unsigned *use)
+{
+	struct table_info ti;
+	int r = get_table_info(ctx, family, table, &ti);
+
 	*use = ti.use;
 	return r;
 }
@@ -927,6 +1009,7 @@ static void batch_new_set(struct nftset_batch *b, const struct setref *ref,
 	snprintf(what, sizeof(what), "create (type %s%s)", keytype_name(key),
 		 flags & NFT_SET_INTERVAL ? ", flags interval" : "");
 	batch_msg_end(b, nlh, set_desc(ref, what), key, MSG_OTHER);
+	b->msgs[b->n - 1].ref = *ref;
 }
 
 void nftset_batch_add_set(struct nftset_batch *b, const struct setref *ref,
@@ -1054,6 +1137,7 @@ static void elems_msg(struct nftset_batch *b, const struct setref *ref,
 		 n, unit, n == 1 ? "" : "s");
 	batch_msg_end(b, nlh, set_desc(ref, what), run->key,
 		      run->ranges ? MSG_RANGES : MSG_ELEMS);
+	b->msgs[b->n - 1].ref = *ref;
 out:
 	nftnl_set_free(s);
 }
@@ -1243,9 +1327,13 @@ static void describe_error(const struct nftset_batch *b, const struct batch_msg 
 			   const struct ack *ack, char *err, size_t errlen)
 {
 	char where[2 * KVF_ADDRSTRLEN + 32] = "";
+	/* ENFILE on an element is the set's declared size reached, not a
+	 * process out of file descriptors. */
+	bool full = ack->error == -ENFILE && m->kind != MSG_OTHER;
 
 	offending_elem(b, m, ack->offs, where, sizeof(where));
-	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc, strerror(-ack->error),
+	snprintf(err, errlen, "%s: %s (kernel%s%s%s)", m->desc,
+		 full ? "the set is full" : strerror(-ack->error),
 		 ack->msg ? ": " : "", ack->msg ? ack->msg : "", where);
 }
 
@@ -1253,6 +1341,7 @@ struct ack_state {
 	uint32_t begin_seq;
 	size_t got, next;
 	int error;		/* first failure, in batch order */
+	const struct batch_msg *failed;	/* the message of that failure */
 	bool whole;		/* the batch was refused as a whole */
 };
 
@@ -1295,6 +1384,7 @@ static void ack_one(const struct nftset_batch *b, const struct nlmsghdr *nlh,
 	st->got++;
 	if (ack.error && !st->error) {
 		st->error = ack.error;
+		st->failed = m;
 		describe_error(b, m, &ack, err, errlen);
 	}
 }
@@ -1329,17 +1419,76 @@ static int recv_acks(struct nftset_batch *b, struct ack_state *st, char *err, si
 	return 0;
 }
 
-static int read_acks(struct nftset_batch *b, uint32_t begin_seq, char *err, size_t errlen)
+static int read_acks(struct nftset_batch *b, uint32_t begin_seq,
+		     const struct batch_msg **failed, char *err, size_t errlen)
 {
 	struct ack_state st = { .begin_seq = begin_seq };
 	int r;
 
 	while (st.got < b->n && !st.whole) {
 		r = recv_acks(b, &st, err, errlen);
-		if (r < 0)
+		if (r < 0) {
+			*failed = st.failed;
 			return st.error ? st.error : r;
+		}
 	}
+	*failed = st.failed;
 	return st.error;
+}
+
+/* The name of the process behind a netlink port: nft does the same for
+ * "# progname", since a process's first netlink socket gets its pid. */
+static void port_process(uint32_t port, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", port);
+	buf[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+/* EPERM with CAP_NET_ADMIN: a table with "flags owner" (firewalld and
+ * other daemons hold theirs that way) may be changed only through its
+ * owner's netlink socket. Name the owner instead of a missing capability;
+ * -EBUSY then, so that nobody is told to grant a capability. */
+static int explain_owner(struct nftset_batch *b, const struct batch_msg *m, char *err,
+			 size_t errlen)
+{
+	char comm[64], reason[256];
+	struct table_info ti;
+
+	if (!m->ref.table)
+		return -EPERM;
+	if (get_table_info(b->ctx, m->ref.family, m->ref.table, &ti) < 0 ||
+	    !(ti.flags & NFT_TABLE_F_OWNER) || ti.owner == b->ctx->portid)
+		return -EPERM;
+	port_process(ti.owner, comm, sizeof(comm));
+	snprintf(reason, sizeof(reason), "table %s %s is owned by another process (flags "
+		 "owner, netlink port %u%s%s%s): only that process may change it",
+		 nftset_family_name(m->ref.family), m->ref.table, ti.owner,
+		 comm[0] ? ", \"" : "", comm, comm[0] ? "\"" : "");
+	snprintf(err, errlen, "%s: %s", m->desc, reason);
+	return -EBUSY;
+}
+
+/* A full set: say how full it may get, and what to change. */
+static void explain_full(struct nftset_batch *b, const struct batch_msg *m, char *err,
+			 size_t errlen)
+{
+	struct set_info si = { 0 };
+	char ignored[256];
+	size_t l = strlen(err);
+
+	if (get_set_info(b->ctx, &m->ref, &si, ignored, sizeof(ignored)) < 0 || !si.size)
+		return;
+	snprintf(err + l, errlen - l, "; it is declared with size %u: raise the size, or lower "
+		 "max-addresses-per-host", si.size);
 }
 
 union batch_hdr {
@@ -1384,6 +1533,7 @@ static int batch_send(struct nftset_batch *b, uint32_t *begin_seq, char *err, si
 
 int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
 {
+	const struct batch_msg *failed = NULL;
 	uint32_t begin_seq;
 	int r;
 
@@ -1396,5 +1546,10 @@ int nftset_batch_commit(struct nftset_batch *b, char *err, size_t errlen)
 	r = batch_send(b, &begin_seq, err, errlen);
 	if (r < 0)
 		return r;
-	return read_acks(b, begin_seq, err, errlen);
+	r = read_acks(b, begin_seq, &failed, err, errlen);
+	if (r == -ENFILE && failed && failed->kind != MSG_OTHER)
+		explain_full(b, failed, err, errlen);
+	if (r == -EPERM && failed)
+		r = explain_owner(b, failed, err, errlen);
+	return r;
 }

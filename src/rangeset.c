@@ -57,6 +57,7 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 	size_t i;
 
 	range_list_free(&s->kernel);
+	s->broken = false;
 	r = nftset_get_interval(nft, &s->ref, &family, err, errlen);
 	if (r == -ENOENT) {
 		s->exists = false;
@@ -66,13 +67,15 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 			 setref_format(&s->ref, d, sizeof(d)));
 		return r;
 	}
-	if (r < 0)
-		return r;
-	if (family != s->family) {
+	if (r == 0 && family != s->family) {
 		snprintf(err, errlen, "%s holds %s addresses, expected %s",
 			 setref_format(&s->ref, d, sizeof(d)), family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
-		return -EPROTOTYPE;
+		r = -EPROTOTYPE;
 	}
+	/* It exists, with another type: never created over, never written. */
+	s->broken = r == -EPROTOTYPE;
+	if (r < 0)
+		return r;
 	s->exists = true;
 	r = nftset_list_ranges(nft, &s->ref, family, &s->kernel, err, errlen);
 	if (r < 0)
@@ -87,15 +90,22 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 int rangesets_read(struct range_sets *rs, struct nftset_ctx *nft, bool create,
 		   char *err, size_t errlen)
 {
+	char scratch[512];
+	int r, broken = 0;
 	size_t i;
-	int r;
 
 	for (i = 0; i < rs->n; i++) {
-		r = read_one(&rs->v[i], nft, create, err, errlen);
+		/* Once one set is broken, err keeps its message. */
+		r = read_one(&rs->v[i], nft, create, broken ? scratch : err,
+			     broken ? sizeof(scratch) : errlen);
+		if (r == -EPROTOTYPE) {
+			broken = r;
+			continue;
+		}
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return broken;
 }
 
 static void print_plan(const struct range_set *s)
@@ -121,6 +131,8 @@ size_t rangesets_queue(struct range_sets *rs, struct nftset_batch *b, bool *tabl
 	for (i = 0; rs->tags && i < rs->n; i++) {
 		struct range_set *s = &rs->v[i];
 
+		if (s->broken)
+			continue;
 		range_diff(s->family == AF_INET ? &rs->tags->v4 : &rs->tags->v6, &s->kernel,
 			   &s->add, &s->del);
 		changed += s->add.n + s->del.n;
@@ -180,7 +192,7 @@ void rangesets_done(struct range_sets *rs, bool committed, bool log_unchanged)
 		struct range_set *s = &rs->v[i];
 		char d[300];
 
-		if (committed) {
+		if (committed && !s->broken) {
 			if (!s->exists)
 				log_info("created interval %s", setref_format(&s->ref, d, sizeof(d)));
 			commit_view(s);

@@ -406,7 +406,10 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 		if (r == 0)
 			i++;
 	}
-	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, err, errlen);
+	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, broken ? scratch : err,
+			   broken ? sizeof(scratch) : errlen);
+	if (r < 0 && r != -EPROTOTYPE && broken)
+		snprintf(err, errlen, "%s", scratch);
 	return r < 0 ? r : broken;
 }
 
@@ -429,17 +432,31 @@ static bool first_rejection(struct logged_rejects *l, const struct kvf_addr *a)
 	return true;
 }
 
+/* Why a private address was refused when the chain did pass a Private
+ * Link zone: the host is no vault (an administrator reading the chain
+ * would expect it in). */
+static const char *private_hint(const struct endpoint *ep, const struct host_result *res,
+				enum allow_private mode)
+{
+	if (mode != PRIVATE_AUTO || ep->keyvault ||
+	    !addrfilter_chain_privatelink(ep->name, res->cnames, res->n_cnames))
+		return "";
+	return " (its chain passes a Private Link zone, but allow-private auto admits "
+	       "private addresses only for vault and managed-hsm hosts)";
+}
+
 static void log_rejections(const char *host, const struct filtered *f, unsigned max,
-			   struct logged_rejects *logged)
+			   const char *hint, struct logged_rejects *logged)
 {
 	char a[KVF_ADDRSTRLEN];
 	size_t i;
 
 	for (i = 0; i < f->n_rejected; i++)
 		if (first_rejection(logged, &f->rejected[i].addr))
-			log_warnx("host %s: rejected %s address %s", host,
+			log_warnx("host %s: rejected %s address %s%s", host,
 				  addrfilter_class_name(f->rejected[i].why),
-				  addr_format(&f->rejected[i].addr, a, sizeof(a)));
+				  addr_format(&f->rejected[i].addr, a, sizeof(a)),
+				  f->rejected[i].why == ADDR_PRIVATE ? hint : "");
 	if (f->n_capped)
 		log_warnx("host %s: answered more than max-addresses-per-host %u addresses; "
 			  "%zu left out", host, max, f->n_capped);
@@ -506,8 +523,9 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	struct filtered f;
 	size_t changed;
 
-	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
-	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
+	log_rejections(host, &f, cfg->max_addresses,
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
 	count_rejections(&e->counters, &f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, &f);
@@ -579,8 +597,10 @@ size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve
 	struct filtered f;
 	size_t changed;
 
-	addrfilter_apply(host, res, cfg->allow_private, cfg->max_addresses, &f);
-	log_rejections(host, &f, cfg->max_addresses, &e->logged[i]);
+	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
+	log_rejections(host, &f, cfg->max_addresses,
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
+	count_rejections(&e->counters, &f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, &f);
 	changed = desired_update_family(&e->hs[i], family, st, &f, now, cfg->grace);
@@ -626,8 +646,9 @@ size_t engine_filter_held(struct engine *e)
 			continue;
 		held_as_result(h, &res, pl);
 		/* The cap is applied below, by rank rather than by address. */
-		addrfilter_apply(e->eps.v[i].name, &res, cfg->allow_private, UINT16_MAX, &f);
-		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses, &e->logged[i]);
+		addrfilter_apply(&e->eps.v[i], &res, cfg->allow_private, UINT16_MAX, &f);
+		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses,
+			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->logged[i]);
 		total += desired_keep_only(h, f.addrs, f.n_addrs);
 		filtered_free(&f);
 		free(res.addrs);

@@ -574,6 +574,17 @@ static void print_table(FILE *out, json_t *root)
 			print_host(out, v, now);
 }
 
+int status_read_pid(const char *path, long *pid)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	json_t *v = json_object_get(root, "pid");
+
+	*pid = json_is_integer(v) ? (long)json_integer_value(v) : 0;
+	json_decref(root);
+	return *pid > 0 ? 0 : -EINVAL;
+}
+
 int status_print(const char *path, bool json, FILE *out)
 {
 	json_error_t jerr;

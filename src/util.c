@@ -99,6 +99,44 @@ bool str_endswith(const char *s, const char *suffix)
 	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
+int mkdir_parents(const char *file, unsigned mode)
+{
+	char *dir = xstrdup(file), *p;
+	struct stat st;
+	int r = 0;
+
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		goto out;
+	*p = '\0';
+	if (stat(dir, &st) == 0) {
+		r = S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+		goto out;
+	}
+	/* Top down: each missing level in turn, the file's own directory
+	 * last. chmod, since the umask (UMask=0077 in the unit) must not
+	 * decide who may read the status file. */
+	for (p = dir + 1; r == 0; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, last ? mode : 0755) == 0) {
+			if (chmod(dir, last ? mode : 0755) < 0)
+				r = -errno;
+		} else if (errno != EEXIST) {
+			r = -errno;
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+out:
+	free(dir);
+	return r;
+}
+
 static int sync_dir(const char *path)
 {
 	char *copy = xstrdup(path);
@@ -123,16 +161,13 @@ static void afile_free(struct afile *af)
 
 int afile_open(struct afile *af, const char *path, unsigned mode)
 {
-	char *dir = xstrdup(path);
-	int fd, r = 0;
+	int fd, r;
 
 	memset(af, 0, sizeof(*af));
 	af->path = xstrdup(path);
 	af->tmp = xasprintf("%s.tmp", path);
-	/* One level is enough: /run/kvfence or /var/lib/kvfence. */
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		r = -errno;
-	free(dir);
+	/* Built with the default prefix, /usr/local/var/run may not exist. */
+	r = mkdir_parents(path, 0755);
 	if (r < 0)
 		goto fail;
 	fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);

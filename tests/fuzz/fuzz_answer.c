@@ -5,8 +5,8 @@
  * ares_addrinfo exactly as it does for kvfence; the result goes through
  * resolver_merge_answer() and addrfilter_apply() with a cap.
  *
- * Input: byte 0 chooses allow-private (bits 0-1) and the cap (bits 2-7,
- * 1 + value); the rest is a reply without its ID and question: flags
+ * Input: byte 0 chooses allow-private (bits 0-1: no, auto for a vault,
+ * yes, auto for a host that is no vault) and the cap (bits 2-7, 1 + value); the rest is a reply without its ID and question: flags
  * (2 bytes), QD/AN/NS/AR counts (8 bytes), then the sections after the
  * question. The harness puts in the query's ID and question, so the reply
  * passes c-ares's checks and compression pointers keep fixed offsets.
@@ -328,10 +328,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum allow_private modes[] = { PRIVATE_NO, PRIVATE_AUTO, PRIVATE_YES, PRIVATE_AUTO };
+	struct endpoint ep = { .name = FUZZ_HOST };
 	struct host_result res;
 	struct filtered f;
 	struct answer a;
 	unsigned cap;
+	size_t i;
 
 	if (size < 1 || size > 65000)
 		return 0;
@@ -350,7 +352,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.ai)
 		ares_freeaddrinfo(a.ai);
 
-	addrfilter_apply(FUZZ_HOST, &res, modes[data[0] & 3], cap, &f);
+	ep.keyvault = (data[0] & 3) != 3;
+	addrfilter_apply(&ep, &res, modes[data[0] & 3], cap, &f);
+	/* Only a vault may take a private address under auto. */
+	for (i = 0; (data[0] & 3) == 3 && i < f.n_addrs; i++)
+		if (addrfilter_classify(&f.addrs[i]) != ADDR_PUBLIC)
+			abort();
 	if (getenv("KVF_FUZZ_VERBOSE"))
 		show(&res, &f);
 	check(&res, &f, cap);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The command line keeps its contract: --help and --version exit 0; an
 # unknown command or option exits 64; a config error (typo'd directive, bad
-# value, duplicate, missing file) exits 78 with `FILE:LINE: reason` for every
+# value, duplicate, missing file, an address in a host line) exits 78 with `FILE:LINE: reason` for every
 # command that reads the config; `check` accepts a good config and leaves
 # the kernel untouched; `endpoints` prints the hostnames, ports and
 # functions of the catalogue for cloud public.
@@ -57,6 +57,11 @@ printf 'cloud public\n\n# comment\nrefresh-min 30x\n' | conf_error badvalue 4
 printf 'cloud public\ncloud china\n' | conf_error duplicate 2
 printf 'cloud mars\n' | conf_error badcloud 1
 printf 'allow-private maybe\n' | conf_error badprivate 1
+# An address is no host name: refused, never sent to DNS as one.
+printf 'cloud public\nhost 198.51.100.7 443\n' | conf_error hostaddr 2
+assert_grep "$KVF_TMP/hostaddr-check.err" 'an address, not a host name' \
+	"an IP literal in a host line is not called an address"
+printf 'host 127.1 443\n' | conf_error hostshort 1
 
 kvf_run missing -c "$KVF_TMP/no-such.conf" check
 expect_rc "$KVF_EX_CONFIG" "check with a missing config file"

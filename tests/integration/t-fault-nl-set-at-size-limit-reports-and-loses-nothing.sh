@@ -44,6 +44,10 @@ wait_until 10 grep -q 'reconcile failed' "$KVF_TMP/agent.err" ||
 	fail "the agent reported no error for the full set"
 sed -n '/reconcile failed/{p;q}' "$KVF_TMP/agent.err" >&2
 assert_grep "$KVF_TMP/agent.err" 'reconcile failed: .*kvfence4' "the error does not name the set"
+# ENFILE here is the set's size, not a process out of files: say so.
+assert_grep "$KVF_TMP/agent.err" 'kvfence4: add .*the set is full.*declared with size 2' \
+	"the error does not say that the set is full, and its size"
+assert_no_grep "$KVF_TMP/agent.err" 'Too many open files' "a full set reported as too many open files"
 kvf_agent_alive || fail "the agent died on a full set"
 # The batch is refused as a whole: nothing half-written, nothing lost.
 assert_set_elems inet filter kvfence4 "$KVF_TMP/want4"

@@ -27,7 +27,9 @@ msgs=$KVF_TMP/notify.log
 # listen PATH: start the listener, wait until it is bound.
 listen() {
 	: > "$msgs"
-	coproc LISTENER { "$KVF_PYTHON" "$TESTDIR/lib/notify-listen.py" "$1" "$msgs"; }
+	# exec: the coproc's pid must be python's, not that of a bash
+	# subshell waiting for it (killing which would leave python behind).
+	coproc LISTENER { exec "$KVF_PYTHON" "$TESTDIR/lib/notify-listen.py" "$1" "$msgs"; }
 	kvf_bg_register "$LISTENER_PID"
 	read -r -t 10 line <&"${LISTENER[0]}" && [ "$line" = ready ] ||
 		hard_error "the notify listener did not start"

@@ -2,7 +2,8 @@
 # Everything that enters a set passes the same filter and cap, whatever
 # its source: addresses loaded from the state file meet allow-private
 # (private ranges refused unless allowed, or reached through a Key Vault
-# Private Link zone under auto) and max-addresses-per-host, as answers do.
+# Private Link zone by a vault or managed HSM under auto) and
+# max-addresses-per-host, as answers do.
 # DNS is down throughout: only the state file speaks.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
@@ -66,5 +67,31 @@ set_elems inet filter kvfence4 >&2
 assert_set_has inet filter kvfence4 '10.1.2.3 . 443 comment "contoso-prod.vault.azure.net"'
 assert_set_has inet filter kvfence4 '203.0.113.9 . 443 comment "fabrikam-kv.vault.azure.net"'
 assert_set_lacks inet filter kvfence4 10.9.9.9
+kvf_agent_stop
+
+# ... and only for a vault or managed HSM: a CRL host or a host line whose
+# remembered chain passed a Private Link zone gets no private address.
+nft flush ruleset
+{
+	echo "# kvfence state v2"
+	echo "saved $now"
+	echo "host adfs.contoso.com ttl 60 answer $now a ok aaaa ok privatelink yes"
+	echo "addr 10.0.0.80 $now current"
+	echo "host crl3.digicert.com ttl 60 answer $now a ok aaaa ok privatelink yes"
+	echo "addr 192.168.1.1 $now current"
+	echo "addr 198.51.100.4 $now current"
+	echo "end"
+} > "$KVF_TMP/state"
+{
+	printf 'endpoints crl\nhost adfs.contoso.com 443\nset6 none\nallow-private auto\n'
+	kvf_conf_base
+} > "$conf"
+kvf_agent_start -c "$conf"
+set_elems inet filter kvfence4 >&2
+assert_set_has inet filter kvfence4 '198.51.100.4 . 80 comment "crl3.digicert.com"'
+assert_set_lacks inet filter kvfence4 10.0.0.80
+assert_set_lacks inet filter kvfence4 192.168.1.1
+assert_grep "$KVF_TMP/agent.err" 'host adfs.contoso.com: rejected private address 10\.0\.0\.80' \
+	"the host line's private address from the state file is not logged"
 kvf_agent_stop
 exit 0

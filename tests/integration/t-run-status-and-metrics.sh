@@ -92,5 +92,8 @@ assert_grep "$KVF_TMP/other.err" 'status format this kvfence does not know' "no 
 
 kvf_agent_stop TERM
 kvf_run gone -c "$conf" status
-[ "$KVF_RC" -eq 0 ] || fail "status after the agent stopped: exit $KVF_RC (the last status stays readable)"
+# kvfence(8): 69 when no agent runs; the last status stays readable.
+expect_rc "$KVF_EX_UNAVAILABLE" "status after the agent stopped"
+assert_grep "$KVF_TMP/gone.out" '192\.0\.2\.10 +answered' "the last status is no longer readable after a stop"
+assert_grep "$KVF_TMP/gone.err" 'no agent is running' "status does not say that no agent runs"
 exit 0

@@ -114,17 +114,56 @@ kvf_netns_setup() {
 KVF_TMP=
 KVF_PIDS=()
 
+# The processes of this test still alive, "pid command line" one per line:
+# every process in the test's own network namespace but this shell (and
+# the lister itself). A process a test forgot (a coproc whose registered
+# pid was bash's subshell, a loop's last child) shows up here.
+kvf_leftovers() {
+	"$KVF_PYTHON" - "$$" <<-'EOF'
+	import os, sys
+	me = {os.getpid(), os.getppid(), int(sys.argv[1])}
+	ns = os.readlink("/proc/self/ns/net")
+	for d in os.listdir("/proc"):
+	    if not d.isdigit() or int(d) in me:
+	        continue
+	    try:
+	        if os.readlink("/proc/%s/ns/net" % d) != ns:
+	            continue
+	        with open("/proc/%s/cmdline" % d, "rb") as f:
+	            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+	    except OSError:
+	        continue  # gone, or a zombie
+	    if cmd:
+	        print(d, cmd)
+	EOF
+}
+
+kvf_no_leftovers() { [ -z "$(kvf_leftovers)" ]; }
+
 kvf_cleanup() {
-	local pid
+	local rc=$? pid left
 	for pid in "${KVF_PIDS[@]}"; do
 		# CONT: a test may have stopped it (a hanging DNS server).
 		kill "$pid" 2>/dev/null && kill -CONT "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	KVF_PIDS=()
+	# Tests leave no process behind, also when they pass. A moment for
+	# the orphans of killed subshells to finish on their own.
+	if [ -n "${KVF_IN_NETNS:-}" ] && ! wait_until 2 kvf_no_leftovers; then
+		left=$(kvf_leftovers)
+		if [ -n "$left" ]; then
+			printf '%s: FAIL: processes left behind:\n%s\n' "$KVF_NAME" "$left" >&2
+			for pid in $(printf '%s\n' "$left" | awk '{ print $1 }'); do
+				kill -KILL "$pid" 2>/dev/null
+			done
+			[ "$rc" -ne 0 ] || rc=1
+		fi
+	fi
 	if [ -n "$KVF_TMP" ] && [ -d "$KVF_TMP" ]; then
 		rm -rf "$KVF_TMP"
 	fi
+	exit "$rc"
 }
 
 kvf_on_signal() {
@@ -439,6 +478,14 @@ assert_set_elems() {
 		fail "set $1 $2 $3 does not hold the expected elements"
 	fi
 	rm -f "$got" "$want" "$KVF_TMP/.raw.$$"
+}
+
+# set_matches FAMILY TABLE SET EXPECTED_FILE: like assert_set_elems, but
+# a status instead of a verdict, for wait_until.
+set_matches() {
+	local got
+	got=$(set_elems "$1" "$2" "$3") || return 1
+	[ "$(printf '%s\n' "$got" | grep -v '^$' | LC_ALL=C sort)" = "$(kvf_expected "$4")" ]
 }
 
 # assert_set_has FAMILY TABLE SET LINE: the set holds this element (a line

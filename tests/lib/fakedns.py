@@ -25,6 +25,8 @@
 #   nodata     NOERROR with no answer (use with a type: NODATA for AAAA)
 #   nxdomain   NXDOMAIN          servfail   SERVFAIL     refused   REFUSED
 #   timeout    no reply at all (UDP and TCP)
+#   Any action takes delay=MS: its replies leave MS milliseconds after the
+#   query came (a slow or distant server); other queries are not held up.
 #   wrongname  a reply whose question and answer name spoof=NAME (default
 #              spoofed.invalid.) with address spoof-a=ADDR (A queries) or
 #              spoof-aaaa=ADDR (AAAA), then (follow=1) the genuine answer
@@ -307,11 +309,24 @@ class Server:
 
     # -- transports -------------------------------------------------------
 
+    def delay_of(self, data):
+        """The delay=MS of the rule a query falls under, in seconds."""
+        try:
+            q = DNSRecord.parse(data)
+            rule = self.rules.lookup(str(q.q.qname), QTYPE.get(q.q.qtype, str(q.q.qtype)))
+            return int(rule.get("delay", 0)) / 1000.0
+        except Exception:  # noqa: BLE001 (handle() reports bad queries)
+            return 0.0
+
     def serve_udp(self, sock):
         while True:
             data, peer = sock.recvfrom(65535)
-            for r in self.handle(data, "udp"):
-                sock.sendto(r, peer)
+            replies = self.handle(data, "udp")
+            delay = self.delay_of(data) if replies else 0.0
+            if delay > 0:
+                threading.Timer(delay, send_all, args=(sock, replies, peer)).start()
+            else:
+                send_all(sock, replies, peer)
 
     def serve_tcp_conn(self, conn):
         with conn:
@@ -322,13 +337,22 @@ class Server:
                 data = recv_exact(conn, struct.unpack("!H", hdr)[0])
                 if data is None:
                     return
-                for r in self.handle(data, "tcp"):
+                replies = self.handle(data, "tcp")
+                delay = self.delay_of(data) if replies else 0.0
+                if delay > 0:
+                    time.sleep(delay)
+                for r in replies:
                     conn.sendall(struct.pack("!H", len(r)) + r)
 
     def serve_tcp(self, sock):
         while True:
             conn, _ = sock.accept()
             threading.Thread(target=self.serve_tcp_conn, args=(conn,), daemon=True).start()
+
+
+def send_all(sock, replies, peer):
+    for r in replies:
+        sock.sendto(r, peer)
 
 
 def recv_exact(conn, n):

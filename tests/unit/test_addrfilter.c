@@ -91,30 +91,77 @@ static void test_apply(void)
 	char *kv[] = { "contoso.privatelink.vaultcore.azure.net" };
 	char *entra[] = { "x.privatelink.msidentity.com" };
 	struct host_result r = result(mixed, 9, NULL, 0);
+	struct endpoint h = { .name = "h.example.com", .why = "host" };
+	struct endpoint vault = { .name = "contoso.vault.azure.net", .why = "vault",
+				  .keyvault = true };
+	struct endpoint login = { .name = "login.microsoftonline.com", .why = "auth" };
 	struct filtered f;
 	char a[KVF_ADDRSTRLEN];
 
-	addrfilter_apply("h.example.com", &r, PRIVATE_YES, 64, &f);
+	addrfilter_apply(&h, &r, PRIVATE_YES, 64, &f);
 	is_int(f.n_addrs, 3, "public + private kept under yes, duplicate merged");
 	is_int(f.n_rejected, 5, "five rejected");
 	filtered_free(&f);
 
-	addrfilter_apply("h.example.com", &r, PRIVATE_AUTO, 64, &f);
+	addrfilter_apply(&h, &r, PRIVATE_AUTO, 64, &f);
 	is_int(f.n_addrs, 2, "auto without privatelink: private rejected");
 	is_str(addr_format(&f.addrs[0], a, sizeof(a)), "192.0.2.1", "sorted, v4 first");
 	filtered_free(&f);
 
 	r = result(priv, 1, kv, 1);
-	addrfilter_apply("contoso.vault.azure.net", &r, PRIVATE_AUTO, 64, &f);
+	addrfilter_apply(&vault, &r, PRIVATE_AUTO, 64, &f);
 	is_int(f.n_addrs, 1, "auto: private through the vaultcore zone accepted");
 	filtered_free(&f);
-	addrfilter_apply("contoso.vault.azure.net", &r, PRIVATE_NO, 64, &f);
+	addrfilter_apply(&vault, &r, PRIVATE_NO, 64, &f);
 	is_int(f.n_addrs, 0, "no: private refused even through the zone");
 	filtered_free(&f);
 
 	r = result(priv, 1, entra, 1);
-	addrfilter_apply("login.microsoftonline.com", &r, PRIVATE_AUTO, 64, &f);
+	addrfilter_apply(&login, &r, PRIVATE_AUTO, 64, &f);
 	is_int(f.n_addrs, 0, "auto: another privatelink. name is not enough");
+	filtered_free(&f);
+}
+
+/* The chain is the resolver's word; only the config says what a host is.
+ * A CNAME into the vault zone in front of a CRL host or a host line must
+ * not open the firewall to a private address. */
+static void test_private_link_only_for_vaults(void)
+{
+	static const char *const priv[] = { "10.0.0.80", "192.168.1.1", "fd00::80" };
+	char *kv[] = { "x.privatelink.vaultcore.azure.net" };
+	char *hsm[] = { "x.privatelink.managedhsm.azure.net" };
+	struct endpoint crl = { .name = "crl3.digicert.com", .why = "crl" };
+	struct endpoint host = { .name = "adfs.contoso.com", .why = "host" };
+	struct endpoint hosted_vault = { .name = "x.vault.azure.net", .why = "host" };
+	struct endpoint vault = { .name = "x.vault.azure.net", .why = "vault",
+				  .keyvault = true };
+	struct endpoint hsm_ep = { .name = "x.managedhsm.azure.net", .why = "managed-hsm",
+				   .keyvault = true };
+	struct endpoint in_zone = { .name = "x.privatelink.vaultcore.azure.net", .why = "host" };
+	struct host_result r = result(priv, 3, kv, 1);
+	struct filtered f;
+
+	addrfilter_apply(&crl, &r, PRIVATE_AUTO, 64, &f);
+	ok(f.n_addrs == 0 && f.n_rejected == 3, "auto: a CRL host through the vault zone gets none");
+	filtered_free(&f);
+	addrfilter_apply(&host, &r, PRIVATE_AUTO, 64, &f);
+	ok(f.n_addrs == 0 && f.n_rejected == 3, "auto: a host line through the vault zone gets none");
+	filtered_free(&f);
+	addrfilter_apply(&hosted_vault, &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 0, "auto: a host line is no vault, even with a vault's name");
+	filtered_free(&f);
+	addrfilter_apply(&in_zone, &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 0, "auto: a host line inside the zone itself gets none");
+	filtered_free(&f);
+	addrfilter_apply(&vault, &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 3, "auto: the vault with the same chain gets them");
+	filtered_free(&f);
+	addrfilter_apply(&crl, &r, PRIVATE_YES, 64, &f);
+	is_int(f.n_addrs, 3, "yes: every host gets them");
+	filtered_free(&f);
+	r.cnames = hsm;
+	addrfilter_apply(&hsm_ep, &r, PRIVATE_AUTO, 64, &f);
+	is_int(f.n_addrs, 3, "auto: a managed HSM through its zone gets them");
 	filtered_free(&f);
 }
 
@@ -122,6 +169,7 @@ static void test_cap(void)
 {
 	static char text[500][20];
 	const char *ptrs[500];
+	struct endpoint big = { .name = "big.example.com", .why = "host" };
 	struct host_result r;
 	struct filtered f;
 	size_t i;
@@ -131,7 +179,7 @@ static void test_cap(void)
 		ptrs[i] = text[i];
 	}
 	r = result(ptrs, 500, NULL, 0);
-	addrfilter_apply("big.example.com", &r, PRIVATE_AUTO, 64, &f);
+	addrfilter_apply(&big, &r, PRIVATE_AUTO, 64, &f);
 	is_int(f.n_addrs, 64, "capped at max-addresses-per-host");
 	is_int(f.n_capped, 436, "the rest counted as capped");
 	filtered_free(&f);
@@ -141,6 +189,7 @@ static void test_cap_per_family(void)
 {
 	static char text[200][40];
 	const char *ptrs[200];
+	struct endpoint both = { .name = "both.example.com", .why = "host" };
 	struct host_result r;
 	struct filtered f;
 	size_t i, n4 = 0;
@@ -152,7 +201,7 @@ static void test_cap_per_family(void)
 	for (i = 0; i < 200; i++)
 		ptrs[i] = text[i];
 	r = result(ptrs, 200, NULL, 0);
-	addrfilter_apply("both.example.com", &r, PRIVATE_AUTO, 8, &f);
+	addrfilter_apply(&both, &r, PRIVATE_AUTO, 8, &f);
 	for (i = 0; i < f.n_addrs; i++)
 		n4 += f.addrs[i].family == AF_INET;
 	ok(f.n_addrs == 16 && n4 == 8, "the cap holds per family: 8 IPv4 and 8 IPv6");
@@ -165,6 +214,7 @@ int main(void)
 	test_classes();
 	test_privatelink();
 	test_apply();
+	test_private_link_only_for_vaults();
 	test_cap();
 	test_cap_per_family();
 	return done_testing();

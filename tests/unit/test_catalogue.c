@@ -1,6 +1,7 @@
 /* Unit tests of the endpoint catalogue: every cloud, every function. */
 #include "autoconfig.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,35 @@ static void test_options(void)
 	config_free(&cfg);
 }
 
+static bool keyvault_of(const struct endpoint_list *eps, const char *name)
+{
+	long i = catalogue_find(eps, name);
+
+	return i >= 0 && eps->v[i].keyvault;
+}
+
+/* Only vaults and managed HSMs may take private addresses (allow-private
+ * auto): the mark comes from the config's kind, never from the name. */
+static void test_keyvault_mark(void)
+{
+	struct endpoint_list eps;
+	struct config cfg;
+
+	build("vault kv1\nmanaged-hsm hsm1\nendpoints auth vault crl\n"
+	      "host adfs.contoso.com 443\nhost kv1.vault.azure.net 8443\n"
+	      "host other.vault.azure.net 443\n", &cfg, &eps);
+	ok(keyvault_of(&eps, "kv1.vault.azure.net"), "a vault is marked");
+	ok(port_of(&eps, "kv1.vault.azure.net", 1) == 8443 &&
+	   keyvault_of(&eps, "kv1.vault.azure.net"), "and stays marked with a host line's port");
+	ok(keyvault_of(&eps, "hsm1.managedhsm.azure.net"), "a managed HSM is marked");
+	ok(!keyvault_of(&eps, "login.microsoftonline.com"), "auth is not");
+	ok(!keyvault_of(&eps, "crl3.digicert.com"), "crl is not");
+	ok(!keyvault_of(&eps, "adfs.contoso.com"), "a host line is not");
+	ok(!keyvault_of(&eps, "other.vault.azure.net"), "a host line with a vault's name is not");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
 /* MSAL rewrites login.chinacloudapi.cn to login.partner.microsoftonline.cn:
  * the default china catalogue must hold it; instance discovery to the
  * global host in usgov and china is on by default and can be left out. */
@@ -223,6 +253,7 @@ int main(void)
 {
 	test_clouds();
 	test_options();
+	test_keyvault_mark();
 	test_sovereign_auth();
 	test_left_out();
 	test_private();

@@ -119,6 +119,13 @@ static const struct bad bad_inputs[] = {
 	{ "host localhost 443\n", "t.conf:1:", "fully qualified" },
 	{ "host bad..name.com 443\n", "t.conf:1:", "empty label" },
 	{ "host -x.example.com 443\n", "t.conf:1:", "starting with a hyphen" },
+	{ "host 198.51.100.7 443\n", "t.conf:1:", "\"198.51.100.7\": name is an address, not a host name" },
+	{ "\nhost 127.1 443\n", "t.conf:2:", "an address, not a host name: kvfence resolves names; put addresses in your own" },
+	{ "host 127.0.0.1. 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 0x7f.1 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 10 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host 2001:db8::1 443\n", "t.conf:1:", "an address, not a host name" },
+	{ "host [::1] 443\n", "t.conf:1:", "an address, not a host name" },
 	{ "endpoints auth dns\n", "t.conf:1:", "unknown function \"dns\"" },
 	{ "microsoft-account maybe\n", "t.conf:1:", "yes or no" },
 	{ "resolver dns.google\n", "t.conf:1:", "not an IP address" },
@@ -134,6 +141,18 @@ static const struct bad bad_inputs[] = {
 	{ "host a.example.com 443\nhost b.example.com 443\nhost A.example.com. 443\n", "t.conf:3:",
 	  "host a.example.com 443 is given twice" },
 	{ "state-file relative/path\n", "t.conf:1:", "absolute path" },
+	/* kvfence.conf(5) promises that no test attacked before: */
+	{ "metrics-file relative.prom\n", "t.conf:1:", "absolute path" },
+	{ "resolver 192.0.2.1 192.0.2.2 192.0.2.3 192.0.2.4 192.0.2.5 192.0.2.6 192.0.2.7 "
+	  "192.0.2.8 192.0.2.9\n", "t.conf:1:", "too many arguments" },
+	{ "host aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+	  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.com 443\n",
+	  "t.conf:1:", "longer than 127 characters" },
+	{ "refresh-min 0\n", "t.conf:1:", "longer than 0s" },
+	{ "refresh-max 0s\n", "t.conf:1:", "longer than 0s" },
+	{ "max-addresses-per-host 4097\n", "t.conf:1:", "1 to 4096" },
+	{ "set4 same\nset6 same\n", "t.conf:2:", "both \"same\"" },
+	{ "range-set6 kvfence6\n", "t.conf:1:", "also a host set" },
 	{ "cloud\n", "t.conf:1:", "missing argument" },
 	{ "cloud public china\n", "t.conf:1:", "too many arguments" },
 	{ "max-stale 0s\n", "t.conf:1:", "longer than 0s" },
@@ -267,6 +286,9 @@ static void test_names(void)
 	ok(config_check_hostname("login.microsoftonline.com") == NULL, "hostname ok");
 	ok(config_check_hostname("x.example") == NULL, "two labels ok");
 	ok(config_check_hostname("a.b-.c") != NULL, "label ending in hyphen");
+	ok(config_check_hostname("1password.com") == NULL, "a name may start with digits");
+	ok(config_check_hostname("198.51.100.7.nip.io") == NULL, "digits before a named TLD are a name");
+	ok(config_check_hostname("x.example.123") != NULL, "an all-digit TLD is no name");
 }
 
 static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
@@ -315,6 +337,88 @@ static void test_files(void)
 	write_file("conf.d/b.conf", "include nothere.conf\n", 0644);
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
 	   strstr(err, "No such file"), "missing plain include refused: %s", err);
+
+	/* kvfence.conf(5): a pattern with wildcards that matches nothing is
+	 * not an error, also when its directory does not exist. */
+	write_file("conf.d/b.conf", "include ../missing-dir/*.conf\ninclude /nonexistent-kvf/d/*.conf\n",
+		   0644);
+	if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		"include pattern in a missing directory matches nothing"))
+		printf("# %s\n", err);
+	else
+		config_free(&cfg);
+	write_file("conf.d/b.conf", "include ../missing-dir/x.conf\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "No such file"), "missing plain include in a missing directory refused: %s",
+	   err);
+
+	/* A byte-order mark (Windows editors) before the first directive is
+	 * accepted; elsewhere it is named, not an invisible "unknown
+	 * directive". UTF-16 is named too. */
+	write_file("conf.d/b.conf", "\xef\xbb\xbfhost adfs.contoso.com 443\n", 0644);
+	if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		"a UTF-8 byte-order mark before the first directive is accepted"))
+		printf("# %s\n", err);
+	else
+		config_free(&cfg);
+	write_file("conf.d/b.conf", "\n\xef\xbb\xbfhost adfs.contoso.com 443\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:2:") &&
+	   strstr(err, "byte-order mark"), "a byte-order mark on line 2 is named: %s", err);
+	write_file("conf.d/b.conf", "\xff\xfeh\0o\0", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "b.conf:1:") &&
+	   strstr(err, "UTF-16"), "UTF-16 is named: %s", err);
+	write_file("conf.d/b.conf", "\xc2\xa0host adfs.contoso.com 443\n", 0644);
+	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "\\xc2\\xa0host"),
+	   "invisible bytes in an unknown directive are shown: %s", err);
+
+	/* kvfence.conf(5): includes nest at most 8 deep. main.conf includes
+	 * conf.d/b.conf (depth 2), which starts a chain deep/n3.conf ... */
+	{
+		char name[32], full[sizeof(tmpdir) + 32], text[64];
+		int i;
+
+		snprintf(full, sizeof(full), "%s/deep", tmpdir);
+		mkdir(full, 0755);
+		for (i = 3; i <= 9; i++) {
+			snprintf(name, sizeof(name), "deep/n%d.conf", i);
+			if (i < 9)
+				snprintf(text, sizeof(text), "include n%d.conf\n", i + 1);
+			else
+				snprintf(text, sizeof(text), "host deep.example.com 443\n");
+			write_file(name, text, 0644);
+		}
+		write_file("conf.d/b.conf", "include ../deep/n3.conf\n", 0644);
+		ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 &&
+		   strstr(err, "nested deeper than 8"), "a ninth level of includes refused: %s", err);
+		write_file("deep/n8.conf", "host deep.example.com 443\n", 0644);
+		if (!ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+			"eight levels of includes accepted"))
+			printf("# %s\n", err);
+		else
+			config_free(&cfg);
+		write_file("deep/n8.conf", "include n8.conf\n", 0644);
+		ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "n8.conf:1:") &&
+		   strstr(err, "includes itself"), "a file including itself refused: %s", err);
+	}
+
+	/* kvfence.conf(5): not writable by other users; a group other than
+	 * root's (or the process's own) may hold other users. */
+	if (geteuid() == 0) {
+		char full[sizeof(tmpdir) + 32];
+
+		snprintf(full, sizeof(full), "%s/conf.d/b.conf", tmpdir);
+		write_file("conf.d/b.conf", "vault other\n", 0664);
+		if (ok(chown(full, 0, 0) == 0 && config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		       "group-writable by root's group accepted"))
+			config_free(&cfg);
+		ok(chown(full, 0, 54321) == 0 && config_parse_file(path, &cfg, err, sizeof(err)) < 0 &&
+		   strstr(err, "writable by group 54321"), "group-writable by another group refused: %s",
+		   err);
+		chmod(full, 0644);
+		if (ok(config_parse_file(path, &cfg, err, sizeof(err)) == 0,
+		       "another group without write access accepted"))
+			config_free(&cfg);
+	}
 
 	write_file("conf.d/b.conf", "vault other\n", 0666);
 	ok(config_parse_file(path, &cfg, err, sizeof(err)) < 0 && strstr(err, "writable by any user"),

@@ -136,8 +136,25 @@ static void test_shared_key_comment(void)
 	elem_list_free(&del);
 }
 
+/* Set key types read from the kernel are named as nft names them, never
+ * printed as the packed number. */
+static void test_kernel_type_names(void)
+{
+	char buf[128];
+
+	is_str(keytype_kernel_name(7, buf, sizeof(buf)), "ipv4_addr", "ipv4_addr");
+	is_str(keytype_kernel_name(7 << 6 | 13, buf, sizeof(buf)), "ipv4_addr . inet_service",
+	       "a concatenation, first member first");
+	is_str(keytype_kernel_name(9, buf, sizeof(buf)), "ether_addr", "ether_addr");
+	is_str(keytype_kernel_name((7 << 6 | 41) << 6 | 13, buf, sizeof(buf)),
+	       "ipv4_addr . ifname . inet_service", "three members");
+	is_str(keytype_kernel_name(63, buf, sizeof(buf)), "type 63", "an unknown type");
+	is_str(keytype_kernel_name(0, buf, sizeof(buf)), "type 0", "type 0");
+}
+
 int main(void)
 {
+	test_kernel_type_names();
 	test_shared_key_comment();
 	test_basic();
 	test_unchanged_and_empty();

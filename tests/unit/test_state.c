@@ -156,8 +156,14 @@ static void test_save_error(void)
 	char deep[160];
 
 	hs[0].last_answer = NOW;
-	snprintf(deep, sizeof(deep), "%s/no/such/dir/state", dir);
-	is_int(state_save(deep, &eps, hs, NULL, 0, C), -ENOENT, "state_save reports -errno");
+	/* Missing directories are created (kvfence.conf(5)); a level that
+	 * is a regular file cannot be. */
+	snprintf(deep, sizeof(deep), "%s/plainfile", dir);
+	fclose(fopen(deep, "w"));
+	snprintf(deep, sizeof(deep), "%s/plainfile/dir/state", dir);
+	is_int(state_save(deep, &eps, hs, NULL, 0, C), -ENOTDIR, "state_save reports -errno");
+	snprintf(deep, sizeof(deep), "%s/plainfile", dir);
+	unlink(deep);
 }
 
 #define HDR "# kvfence state v1\n"
