@@ -588,6 +588,10 @@ static void resolve_after_server_change(struct agent *a, int64_t now)
 	if (gen == a->res_generation)
 		return;
 	a->res_generation = gen;
+	/* The proxy forwards to the same servers (a resolv.conf naming the
+	 * proxy itself is refused there, and the running one kept). */
+	if (a->cfg.resolver_system)
+		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	for (i = 0; i < a->e.eps.n; i++)
 		if (a->due[i] != NEVER)
 			a->due[i] = now;
