@@ -41,7 +41,10 @@ nft -f "$KVF_TMP/rules.out" || hard_error "cannot load the rules"
 unshare -n sleep infinity &
 SRV=$!
 kvf_bg_register $SRV
-wait_until 5 test -e /proc/$SRV/ns/net || hard_error "server namespace"
+# Until unshare has run, the process is still in this namespace.
+own_ns=$(readlink /proc/self/ns/net)
+srv_unshared() { [ "$(readlink /proc/$SRV/ns/net)" != "$own_ns" ]; }
+wait_until 5 srv_unshared || hard_error "server namespace"
 ip link add veth-c type veth peer name veth-s netns $SRV || skip "no veth here"
 ip addr add 198.51.100.1/30 dev veth-c && ip link set veth-c up || hard_error "veth-c"
 nsenter -t $SRV -n sh -c '
