@@ -222,6 +222,11 @@ static void warn_resolvers(const struct config *cfg)
 	}
 	n = sysfiles_parse_nameservers(buf, len, ns, SYSFILES_MAX_NAMESERVERS);
 	free(buf);
+	/* Clients that ask kvfence's DNS proxy get the very answers it
+	 * forwards: its resolver is rightly another one. */
+	for (i = 0; i < cfg->n_listens; i++)
+		if (cfg->listens[i].port == 53 && addr_in(&cfg->listens[i].addr, ns, n))
+			return;
 	list[0] = '\0';
 	for (i = 0; i < n; i++)
 		l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", i ? " " : "",
