@@ -235,14 +235,12 @@ static void batch_new_set(struct nftbatch *b, const struct setref *ref,
 	b->msgs[b->n - 1].ref = *ref;
 }
 
-void nftbatch_add_set(struct nftbatch *b, const struct setref *ref,
-			  enum set_keytype key)
+void nftbatch_add_set(struct nftbatch *b, const struct setref *ref, enum set_keytype key)
 {
 	batch_new_set(b, ref, key, 0);
 }
 
-void nftbatch_add_interval_set(struct nftbatch *b, const struct setref *ref,
-				   int family)
+void nftbatch_add_interval_set(struct nftbatch *b, const struct setref *ref, int family)
 {
 	batch_new_set(b, ref, nftcodec_range_key(family), NFT_SET_INTERVAL);
 }
@@ -367,7 +365,7 @@ static void batch_elems(struct nftbatch *b, const struct setref *ref,
 }
 
 void nftbatch_add_elems(struct nftbatch *b, const struct setref *ref,
-			    enum set_keytype key, const struct elem *v, size_t n)
+			enum set_keytype key, const struct elem *v, size_t n)
 {
 	struct elem_run run = { .key = key, .elems = v };
 
@@ -375,7 +373,7 @@ void nftbatch_add_elems(struct nftbatch *b, const struct setref *ref,
 }
 
 void nftbatch_del_elems(struct nftbatch *b, const struct setref *ref,
-			    enum set_keytype key, const struct elem *v, size_t n)
+			enum set_keytype key, const struct elem *v, size_t n)
 {
 	struct elem_run run = { .key = key, .elems = v };
 
@@ -383,7 +381,7 @@ void nftbatch_del_elems(struct nftbatch *b, const struct setref *ref,
 }
 
 void nftbatch_add_ranges(struct nftbatch *b, const struct setref *ref, int family,
-			     const struct range *v, size_t n)
+			 const struct range *v, size_t n)
 {
 	struct elem_run run = { .key = nftcodec_range_key(family), .ranges = v };
 
@@ -391,7 +389,7 @@ void nftbatch_add_ranges(struct nftbatch *b, const struct setref *ref, int famil
 }
 
 void nftbatch_del_ranges(struct nftbatch *b, const struct setref *ref, int family,
-			     const struct range *v, size_t n)
+			 const struct range *v, size_t n)
 {
 	struct elem_run run = { .key = nftcodec_range_key(family), .ranges = v };
 

@@ -849,7 +849,7 @@ static bool table_missing(struct engine *e)
 	for (i = 0; i < e->n_sets; i++)
 		if (!e->sets[i].exists && !e->sets[i].broken)
 			return nftread_table_use(e->nft, e->sets[i].ref.family,
-						e->sets[i].ref.table, &use) == -ENOENT;
+						 e->sets[i].ref.table, &use) == -ENOENT;
 	return false;
 }
 
