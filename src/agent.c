@@ -327,11 +327,12 @@ static void write_outputs(struct agent *a)
 	}
 }
 
-static void save_state(struct agent *a, bool last)
+static void save_state(struct agent *a, bool last, bool durable)
 {
 	struct state_set_view *views;
 	size_t n = engine_record_views(&a->e, &views);
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now(),
+			   durable);
 
 	free(views);
 
@@ -342,7 +343,8 @@ static void save_state(struct agent *a, bool last)
 	else if (r < 0)
 		log_warnx("state file %s: %s; trying again in %d s", a->cfg.state_file,
 			  strerror(-r), STATE_RETRY_MS / 1000);
-	a->state_dirty = r < 0;
+	/* What was written without fsync is written again with it soon. */
+	a->state_dirty = r < 0 || !durable;
 	a->state_at = mono_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
 }
 
@@ -938,7 +940,7 @@ static void tick(struct agent *a)
 	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
-		save_state(a, false);
+		save_state(a, false, true);
 	if (a->outputs_dirty && now >= a->outputs_at) {
 		write_outputs(a);
 		a->outputs_dirty = false;
@@ -1088,7 +1090,7 @@ static int take_lock(struct agent *a)
 /* The write-ahead of the record (engine.persist). */
 static void persist_record(void *arg)
 {
-	save_state(arg, false);
+	save_state(arg, false, false);
 }
 
 /* A state file that exists but cannot be used is kept for the
@@ -1294,7 +1296,7 @@ static void stop(struct agent *a)
 		drop_resolver(a);
 	/* Only an agent that loaded the state may overwrite it. */
 	if (a->started) {
-		save_state(a, true);
+		save_state(a, true, true);
 		write_outputs(a);
 	}
 	engine_fini(&a->e);
