@@ -51,6 +51,12 @@ struct config_tags {
 	char *where;		/* "kvfence.conf:12", for errors about the file */
 };
 
+/* listen ADDRESS[:PORT]: where the DNS proxy answers. */
+struct config_listen {
+	struct kvf_addr addr;
+	uint16_t port;
+};
+
 struct config {
 	enum cloud cloud;
 	char **vaults;		size_t n_vaults;
@@ -82,6 +88,7 @@ struct config {
 	char *state_file;
 	char *status_file;
 	char *metrics_file;	/* NULL: none */
+	struct config_listen *listens;	size_t n_listens;	/* none: no proxy */
 	bool metrics_per_host;	/* per-host series (2 per host) */
 	enum platform platform;
 	char **imds_users;	size_t n_imds_users;	/* names or numeric ids */
@@ -116,6 +123,10 @@ const char *config_check_vault_name(const char *name);
 /* A DNS host name for "host": NULL if valid, else a static reason. An
  * IP literal is refused: kvfence resolves names. */
 const char *config_check_hostname(const char *name);
+
+/* "127.0.2.53", "127.0.2.53:5353", "::1", "[::1]:5353" (port 53 when
+ * none is given). 0, or -EINVAL. */
+int config_parse_listen(const char *text, struct config_listen *out);
 
 const char *config_cloud_name(enum cloud c);
 const char *config_family_name(int nfproto);

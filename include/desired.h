@@ -62,6 +62,18 @@ size_t desired_cap(struct host_state *h, unsigned max);
 size_t desired_update(struct host_state *h, const struct host_result *res,
 		      const struct filtered *f, int64_t now, unsigned grace);
 
+/* Apply one family's answer that a client asked for through the DNS
+ * proxy. A definite answer is an answer like any other for its family:
+ * its addresses are current and last seen now, the others of the family
+ * stop being current and leave after grace, as they would after a
+ * polled answer (grace exists because answers rotate). Anything else
+ * (a failure, a partial answer) changes nothing: the client's failure
+ * is no evidence about the addresses held. The polling state (failures,
+ * TTL, last answer, the other family) is not touched: the schedule stays
+ * the poller's. Returns the number of addresses added plus removed. */
+size_t desired_update_family(struct host_state *h, int family, enum resolve_status st,
+			     const struct filtered *f, int64_t now, unsigned grace);
+
 /* Drop addresses no longer answered and last seen before now - grace, in
  * the families whose latest result was definite. Returns how many. */
 size_t desired_expire(struct host_state *h, int64_t now, unsigned grace);

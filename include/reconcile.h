@@ -135,6 +135,15 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now);
 
+/* Fold the answer a client got through the DNS proxy for host i (one
+ * family, status st) into its state: the same filter, cap and logging
+ * as engine_apply_result, then desired_update_family (which leaves the
+ * polling state alone). *in_kernel tells whether every accepted address
+ * is already in the sets as last written or read: if not, the answer
+ * must wait for a reconcile. Returns addresses added plus removed. */
+size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve_status st,
+			    const struct host_result *res, int64_t now, bool *in_kernel);
+
 /* Write the difference between the desired elements and the kernel
  * elements last read, for all sets, in one batch (creating a missing
  * table and sets). dry_run prints the plan instead. Logs one line per

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "dnsproxy.h"
 #include "kvfence.h"
 #include "log.h"
 #include "monitor.h"
@@ -52,6 +53,7 @@
 #define CHANGE_LOG_MS	10000	/* one foreign-change line per 10 s */	/* one line per stray signal number a minute */
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
+#define OUTPUTS_MIN_MS	1000	/* status after proxied batches: once a second */
 #define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
 #define LOCK_TRY_US	10000	/* ... against `kvfence status` probes */
 
@@ -62,6 +64,10 @@ struct agent {
 	struct resolver *res;
 	struct nlsock *nft;
 	struct monitor *mon;
+	struct dnsproxy *px;	/* listen: the DNS proxy, or NULL */
+	bool proxy_batch;	/* the next reconcile releases held answers */
+	bool outputs_dirty;	/* status and metrics wait for outputs_at */
+	int64_t outputs_at;
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
 	int *tag_wd;		/* per tagset, the watch of its directory */
@@ -321,11 +327,12 @@ static void write_outputs(struct agent *a)
 	}
 }
 
-static void save_state(struct agent *a, bool last)
+static void save_state(struct agent *a, bool last, bool durable)
 {
 	struct state_set_view *views;
 	size_t n = engine_record_views(&a->e, &views);
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now(),
+			   durable);
 
 	free(views);
 
@@ -336,7 +343,8 @@ static void save_state(struct agent *a, bool last)
 	else if (r < 0)
 		log_warnx("state file %s: %s; trying again in %d s", a->cfg.state_file,
 			  strerror(-r), STATE_RETRY_MS / 1000);
-	a->state_dirty = r < 0;
+	/* What was written without fsync is written again with it soon. */
+	a->state_dirty = r < 0 || !durable;
 	a->state_at = mono_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
 }
 
@@ -437,6 +445,9 @@ static void reconcile(struct agent *a)
 	r = engine_reconcile(&a->e, false, &st, err, sizeof(err));
 	if (r < 0)
 		goto fail;
+	/* Acked: answers held for these addresses go now, not after the
+	 * status file's fsync. */
+	dnsproxy_batch_done(a->px, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
 	if (a->foreign_change && (st.added || st.ranges))
@@ -457,7 +468,17 @@ static void reconcile(struct agent *a)
 	a->sum.reconcile_seconds = (double)(t1.tv_sec - t0.tv_sec) +
 				   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	a->sum.reconciles++;
-	write_outputs(a);
+	/* Batches for proxied answers can come one per query: their status
+	 * rewrites (2 MB at 10k hosts) are coalesced to one a second, off
+	 * the path of the next query. */
+	if (a->proxy_batch && mono_ms() < a->outputs_at) {
+		a->outputs_dirty = true;
+	} else {
+		write_outputs(a);
+		a->outputs_dirty = false;
+		a->outputs_at = mono_ms() + OUTPUTS_MIN_MS;
+	}
+	a->proxy_batch = false;
 	if (!a->ready && a->started && first_round_done(a))
 		send_ready(a);
 	else
@@ -468,6 +489,7 @@ fail:
 	 * changed it. A set we may not create waits for the administrator's
 	 * rules to come back; the monitor will tell us. */
 	a->need_read = true;
+	dnsproxy_batch_done(a->px, false);
 	if (r == -ENOENT && !a->cfg.create_sets) {
 		if (!a->blocked)
 			log_warnx("%s; waiting for it to appear", err);
@@ -491,6 +513,7 @@ static void dump_state(struct agent *a)
 	log_info("state: %zu hosts, %zu set elements, %llu reconciles, %llu resolve failures",
 		 a->e.eps.n, held_total(a), (unsigned long long)a->sum.reconciles,
 		 (unsigned long long)a->sum.resolve_failures);
+	dnsproxy_log_stats(a->px);
 	for (i = 0; i < a->e.eps.n; i++) {
 		const struct host_state *h = &a->e.hs[i];
 
@@ -567,6 +590,10 @@ static void resolve_after_server_change(struct agent *a, int64_t now)
 	if (gen == a->res_generation)
 		return;
 	a->res_generation = gen;
+	/* The proxy forwards to the same servers (a resolv.conf naming the
+	 * proxy itself is refused there, and the running one kept). */
+	if (a->cfg.resolver_system)
+		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	for (i = 0; i < a->e.eps.n; i++)
 		if (a->due[i] != NEVER)
 			a->due[i] = now;
@@ -708,6 +735,7 @@ static void reload(struct agent *a)
 	watch_tags(a);
 	a->need_read = a->dirty = true;
 	a->dirty_at = 0;
+	dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
 }
 
@@ -845,6 +873,9 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->state_at);
 	if (a->watchdog_ms)
 		t = min64(t, a->watchdog_at);
+	t = min64(t, dnsproxy_deadline(a->px, now));
+	if (a->outputs_dirty)
+		t = min64(t, a->outputs_at);
 	if (!a->ready)
 		t = min64(t, a->ready_by);
 	if (a->mon_unlogged)
@@ -868,6 +899,24 @@ static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
 	timerfd_settime(a->tfd, 0, &its, NULL);
 }
 
+/* Proxied answers changed the state: write it; answers held for their
+ * addresses: write it now, not after COALESCE_MS. */
+static void note_proxy(struct agent *a, int64_t now)
+{
+	unsigned st = dnsproxy_take_state(a->px);
+
+	if (st & DNSPROXY_CHANGED) {
+		if (!a->dirty)
+			a->dirty_at = now;
+		a->dirty = a->state_dirty = true;
+	}
+	if (st & DNSPROXY_WAITING) {
+		a->dirty = true;
+		a->dirty_at = 0;
+		a->proxy_batch = true;
+	}
+}
+
 /* Everything time-driven, in order: queries due, c-ares timeouts, aging,
  * the safety-net re-read, the batch, the state file, the watchdog. */
 static void tick(struct agent *a)
@@ -877,6 +926,8 @@ static void tick(struct agent *a)
 	resolve_after_server_change(a, now);
 	resolve_due(a, now);
 	resolver_process_timeout(a->res);
+	dnsproxy_tick(a->px, now);
+	note_proxy(a, now);
 	expire(a);
 	if (now >= a->full_at) {
 		a->need_read = a->dirty = true;
@@ -889,7 +940,12 @@ static void tick(struct agent *a)
 	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
-		save_state(a, false);
+		save_state(a, false, true);
+	if (a->outputs_dirty && now >= a->outputs_at) {
+		write_outputs(a);
+		a->outputs_dirty = false;
+		a->outputs_at = now + OUTPUTS_MIN_MS;
+	}
 	if (a->mon_unlogged && now >= a->mon_logged + CHANGE_LOG_MS)
 		flush_foreign_changes(a, now);
 	if (!a->ready && now >= a->ready_by) {
@@ -920,6 +976,8 @@ static bool dispatch(struct agent *a, const struct epoll_event *ev)
 		return on_monitor(a);
 	} else if (ev->data.fd == a->ifd) {
 		on_tags_changed(a);
+	} else if (dnsproxy_handle_fd(a->px, ev->data.fd, ev->events)) {
+		/* the proxy's */
 	} else {
 		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 				    ev->events & EPOLLOUT);
@@ -1032,7 +1090,7 @@ static int take_lock(struct agent *a)
 /* The write-ahead of the record (engine.persist). */
 static void persist_record(void *arg)
 {
-	save_state(arg, false);
+	save_state(arg, false, false);
 }
 
 /* A state file that exists but cannot be used is kept for the
@@ -1203,6 +1261,10 @@ static int start(struct agent *a)
 	/* Its descriptor goes to the epoll set: after open_fds(). */
 	resolver_watch_resolv_conf(a->res, true);
 	a->res_generation = resolver_generation(a->res);
+	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->ep);
+	if (r < 0)	/* ELOOP: resolv.conf names the proxy itself */
+		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM :
+		       r == -ELOOP ? KVF_EX_CONFIG : KVF_EX_UNAVAILABLE;
 	setup_watchdog(a);
 	load_tags(a);
 	watch_tags(a);
@@ -1229,11 +1291,12 @@ static int start(struct agent *a)
 
 static void stop(struct agent *a)
 {
+	dnsproxy_close(a->px);
 	if (a->res)
 		drop_resolver(a);
 	/* Only an agent that loaded the state may overwrite it. */
 	if (a->started) {
-		save_state(a, true);
+		save_state(a, true, true);
 		write_outputs(a);
 	}
 	engine_fini(&a->e);

@@ -279,7 +279,7 @@ static void save_record(struct engine *e)
 {
 	struct state_set_view *views;
 	size_t n = engine_record_views(e, &views);
-	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now(), true);
 
 	if (r < 0)
 		log_warnx("clear: state file %s: %s", e->cfg->state_file, strerror(-r));

@@ -47,7 +47,7 @@ struct parser {
 	char **files;			/* names kept alive for seen[] */
 	size_t n_files, cap_files;
 	bool set6_explicit, set4_explicit;
-	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at;
+	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at, listen_at;
 	/* Open addressing over (name, port) of cfg->hosts: index + 1, 0 for
 	 * empty. Duplicate checks stay linear for 10k-host configs. */
 	size_t *host_slots;
@@ -671,6 +671,76 @@ static int d_metrics_file(struct parser *p, int argc, char **argv)
 	return path_arg(p, argv, &p->cfg->metrics_file, true);
 }
 
+static bool addr_is_unspecified(const struct kvf_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->bytes, zero, addr_len(a)) == 0;
+}
+
+int config_parse_listen(const char *text, struct config_listen *out)
+{
+	char buf[64], *host = buf, *port = NULL, *end;
+	const char *colon = strchr(text, ':');
+	unsigned long n = 53;
+
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	if (buf[0] == '[') {
+		/* [IPv6]:PORT, or [IPv6] */
+		end = strchr(buf, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -EINVAL;
+		*end = '\0';
+		host = buf + 1;
+		port = end[1] ? end + 2 : NULL;
+		if (!strchr(host, ':'))
+			return -EINVAL;
+	} else if (colon && !strchr(colon + 1, ':')) {
+		/* IPv4:PORT; a bare IPv6 address has several colons. */
+		buf[colon - text] = '\0';
+		port = buf + (colon - text) + 1;
+	}
+	if (addr_parse(host, &out->addr) < 0)
+		return -EINVAL;
+	if (port) {
+		errno = 0;
+		n = strtoul(port, &end, 10);
+		if (errno || *end || !isdigit((unsigned char)port[0]) || n < 1 || n > 65535)
+			return -EINVAL;
+	}
+	out->port = (uint16_t)n;
+	return 0;
+}
+
+static int d_listen(struct parser *p, int argc, char **argv)
+{
+	struct config *cfg = p->cfg;
+	size_t i;
+	int k;
+
+	cfg->listens = xcalloc((size_t)argc - 1, sizeof(*cfg->listens));
+	for (k = 1; k < argc; k++) {
+		struct config_listen *l = &cfg->listens[cfg->n_listens];
+
+		if (config_parse_listen(argv[k], l) < 0)
+			return perr(p, "listen: \"%s\" is not an IP address with an optional port "
+				    "(127.0.2.53, 127.0.2.53:5353, [::1]:5353)", argv[k]);
+		for (i = 0; i < cfg->n_listens; i++)
+			if (addr_cmp(&cfg->listens[i].addr, &l->addr) == 0 &&
+			    cfg->listens[i].port == l->port)
+				return perr(p, "listen: \"%s\" is given twice", argv[k]);
+		/* A wildcard socket would answer from whichever address the
+		 * kernel picks, and on every interface. */
+		if (addr_is_unspecified(&l->addr))
+			return perr(p, "listen: \"%s\": name the address to answer on", argv[k]);
+		cfg->n_listens++;
+	}
+	p->listen_at = p->at;
+	return 0;
+}
+
 static int d_metrics_per_host(struct parser *p, int argc, char **argv)
 {
 	return parse_bool(p, argv, &p->cfg->metrics_per_host);
@@ -822,6 +892,7 @@ static const struct directive directives[] = {
 	{ "service-tags",	d_service_tags,		2, CONFIG_MAX_ARGS - 2,	true },
 	{ "range-set4",		d_range_set4,		1, 1,			false },
 	{ "range-set6",		d_range_set6,		1, 1,			false },
+	{ "listen",		d_listen,		1, 8,			false },
 	{ "instance-discovery",	d_instance_discovery,	1, 1,			false },
 	{ "platform",		d_platform,		1, 1,			false },
 	{ "imds-users",		d_imds_users,		1, 16,			false },
@@ -1077,6 +1148,26 @@ static int validate_range_sets(struct parser *p)
 	return 0;
 }
 
+/* The proxy forwards to the resolvers: one of them being the proxy
+ * itself would send every query round in a loop. */
+static int validate_listen(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	char buf[KVF_ADDRSTRLEN];
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_listens; i++)
+		for (j = 0; j < cfg->n_resolvers && !cfg->resolver_system; j++)
+			if (cfg->listens[i].port == 53 &&
+			    addr_cmp(&cfg->listens[i].addr, &cfg->resolvers[j]) == 0) {
+				p->at = p->listen_at;
+				return perr(p, "listen: %s is also a resolver: the proxy would forward "
+					    "queries to itself", addr_format(&cfg->resolvers[j], buf,
+									     sizeof(buf)));
+			}
+	return 0;
+}
+
 /* Checks that involve several directives, reported at the line of the
  * directive that makes the combination wrong. */
 static int config_validate(struct parser *p)
@@ -1115,6 +1206,8 @@ static int config_validate(struct parser *p)
 		return perr(p, "set4 and set6 are both \"%s\"", cfg->set4);
 	}
 	if (validate_range_sets(p))
+		return -1;
+	if (validate_listen(p))
 		return -1;
 	if ((cfg->n_vaults || cfg->n_hsms) && !(cfg->functions & FN_VAULT)) {
 		p->at = p->endpoints_at;
@@ -1213,6 +1306,7 @@ void config_free(struct config *cfg)
 	free(cfg->state_file);
 	free(cfg->status_file);
 	free(cfg->metrics_file);
+	free(cfg->listens);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

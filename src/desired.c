@@ -199,6 +199,22 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 	return changed;
 }
 
+size_t desired_update_family(struct host_state *h, int family, enum resolve_status st,
+			     const struct filtered *f, int64_t now, unsigned grace)
+{
+	size_t changed = 0, i;
+
+	if (!resolve_status_definite(st))
+		return 0;
+	*(family == AF_INET ? &h->definite4 : &h->definite6) = true;
+	reserve_exact(h, h->n_addrs + f->n_addrs);
+	forget_current(h, family);
+	for (i = 0; i < f->n_addrs; i++)
+		if (f->addrs[i].family == family)
+			changed += hold(h, &f->addrs[i], now, true);
+	return changed + drop_old(h, family, now - (int64_t)grace, false);
+}
+
 size_t desired_expire(struct host_state *h, int64_t now, unsigned grace)
 {
 	size_t n = 0;

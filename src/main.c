@@ -222,6 +222,11 @@ static void warn_resolvers(const struct config *cfg)
 	}
 	n = sysfiles_parse_nameservers(buf, len, ns, SYSFILES_MAX_NAMESERVERS);
 	free(buf);
+	/* Clients that ask kvfence's DNS proxy get the very answers it
+	 * forwards: its resolver is rightly another one. */
+	for (i = 0; i < cfg->n_listens; i++)
+		if (cfg->listens[i].port == 53 && addr_in(&cfg->listens[i].addr, ns, n))
+			return;
 	list[0] = '\0';
 	for (i = 0; i < n; i++)
 		l += (size_t)snprintf(list + l, sizeof(list) - l, "%s%s", i ? " " : "",
@@ -473,7 +478,7 @@ static void sync_save(void *arg)
 	struct engine *e = arg;
 	struct state_set_view *views;
 	size_t n = engine_record_views(e, &views);
-	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now(), true);
 
 	if (r < 0)
 		log_warnx("state file %s: %s", e->cfg->state_file, strerror(-r));

@@ -542,6 +542,81 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	return changed;
 }
 
+static bool kernel_has(const struct elem_list *l, const struct elem *want)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = elem_key_cmp(&l->v[mid], want);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Whether every accepted address of host i, with each of its ports, is
+ * in the kernel as kvfence last saw it (after its own last commit). A
+ * set that cannot be written (broken) cannot be waited for. */
+static bool kernel_holds(const struct engine *e, size_t i, const struct filtered *f)
+{
+	const struct endpoint *ep = &e->eps.v[i];
+	size_t k, j;
+	unsigned p;
+
+	for (k = 0; k < e->n_sets; k++) {
+		const struct engine_set *s = &e->sets[k];
+		bool ports = keytype_has_port(s->key);
+
+		if (s->broken)
+			continue;
+		for (j = 0; j < f->n_addrs; j++) {
+			struct elem el = { .addr = f->addrs[j] };
+
+			if (f->addrs[j].family != keytype_family(s->key))
+				continue;
+			if (!s->exists)
+				return false;
+			for (p = 0; p < (ports ? ep->n_ports : 1); p++) {
+				el.port = ports ? ep->ports[p] : 0;
+				if (!kernel_has(&s->kernel, &el))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve_status st,
+			    const struct host_result *res, int64_t now, bool *in_kernel)
+{
+	const struct config *cfg = e->cfg;
+	const char *host = e->eps.v[i].name;
+	struct filtered f;
+	size_t changed;
+
+	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
+	log_rejections(host, &f, cfg->max_addresses,
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
+	count_rejections(&e->counters, &f);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, &f);
+	changed = desired_update_family(&e->hs[i], family, st, &f, now, cfg->grace);
+	if (e->eps.v[i].private_link)
+		changed += drop_public(&e->hs[i]);
+	if (resolve_status_definite(st))
+		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
+								    res->n_cnames);
+	*in_kernel = kernel_holds(e, i, &f);
+	filtered_free(&f);
+	return changed;
+}
+
 /* The held addresses as an answer, so that they meet the very filter an
  * answer meets; a remembered Private Link chain stands for the chain. */
 static void held_as_result(const struct host_state *h, struct host_result *res, char **pl)

@@ -68,6 +68,8 @@ build fuzz_config $CORE
 # shellcheck disable=SC2086
 build fuzz_answer $CORE resolver
 # shellcheck disable=SC2086
+build fuzz_dnsmsg $CORE dnsmsg
+# shellcheck disable=SC2086
 build fuzz_servicetags $CORE range servicetags
 
 FOUND=0
@@ -83,11 +85,12 @@ run() {
 }
 run fuzz_config config & PIDS+=($!)
 run fuzz_answer answer & PIDS+=($!)
+run fuzz_dnsmsg dnsmsg & PIDS+=($!)
 run fuzz_servicetags servicetags & PIDS+=($!)
 for i in "${!PIDS[@]}"; do wait "${PIDS[$i]}"; done
 PIDS=()
 
-for target in fuzz_config fuzz_answer fuzz_servicetags; do
+for target in fuzz_config fuzz_answer fuzz_dnsmsg fuzz_servicetags; do
 	echo "== $target ($SECONDS_EACH s)"
 	# The last status line and the final statistics.
 	grep -E '^#[0-9]+.*(pulse|DONE|NEW|REDUCE)' "$OUT/$target.log" | tail -n 1

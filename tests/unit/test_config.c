@@ -157,6 +157,13 @@ static const struct bad bad_inputs[] = {
 	{ "cloud public china\n", "t.conf:1:", "too many arguments" },
 	{ "max-stale 0s\n", "t.conf:1:", "longer than 0s" },
 	{ "refresh-max 99999999999d\n", "t.conf:1:", "too long" },
+	{ "listen localhost\n", "t.conf:1:", "not an IP address with an optional port" },
+	{ "listen 127.0.2.53:0\n", "t.conf:1:", "optional port" },
+	{ "listen [::1\n", "t.conf:1:", "optional port" },
+	{ "listen [127.0.0.1]:53\n", "t.conf:1:", "optional port" },
+	{ "listen 127.0.2.53 127.0.2.53:53\n", "t.conf:1:", "given twice" },
+	{ "listen 0.0.0.0\n", "t.conf:1:", "name the address" },
+	{ "resolver 127.0.2.53\nlisten 127.0.2.53\n", "t.conf:2:", "forward queries to itself" },
 	{ "platform aws\n", "t.conf:1:", "expected azure or none" },
 	{ "imds-users root -x\n", "t.conf:1:", "\"-x\" is not a user or group name" },
 	{ "imds-groups a;b\n", "t.conf:1:", "is not a user or group name" },
@@ -166,6 +173,30 @@ static const struct bad bad_inputs[] = {
 	{ "vault pl1 pl1 private\n", "t.conf:1:", "given twice" },
 	{ "vault ok1 -bad private\n", "t.conf:1:", "start with a letter" },
 };
+
+static void test_listen(void)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+	char buf[KVF_ADDRSTRLEN];
+
+	ok(parse("listen 127.0.2.53 127.0.2.53:5353 ::1 [2001:db8::53]:5300\n", &cfg, err) == 0,
+	   "listen with four forms");
+	is_int(cfg.n_listens, 4, "four listen addresses");
+	is_str(addr_format(&cfg.listens[0].addr, buf, sizeof(buf)), "127.0.2.53", "an IPv4 address");
+	is_int(cfg.listens[0].port, 53, "port 53 by default");
+	is_int(cfg.listens[1].port, 5353, "IPv4:port");
+	is_str(addr_format(&cfg.listens[2].addr, buf, sizeof(buf)), "::1", "a bare IPv6 address");
+	is_int(cfg.listens[2].port, 53, "port 53");
+	is_str(addr_format(&cfg.listens[3].addr, buf, sizeof(buf)), "2001:db8::53", "[IPv6]:port");
+	is_int(cfg.listens[3].port, 5300, "its port");
+	config_free(&cfg);
+	ok(parse("cloud public\n", &cfg, err) == 0 && cfg.n_listens == 0, "no proxy by default");
+	config_free(&cfg);
+	ok(parse("resolver 127.0.2.53\nlisten 127.0.2.53:5353\n", &cfg, err) == 0,
+	   "a resolver on the listen address but another port is no loop");
+	config_free(&cfg);
+}
 
 /* platform, imds-users/-groups, instance-discovery, "private". */
 static void test_platform_and_private(void)
@@ -406,6 +437,7 @@ int main(void)
 	test_defaults();
 	test_full();
 	test_bad_inputs();
+	test_listen();
 	test_binary_garbage();
 	test_durations();
 	test_names();
