@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "dnsproxy.h"
 #include "kvfence.h"
+#include "heap.h"
 #include "log.h"
 #include "monitor.h"
 #include "reconcile.h"
@@ -75,6 +76,8 @@ struct agent {
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
 	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
+	struct heap dueq;	/* the hosts by due, so a wakeup costs O(log n) */
+	int64_t expiry_at;	/* monotonic ms: no address expires before */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool running, started, discard_answers;
@@ -188,6 +191,26 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
 }
 
+static void set_due(struct agent *a, size_t i, int64_t t)
+{
+	a->due[i] = t;
+	heap_update(&a->dueq, i);
+}
+
+/* Host i's state changed: its addresses may expire sooner than any
+ * other's. (The full walk in expire() finds the exact time.) */
+static void note_expiry(struct agent *a, size_t i)
+{
+	int64_t t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+	int64_t now = clock_now(), at;
+
+	if (t == NEVER)
+		return;
+	at = mono_ms() + (t > now ? (t - now) * 1000 : 0);
+	if (at < a->expiry_at)
+		a->expiry_at = at;
+}
+
 /* The addresses a host holds, sorted (as held); the caller frees. */
 static struct kvf_addr *snapshot_addrs(const struct host_state *h, size_t *n)
 {
@@ -244,8 +267,9 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 			  a->e.eps.v[i].name, h->ttl, a->cfg.refresh_min);
 		a->short_ttl_logged = true;
 	}
-	a->due[i] = mono_ms() + delay;
+	set_due(a, i, mono_ms() + delay);
 	a->next_wall[i] = time(NULL) + delay / 1000;
+	note_expiry(a, i);
 	if (!a->dirty)
 		a->dirty_at = mono_ms();
 	a->dirty = true;
@@ -256,10 +280,8 @@ static void resolve_due(struct agent *a, int64_t now)
 {
 	size_t i;
 
-	for (i = 0; i < a->e.eps.n; i++) {
-		if (a->due[i] > now)
-			continue;
-		a->due[i] = NEVER;
+	while ((i = heap_top(&a->dueq)) != HEAP_NONE && a->due[i] <= now) {
+		set_due(a, i, NEVER);
 		resolver_resolve(a->res, a->e.eps.v[i].name, on_answer, a, i);
 	}
 }
@@ -271,15 +293,26 @@ static void resolve_due(struct agent *a, int64_t now)
  * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = clock_now();
+	int64_t now = clock_now(), now_ms = mono_ms(), next = NEVER;
 	size_t i, n = 0, stale = 0;
 
+	if (now_ms < a->expiry_at)
+		return;		/* nothing is due: no walk over every host */
 	for (i = 0; i < a->e.eps.n; i++) {
+		int64_t t;
+
 		if (a->due[i] == NEVER)
-			continue;
+			continue;	/* in flight: its answer decides */
 		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
 		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
+		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+		if (t < next)
+			next = t;
 	}
+	/* The clock counts seconds: something due now that did not go
+	 * (it cannot) is looked at again in a second, not in a loop. */
+	a->expiry_at = next == NEVER ? NEVER :
+		       now_ms + (next > now ? (next - now) * 1000 : 1000);
 	if (stale)
 		log_msg(LOG_ERR, "max-stale %us: removed %zu addresses that no DNS answer "
 			"confirmed for that long (failing closed)", a->cfg.max_stale, stale);
@@ -288,26 +321,6 @@ static void expire(struct agent *a)
 		a->dirty_at = 0;
 		a->state_dirty = true;
 	}
-}
-
-static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
-{
-	int64_t now = clock_now(), next = NEVER;
-	size_t i;
-
-	for (i = 0; i < a->e.eps.n; i++) {
-		int64_t t;
-
-		if (a->due[i] == NEVER)
-			continue;	/* in flight: its answer decides */
-		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
-
-		if (t < next)
-			next = t;
-	}
-	if (next == NEVER)
-		return NEVER;
-	return now_ms + (next > now ? (next - now) * 1000 : 0);
 }
 
 static void write_outputs(struct agent *a)
@@ -541,6 +554,8 @@ static void alloc_hosts(struct agent *a)
 	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
 	for (i = 0; i < a->e.eps.n; i++)
 		a->due[i] = 0;	/* everything is due at start */
+	heap_init(&a->dueq, a->due, a->e.eps.n, NEVER);
+	a->expiry_at = 0;	/* a walk at the next tick finds the first */
 }
 
 static void free_hosts(struct agent *a)
@@ -549,6 +564,7 @@ static void free_hosts(struct agent *a)
 	free(a->next_wall);
 	free(a->hint);
 	free(a->fail_logged);
+	heap_free(&a->dueq);
 }
 
 static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
@@ -574,7 +590,7 @@ static size_t remap_host(void *arg, const char *name, size_t old_idx)
 	(void)old_idx;
 	if (i < 0)
 		return RESOLVER_DROP;
-	a->due[i] = NEVER;
+	set_due(a, (size_t)i, NEVER);
 	return (size_t)i;
 }
 
@@ -596,7 +612,7 @@ static void resolve_after_server_change(struct agent *a, int64_t now)
 		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	for (i = 0; i < a->e.eps.n; i++)
 		if (a->due[i] != NEVER)
-			a->due[i] = now;
+			set_due(a, i, now);
 }
 
 static void drop_resolver(struct agent *a)
@@ -860,7 +876,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	int ms;
 	size_t i;
 
-	for (i = 0; i < a->e.eps.n; i++)
+	if ((i = heap_top(&a->dueq)) != HEAP_NONE)
 		t = min64(t, a->due[i]);
 	ms = resolver_timeout_ms(a->res);
 	if (ms >= 0)
@@ -880,7 +896,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->ready_by);
 	if (a->mon_unlogged)
 		t = min64(t, a->mon_logged + CHANGE_LOG_MS);
-	return min64(t, expiry_deadline(a, now));
+	return min64(t, a->expiry_at);
 }
 
 static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
@@ -906,6 +922,7 @@ static void note_proxy(struct agent *a, int64_t now)
 	unsigned st = dnsproxy_take_state(a->px);
 
 	if (st & DNSPROXY_CHANGED) {
+		a->expiry_at = 0;	/* which hosts changed is the proxy's */
 		if (!a->dirty)
 			a->dirty_at = now;
 		a->dirty = a->state_dirty = true;
