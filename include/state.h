@@ -12,7 +12,7 @@
 #include "catalogue.h"
 #include "desired.h"
 #include "elem.h"
-#include "nftset.h"
+#include "nftcodec.h"
 
 /* Both clocks at one instant: the wall clock (time(), only to carry ages
  * across a reboot) and kvfence's clock (clock_now(), in which host states

@@ -62,7 +62,7 @@ struct agent {
 	struct config cfg;
 	struct engine e;
 	struct resolver *res;
-	struct nftset_ctx *nft;
+	struct nlsock *nft;
 	struct monitor *mon;
 	struct dnsproxy *px;	/* listen: the DNS proxy, or NULL */
 	bool proxy_batch;	/* the next reconcile releases held answers */
@@ -1197,11 +1197,11 @@ static int open_kernel(struct agent *a)
 	char err[512];
 	int r;
 
-	r = nftset_open(&a->nft);
+	r = nlsock_open(&a->nft);
 	if (r == 0)
 		r = monitor_open(&a->mon);
 	if (r == 0)
-		monitor_ignore_portid(a->mon, nftset_portid(a->nft));
+		monitor_ignore_portid(a->mon, nlsock_portid(a->nft));
 	if (r < 0) {
 		log_msg(LOG_ERR, "netlink: %s", strerror(-r));
 		if (r == -EPERM || r == -EACCES) {
@@ -1304,7 +1304,7 @@ static void stop(struct agent *a)
 	if (a->mon)
 		monitor_close(a->mon);
 	if (a->nft)
-		nftset_close(a->nft);
+		nlsock_close(a->nft);
 	if (a->ep >= 0)
 		close(a->ep);
 	if (a->sfd >= 0)
