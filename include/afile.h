@@ -2,6 +2,7 @@
 #ifndef KVF_AFILE_H
 #define KVF_AFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Create the missing directories above file: its own directory with
@@ -17,6 +18,9 @@ int mkdir_parents(const char *file, unsigned mode);
 struct afile {
 	FILE *f;
 	char *path, *tmp;
+	/* Set before afile_commit: rename without the fsyncs. The file
+	 * then survives the process, not the machine. */
+	bool nosync;
 };
 
 /* 0 or -errno; on success the caller must afile_commit. mode is applied

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
-#include "nftset.h"
+#include "nlsock.h"
 
 struct clear_stats {
 	size_t removed;		/* elements and ranges */
@@ -22,7 +22,7 @@ struct clear_stats {
  * (a rule still referring to a set makes the kernel refuse that one; the
  * elements are gone all the same). dry_run prints the plan. Logs one
  * line per set. 0, or -errno with err filled. */
-int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
+int clear_run(const struct config *cfg, struct nlsock *nft, bool dry_run,
 	      struct clear_stats *st, char *err, size_t errlen);
 
 /* The agent's lock on the state file: 0 taken (*fd to close when done),

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "nftset.h"
+#include "nftcodec.h"
 
 struct monitor;
 

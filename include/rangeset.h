@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
-#include "nftset.h"
+#include "nftbatch.h"
+#include "nlsock.h"
 #include "range.h"
 #include "servicetags.h"
 
@@ -36,13 +37,13 @@ void rangesets_fini(struct range_sets *rs);
  * (not an interval set, a map, the other family) is marked broken and
  * left alone, the others are read, and -EPROTOTYPE is returned at the
  * end with err naming the first such set. */
-int rangesets_read(struct range_sets *rs, struct nftset_ctx *nft, bool create,
+int rangesets_read(struct range_sets *rs, struct nlsock *nft, bool create,
 		   char *err, size_t errlen);
 
 /* Compute the differences and queue them (creating missing sets, and
  * the table unless *table_queued) or, dry_run, print them. Returns the
  * number of ranges added plus removed. */
-size_t rangesets_queue(struct range_sets *rs, struct nftset_batch *b, bool *table_queued,
+size_t rangesets_queue(struct range_sets *rs, struct nftbatch *b, bool *table_queued,
 		       bool dry_run);
 
 /* After the batch: committed (views updated, one log line per changed

@@ -12,7 +12,8 @@
 #include "config.h"
 #include "desired.h"
 #include "elem.h"
-#include "nftset.h"
+#include "nftcodec.h"
+#include "nlsock.h"
 #include "rangeset.h"
 #include "result.h"
 #include "state.h"
@@ -69,7 +70,7 @@ struct engine {
 	struct public_answer *pl_public;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
-	struct nftset_ctx *nft;		/* borrowed */
+	struct nlsock *nft;		/* borrowed */
 	bool log_unchanged;		/* a set=... line even when nothing changed */
 	struct engine_set *orphans;	/* sets the record names, no longer configured */
 	size_t n_orphans;
@@ -89,7 +90,7 @@ struct reconcile_stats {
 	size_t messages;		/* netlink messages of the batch */
 };
 
-void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *nft);
+void engine_init(struct engine *e, const struct config *cfg, struct nlsock *nft);
 void engine_fini(struct engine *e);
 
 /* Move what old holds into e (a freshly initialised engine for a new

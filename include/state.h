@@ -12,7 +12,7 @@
 #include "catalogue.h"
 #include "desired.h"
 #include "elem.h"
-#include "nftset.h"
+#include "nftcodec.h"
 
 /* Both clocks at one instant: the wall clock (time(), only to carry ages
  * across a reboot) and kvfence's clock (clock_now(), in which host states
@@ -60,10 +60,14 @@ struct state_set_view {
 
 /* Write hs[i] for eps->v[i], i < eps->n, and the sets' records to path.
  * Times are written as wall-clock seconds (converted from kvfence's
- * clock at now). 0 or -errno. */
+ * clock at now). durable: fsync it (and the directory); without, the file
+ * survives a crash of kvfence but perhaps not of the machine, which the
+ * kernel's sets do not survive either: enough for the write-ahead of the
+ * record before a batch, which must not cost an fsync per new address.
+ * 0 or -errno. */
 int state_save(const char *path, const struct endpoint_list *eps,
 	       const struct host_state *hs, const struct state_set_view *sets,
-	       size_t n_sets, struct state_clock now);
+	       size_t n_sets, struct state_clock now, bool durable);
 
 struct state_loaded {
 	int version;			/* of the file: 1 or 2 */

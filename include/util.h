@@ -12,6 +12,9 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* p, from an allocator that returns NULL when out of memory (libnftnl's):
+ * fatal then, as in xmalloc. */
+void *xcheck_alloc(void *p);
 
 /* Grow *arr (of element size elsz) so that it holds at least need elements;
  * capacity doubles. */

@@ -121,7 +121,7 @@ int afile_commit(struct afile *af)
 		r = -errno;
 	else if (ferror(af->f))
 		r = -EIO;	/* an earlier write failed; its errno is gone */
-	if (r == 0 && fsync(fileno(af->f)) < 0)
+	if (r == 0 && !af->nosync && fsync(fileno(af->f)) < 0)
 		r = -errno;
 	if (fclose(af->f) == EOF && r == 0)
 		r = -errno;
@@ -129,7 +129,7 @@ int afile_commit(struct afile *af)
 		r = -errno;
 	if (r < 0)
 		unlink(af->tmp);
-	else
+	else if (!af->nosync)
 		sync_dir(af->path);
 	afile_free(af);
 	return r;

@@ -28,6 +28,7 @@
 #include "agent.h"
 #include "dnsproxy.h"
 #include "kvfence.h"
+#include "heap.h"
 #include "log.h"
 #include "monitor.h"
 #include "reconcile.h"
@@ -63,7 +64,7 @@ struct agent {
 	struct config cfg;
 	struct engine e;
 	struct resolver *res;
-	struct nftset_ctx *nft;
+	struct nlsock *nft;
 	struct monitor *mon;
 	struct dnsproxy *px;	/* listen: the DNS proxy, or NULL */
 	bool proxy_batch;	/* the next reconcile releases held answers */
@@ -76,6 +77,8 @@ struct agent {
 	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
 	int64_t *next_wall;	/* per host, for status.json */
 	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
+	struct heap dueq;	/* the hosts by due, so a wakeup costs O(log n) */
+	int64_t expiry_at;	/* monotonic ms: no address expires before */
 	int64_t *fail_logged;	/* per host, wall s of the last failure message */
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool running, started, discard_answers;
@@ -189,6 +192,26 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
 }
 
+static void set_due(struct agent *a, size_t i, int64_t t)
+{
+	a->due[i] = t;
+	heap_update(&a->dueq, i);
+}
+
+/* Host i's state changed: its addresses may expire sooner than any
+ * other's. (The full walk in expire() finds the exact time.) */
+static void note_expiry(struct agent *a, size_t i)
+{
+	int64_t t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+	int64_t now = clock_now(), at;
+
+	if (t == NEVER)
+		return;
+	at = mono_ms() + (t > now ? (t - now) * 1000 : 0);
+	if (at < a->expiry_at)
+		a->expiry_at = at;
+}
+
 /* The addresses a host holds, sorted (as held); the caller frees. */
 static struct kvf_addr *snapshot_addrs(const struct host_state *h, size_t *n)
 {
@@ -245,8 +268,9 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 			  a->e.eps.v[i].name, h->ttl, a->cfg.refresh_min);
 		a->short_ttl_logged = true;
 	}
-	a->due[i] = mono_ms() + delay;
+	set_due(a, i, mono_ms() + delay);
 	a->next_wall[i] = time(NULL) + delay / 1000;
+	note_expiry(a, i);
 	if (!a->dirty)
 		a->dirty_at = mono_ms();
 	a->dirty = true;
@@ -257,10 +281,8 @@ static void resolve_due(struct agent *a, int64_t now)
 {
 	size_t i;
 
-	for (i = 0; i < a->e.eps.n; i++) {
-		if (a->due[i] > now)
-			continue;
-		a->due[i] = NEVER;
+	while ((i = heap_top(&a->dueq)) != HEAP_NONE && a->due[i] <= now) {
+		set_due(a, i, NEVER);
 		resolver_resolve(a->res, a->e.eps.v[i].name, on_answer, a, i);
 	}
 }
@@ -272,15 +294,26 @@ static void resolve_due(struct agent *a, int64_t now)
  * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = clock_now();
+	int64_t now = clock_now(), now_ms = mono_ms(), next = NEVER;
 	size_t i, n = 0, stale = 0;
 
+	if (now_ms < a->expiry_at)
+		return;		/* nothing is due: no walk over every host */
 	for (i = 0; i < a->e.eps.n; i++) {
+		int64_t t;
+
 		if (a->due[i] == NEVER)
-			continue;
+			continue;	/* in flight: its answer decides */
 		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
 		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
+		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
+		if (t < next)
+			next = t;
 	}
+	/* The clock counts seconds: something due now that did not go
+	 * (it cannot) is looked at again in a second, not in a loop. */
+	a->expiry_at = next == NEVER ? NEVER :
+		       now_ms + (next > now ? (next - now) * 1000 : 1000);
 	if (stale)
 		log_msg(LOG_ERR, "max-stale %us: removed %zu addresses that no DNS answer "
 			"confirmed for that long (failing closed)", a->cfg.max_stale, stale);
@@ -289,26 +322,6 @@ static void expire(struct agent *a)
 		a->dirty_at = 0;
 		a->state_dirty = true;
 	}
-}
-
-static int64_t expiry_deadline(struct agent *a, int64_t now_ms)
-{
-	int64_t now = clock_now(), next = NEVER;
-	size_t i;
-
-	for (i = 0; i < a->e.eps.n; i++) {
-		int64_t t;
-
-		if (a->due[i] == NEVER)
-			continue;	/* in flight: its answer decides */
-		t = desired_next_expiry(&a->e.hs[i], a->cfg.grace, a->cfg.max_stale);
-
-		if (t < next)
-			next = t;
-	}
-	if (next == NEVER)
-		return NEVER;
-	return now_ms + (next > now ? (next - now) * 1000 : 0);
 }
 
 static void write_outputs(struct agent *a)
@@ -328,11 +341,12 @@ static void write_outputs(struct agent *a)
 	}
 }
 
-static void save_state(struct agent *a, bool last)
+static void save_state(struct agent *a, bool last, bool durable)
 {
 	struct state_set_view *views;
 	size_t n = engine_record_views(&a->e, &views);
-	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now());
+	int r = state_save(a->cfg.state_file, &a->e.eps, a->e.hs, views, n, state_clock_now(),
+			   durable);
 
 	free(views);
 
@@ -343,7 +357,8 @@ static void save_state(struct agent *a, bool last)
 	else if (r < 0)
 		log_warnx("state file %s: %s; trying again in %d s", a->cfg.state_file,
 			  strerror(-r), STATE_RETRY_MS / 1000);
-	a->state_dirty = r < 0;
+	/* What was written without fsync is written again with it soon. */
+	a->state_dirty = r < 0 || !durable;
 	a->state_at = mono_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
 }
 
@@ -540,6 +555,8 @@ static void alloc_hosts(struct agent *a)
 	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
 	for (i = 0; i < a->e.eps.n; i++)
 		a->due[i] = 0;	/* everything is due at start */
+	heap_init(&a->dueq, a->due, a->e.eps.n, NEVER);
+	a->expiry_at = 0;	/* a walk at the next tick finds the first */
 }
 
 static void free_hosts(struct agent *a)
@@ -548,6 +565,7 @@ static void free_hosts(struct agent *a)
 	free(a->next_wall);
 	free(a->hint);
 	free(a->fail_logged);
+	heap_free(&a->dueq);
 }
 
 static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
@@ -573,7 +591,7 @@ static size_t remap_host(void *arg, const char *name, size_t old_idx)
 	(void)old_idx;
 	if (i < 0)
 		return RESOLVER_DROP;
-	a->due[i] = NEVER;
+	set_due(a, (size_t)i, NEVER);
 	return (size_t)i;
 }
 
@@ -595,7 +613,7 @@ static void resolve_after_server_change(struct agent *a, int64_t now)
 		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
 	for (i = 0; i < a->e.eps.n; i++)
 		if (a->due[i] != NEVER)
-			a->due[i] = now;
+			set_due(a, i, now);
 }
 
 static void drop_resolver(struct agent *a)
@@ -859,7 +877,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	int ms;
 	size_t i;
 
-	for (i = 0; i < a->e.eps.n; i++)
+	if ((i = heap_top(&a->dueq)) != HEAP_NONE)
 		t = min64(t, a->due[i]);
 	ms = resolver_timeout_ms(a->res);
 	if (ms >= 0)
@@ -879,7 +897,7 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 		t = min64(t, a->ready_by);
 	if (a->mon_unlogged)
 		t = min64(t, a->mon_logged + CHANGE_LOG_MS);
-	return min64(t, expiry_deadline(a, now));
+	return min64(t, a->expiry_at);
 }
 
 static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
@@ -905,6 +923,7 @@ static void note_proxy(struct agent *a, int64_t now)
 	unsigned st = dnsproxy_take_state(a->px);
 
 	if (st & DNSPROXY_CHANGED) {
+		a->expiry_at = 0;	/* which hosts changed is the proxy's */
 		if (!a->dirty)
 			a->dirty_at = now;
 		a->dirty = a->state_dirty = true;
@@ -939,7 +958,7 @@ static void tick(struct agent *a)
 	     (a->urgent && now >= a->written_at + a->urgent_gap)))
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
-		save_state(a, false);
+		save_state(a, false, true);
 	if (a->outputs_dirty && now >= a->outputs_at) {
 		write_outputs(a);
 		a->outputs_dirty = false;
@@ -1089,7 +1108,7 @@ static int take_lock(struct agent *a)
 /* The write-ahead of the record (engine.persist). */
 static void persist_record(void *arg)
 {
-	save_state(arg, false);
+	save_state(arg, false, false);
 }
 
 /* A state file that exists but cannot be used is kept for the
@@ -1196,11 +1215,11 @@ static int open_kernel(struct agent *a)
 	char err[KVF_ERRLEN];
 	int r;
 
-	r = nftset_open(&a->nft);
+	r = nlsock_open(&a->nft);
 	if (r == 0)
 		r = monitor_open(&a->mon);
 	if (r == 0)
-		monitor_ignore_portid(a->mon, nftset_portid(a->nft));
+		monitor_ignore_portid(a->mon, nlsock_portid(a->nft));
 	if (r < 0) {
 		log_msg(LOG_ERR, "netlink: %s", strerror(-r));
 		if (r == -EPERM || r == -EACCES) {
@@ -1295,7 +1314,7 @@ static void stop(struct agent *a)
 		drop_resolver(a);
 	/* Only an agent that loaded the state may overwrite it. */
 	if (a->started) {
-		save_state(a, true);
+		save_state(a, true, true);
 		write_outputs(a);
 	}
 	engine_fini(&a->e);
@@ -1303,7 +1322,7 @@ static void stop(struct agent *a)
 	if (a->mon)
 		monitor_close(a->mon);
 	if (a->nft)
-		nftset_close(a->nft);
+		nlsock_close(a->nft);
 	if (a->ep >= 0)
 		close(a->ep);
 	if (a->sfd >= 0)

@@ -15,6 +15,9 @@
 #include "kvfence.h"
 #include "clear.h"
 #include "log.h"
+#include "nftbatch.h"
+#include "nftcommit.h"
+#include "nftread.h"
 #include "reconcile.h"
 #include "state.h"
 #include "util.h"
@@ -80,7 +83,7 @@ static void plan_print(const struct set_plan *p, bool dry_run)
 		 p->deleted ? (dry_run ? ", would delete the set" : ", set deleted") : "");
 }
 
-static void queue_host_set(struct engine_set *s, struct nftset_batch *b, struct set_plan *p)
+static void queue_host_set(struct engine_set *s, struct nftbatch *b, struct set_plan *p)
 {
 	struct elem_list del = { 0 };
 
@@ -92,13 +95,13 @@ static void queue_host_set(struct engine_set *s, struct nftset_batch *b, struct 
 		return;
 	owned_elems(&s->kernel, &del, &p->kept);
 	p->removed = del.n;
-	nftset_batch_del_elems(b, &s->ref, s->key, del.v, del.n);
+	nftbatch_del_elems(b, &s->ref, s->key, del.v, del.n);
 	elem_list_free(&del);
 }
 
 /* Every configured set, every set only the record names (orphans), and
  * the range sets. Returns the number of plans filled. */
-static size_t queue_elems(struct engine *e, struct nftset_batch *b, struct set_plan *plans)
+static size_t queue_elems(struct engine *e, struct nftbatch *b, struct set_plan *plans)
 {
 	size_t i, n = 0;
 
@@ -118,7 +121,7 @@ static size_t queue_elems(struct engine *e, struct nftset_batch *b, struct set_p
 			continue;
 		owned_ranges(&s->kernel, &del, &p->kept);
 		p->removed = del.n;
-		nftset_batch_del_ranges(b, &s->ref, s->family, del.v, del.n);
+		nftbatch_del_ranges(b, &s->ref, s->family, del.v, del.n);
 		range_list_free(&del);
 	}
 	return n;
@@ -148,14 +151,14 @@ static bool table_deletable(struct engine *e, const struct set_plan *plans, size
 		*count += deletable(&plans[i]);
 	}
 	return created && *count &&
-	       nftset_table_use(e->nft, t->family, t->table, &use) == 0 && use == *count;
+	       nftread_table_use(e->nft, t->family, t->table, &use) == 0 && use == *count;
 }
 
-static int commit(struct nftset_batch *b, bool dry_run, char *err, size_t errlen)
+static int commit(struct engine *e, struct nftbatch *b, bool dry_run, char *err, size_t errlen)
 {
-	int r = dry_run ? 0 : nftset_batch_commit(b, err, errlen);
+	int r = dry_run ? 0 : nftcommit_batch(e->nft, b, err, errlen);
 
-	nftset_batch_free(b);
+	nftbatch_free(b);
 	return r;
 }
 
@@ -176,17 +179,17 @@ static void mark_table_deleted(struct set_plan *plans, size_t n, const struct se
 static void delete_objects(struct engine *e, struct set_plan *plans, size_t n, bool dry_run,
 			   struct clear_stats *st)
 {
-	struct nftset_batch *b;
+	struct nftbatch *b;
 	char err[KVF_ERRLEN];
 	size_t i, count;
 
 	for (i = 0; i < n; i++) {
 		if (!deletable(&plans[i]) || plans[i].deleted)
 			continue;
-		b = nftset_batch_new(e->nft);
+		b = nftbatch_new();
 		if (table_deletable(e, plans, n, plans[i].ref, &count)) {
-			nftset_batch_del_table(b, plans[i].ref->family, plans[i].ref->table);
-			if (commit(b, dry_run, err, sizeof(err)) < 0) {
+			nftbatch_del_table(b, plans[i].ref->family, plans[i].ref->table);
+			if (commit(e, b, dry_run, err, sizeof(err)) < 0) {
 				log_warnx("clear: %s; it stays", err);
 				continue;
 			}
@@ -195,8 +198,8 @@ static void delete_objects(struct engine *e, struct set_plan *plans, size_t n, b
 			st->sets_deleted += count;
 			continue;
 		}
-		nftset_batch_del_set(b, plans[i].ref);
-		if (commit(b, dry_run, err, sizeof(err)) < 0) {
+		nftbatch_del_set(b, plans[i].ref);
+		if (commit(e, b, dry_run, err, sizeof(err)) < 0) {
 			log_warnx("clear: %s; it stays (a rule still uses it?)", err);
 			continue;
 		}
@@ -225,12 +228,12 @@ static int clear_engine(struct engine *e, bool dry_run, struct clear_stats *st,
 {
 	struct set_plan *plans = xcalloc(e->n_sets + e->n_orphans + e->ranges.n + 1,
 					 sizeof(*plans));
-	struct nftset_batch *b = nftset_batch_new(e->nft);
+	struct nftbatch *b = nftbatch_new();
 	size_t i, n;
 	int r;
 
 	n = queue_elems(e, b, plans);
-	r = commit(b, dry_run, err, errlen);
+	r = commit(e, b, dry_run, err, errlen);
 	if (r < 0)
 		goto out;
 	delete_objects(e, plans, n, dry_run, st);
@@ -277,14 +280,14 @@ static void save_record(struct engine *e)
 {
 	struct state_set_view *views;
 	size_t n = engine_record_views(e, &views);
-	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now(), true);
 
 	if (r < 0)
 		log_warnx("clear: state file %s: %s", e->cfg->state_file, strerror(-r));
 	free(views);
 }
 
-int clear_run(const struct config *cfg, struct nftset_ctx *nft, bool dry_run,
+int clear_run(const struct config *cfg, struct nlsock *nft, bool dry_run,
 	      struct clear_stats *st, char *err, size_t errlen)
 {
 	/* A missing set is nothing to clear, whatever create-sets says. */

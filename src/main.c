@@ -24,7 +24,7 @@
 #include "config.h"
 #include "kvfence.h"
 #include "log.h"
-#include "nftset.h"
+#include "nlsock.h"
 #include "reconcile.h"
 #include "resolver.h"
 #include "rules.h"
@@ -478,7 +478,7 @@ static void sync_save(void *arg)
 	struct engine *e = arg;
 	struct state_set_view *views;
 	size_t n = engine_record_views(e, &views);
-	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now());
+	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now(), true);
 
 	if (r < 0)
 		log_warnx("state file %s: %s", e->cfg->state_file, strerror(-r));
@@ -488,7 +488,7 @@ static void sync_save(void *arg)
 /* Resolve every host once and reconcile once. Elements of hosts whose
  * resolution failed stay as they are (fail-static); when no host got an
  * answer nothing at all is written. */
-static int do_sync(const struct config *cfg, struct nftset_ctx *nft, bool dry_run)
+static int do_sync(const struct config *cfg, struct nlsock *nft, bool dry_run)
 {
 	struct sync_run run = { .now = clock_now() };
 	struct reconcile_stats st;
@@ -554,7 +554,7 @@ out:
 
 static int cmd_sync(const char *conf, int argc, char **argv)
 {
-	struct nftset_ctx *nft;
+	struct nlsock *nft;
 	struct config cfg;
 	bool dry_run = false;
 	int r, ret, lockfd = -1;
@@ -565,14 +565,14 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 		return KVF_EX_USAGE;
 	if (load_config(conf, &cfg))
 		return KVF_EX_CONFIG;
-	r = nftset_open(&nft);
+	r = nlsock_open(&nft);
 	if (r < 0) {
 		log_warnx("netlink: %s", strerror(-r));
 		config_free(&cfg);
 		return nft_exit(r);
 	}
 	if (!dry_run && sync_lock(&cfg, &lockfd, &ret) < 0) {
-		nftset_close(nft);
+		nlsock_close(nft);
 		config_free(&cfg);
 		return ret;
 	}
@@ -583,7 +583,7 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
 			  "and a table no other process owns (flags owner, as firewalld's "
 			  "table is): see FIREWALLD in kvfence(8)");
-	nftset_close(nft);
+	nlsock_close(nft);
 	config_free(&cfg);
 	return ret;
 }
@@ -658,7 +658,7 @@ static int cmd_status(const char *conf, int argc, char **argv)
 static int cmd_clear(const char *conf, int argc, char **argv)
 {
 	struct clear_stats st;
-	struct nftset_ctx *nft;
+	struct nlsock *nft;
 	struct config cfg;
 	char err[KVF_ERRLEN], pid[32];
 	bool dry_run = false;
@@ -682,10 +682,10 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 		config_free(&cfg);
 		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM : KVF_EX_OSERR;
 	}
-	r = nftset_open(&nft);
+	r = nlsock_open(&nft);
 	if (r == 0) {
 		r = clear_run(&cfg, nft, dry_run, &st, err, sizeof(err));
-		nftset_close(nft);
+		nlsock_close(nft);
 		if (r < 0)
 			log_warnx("clear: %s", err);
 		else

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "nftread.h"
 #include "rangeset.h"
 
 static void add_set(struct range_sets *rs, const struct config *cfg, const char *name,
@@ -49,7 +50,7 @@ static bool ours(const char *comment)
 				  strlen(SERVICETAGS_COMMENT_PREFIX)) == 0;
 }
 
-static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
+static int read_one(struct range_set *s, struct nlsock *nft, bool create,
 		    char *err, size_t errlen)
 {
 	char d[300];
@@ -58,7 +59,7 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 
 	range_list_free(&s->kernel);
 	s->broken = false;
-	r = nftset_get_interval(nft, &s->ref, &family, err, errlen);
+	r = nftread_interval_set(nft, &s->ref, &family, err, errlen);
 	if (r == -ENOENT) {
 		s->exists = false;
 		if (create)
@@ -77,7 +78,7 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 	if (r < 0)
 		return r;
 	s->exists = true;
-	r = nftset_list_ranges(nft, &s->ref, family, &s->kernel, err, errlen);
+	r = nftread_ranges(nft, &s->ref, family, &s->kernel, err, errlen);
 	if (r < 0)
 		return r;
 	for (i = 0; i < s->kernel.n; i++)
@@ -87,7 +88,7 @@ static int read_one(struct range_set *s, struct nftset_ctx *nft, bool create,
 	return 0;
 }
 
-int rangesets_read(struct range_sets *rs, struct nftset_ctx *nft, bool create,
+int rangesets_read(struct range_sets *rs, struct nlsock *nft, bool create,
 		   char *err, size_t errlen)
 {
 	char scratch[512];
@@ -123,7 +124,7 @@ static void print_plan(const struct range_set *s)
 		       range_format(&s->del.v[i], buf, sizeof(buf)));
 }
 
-size_t rangesets_queue(struct range_sets *rs, struct nftset_batch *b, bool *table_queued,
+size_t rangesets_queue(struct range_sets *rs, struct nftbatch *b, bool *table_queued,
 		       bool dry_run)
 {
 	size_t i, changed = 0;
@@ -142,12 +143,12 @@ size_t rangesets_queue(struct range_sets *rs, struct nftset_batch *b, bool *tabl
 		}
 		if (!s->exists) {
 			if (!*table_queued)
-				nftset_batch_add_table(b, s->ref.family, s->ref.table);
+				nftbatch_add_table(b, s->ref.family, s->ref.table);
 			*table_queued = true;
-			nftset_batch_add_interval_set(b, &s->ref, s->family);
+			nftbatch_add_interval_set(b, &s->ref, s->family);
 		}
-		nftset_batch_del_ranges(b, &s->ref, s->family, s->del.v, s->del.n);
-		nftset_batch_add_ranges(b, &s->ref, s->family, s->add.v, s->add.n);
+		nftbatch_del_ranges(b, &s->ref, s->family, s->del.v, s->del.n);
+		nftbatch_add_ranges(b, &s->ref, s->family, s->add.v, s->add.n);
 	}
 	return changed;
 }

@@ -10,6 +10,9 @@
 #include "addrfilter.h"
 #include "diff.h"
 #include "log.h"
+#include "nftbatch.h"
+#include "nftcommit.h"
+#include "nftread.h"
 #include "reconcile.h"
 #include "util.h"
 
@@ -24,7 +27,7 @@ static void add_set(struct engine *e, const char *name, enum set_keytype key)
 	s->key = key;
 }
 
-void engine_init(struct engine *e, const struct config *cfg, struct nftset_ctx *nft)
+void engine_init(struct engine *e, const struct config *cfg, struct nlsock *nft)
 {
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
@@ -316,7 +319,7 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	int r;
 
 	elem_list_clear(&s->kernel);
-	r = nftset_get(e->nft, &s->ref, &key, err, errlen);
+	r = nftread_set(e->nft, &s->ref, &key, err, errlen);
 	if (r == -ENOENT) {
 		s->exists = false;
 		s->key = keytype_family(s->key) == AF_INET ? KEY_IPV4_PORT : KEY_IPV6_PORT;
@@ -332,7 +335,7 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	r = check_type(e, s, key, err, errlen);
 	if (r < 0)
 		return r;
-	r = nftset_list(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
+	r = nftread_elems(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
 	if (r < 0)
 		return r;
 	n = mark_and_seed(e, s, seed_at);
@@ -359,7 +362,7 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 
 	elem_list_clear(&s->kernel);
 	s->exists = false;
-	r = nftset_get(e->nft, &s->ref, &key, scratch, sizeof(scratch));
+	r = nftread_set(e->nft, &s->ref, &key, scratch, sizeof(scratch));
 	if (r == -ENOENT || r == -EPROTOTYPE ||
 	    (r == 0 && s->record.n && keytype_family(key) != s->record.v[0].addr.family)) {
 		drop_orphan(e, i);
@@ -370,7 +373,7 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 		return r;
 	}
 	s->key = key;
-	r = nftset_list(e->nft, &s->ref, key, &s->kernel, err, errlen);
+	r = nftread_elems(e->nft, &s->ref, key, &s->kernel, err, errlen);
 	if (r < 0)
 		return r;
 	mark_and_seed(e, s, INT64_MIN);
@@ -684,19 +687,19 @@ static void print_plan(const struct engine_set *s, const struct elem_list *add,
 
 /* A missing set (and its table) is created in the same transaction that
  * fills it: the administrator's rules never see it empty. */
-static void queue_set(struct nftset_batch *b, struct engine_set *s, bool *table_queued,
+static void queue_set(struct nftbatch *b, struct engine_set *s, bool *table_queued,
 		      const struct elem_list *add, const struct elem_list *del)
 {
 	if (s->broken)
 		return;
 	if (!s->exists) {
 		if (!*table_queued)
-			nftset_batch_add_table(b, s->ref.family, s->ref.table);
+			nftbatch_add_table(b, s->ref.family, s->ref.table);
 		*table_queued = true;
-		nftset_batch_add_set(b, &s->ref, s->key);
+		nftbatch_add_set(b, &s->ref, s->key);
 	}
-	nftset_batch_del_elems(b, &s->ref, s->key, del->v, del->n);
-	nftset_batch_add_elems(b, &s->ref, s->key, add->v, add->n);
+	nftbatch_del_elems(b, &s->ref, s->key, del->v, del->n);
+	nftbatch_add_elems(b, &s->ref, s->key, add->v, add->n);
 }
 
 struct set_diff {
@@ -880,7 +883,7 @@ static void claim_all(struct engine *e, struct set_diff *d)
 		e->persist(e->persist_arg);
 }
 
-static void queue_orphans(struct engine *e, struct nftset_batch *b, struct set_diff *od,
+static void queue_orphans(struct engine *e, struct nftbatch *b, struct set_diff *od,
 			  bool dry_run, struct reconcile_stats *st)
 {
 	size_t i;
@@ -892,7 +895,7 @@ static void queue_orphans(struct engine *e, struct nftset_batch *b, struct set_d
 		if (dry_run && s->exists)
 			print_plan(s, &od[i].add, &od[i].del);
 		else if (od[i].del.n)
-			nftset_batch_del_elems(b, &s->ref, s->key, od[i].del.v, od[i].del.n);
+			nftbatch_del_elems(b, &s->ref, s->key, od[i].del.v, od[i].del.n);
 		st->removed += od[i].del.n;
 	}
 }
@@ -920,8 +923,8 @@ static bool table_missing(struct engine *e)
 
 	for (i = 0; i < e->n_sets; i++)
 		if (!e->sets[i].exists && !e->sets[i].broken)
-			return nftset_table_use(e->nft, e->sets[i].ref.family,
-						e->sets[i].ref.table, &use) == -ENOENT;
+			return nftread_table_use(e->nft, e->sets[i].ref.family,
+						 e->sets[i].ref.table, &use) == -ENOENT;
 	return false;
 }
 
@@ -938,14 +941,14 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		     char *err, size_t errlen)
 {
 	struct set_diff d[ENGINE_MAX_SETS], *od;
-	struct nftset_batch *b;
+	struct nftbatch *b;
 	bool table_queued = false, table_new = !dry_run && table_missing(e), created = false;
 	size_t i;
 	int r = 0;
 
 	memset(st, 0, sizeof(*st));
 	od = xcalloc(e->n_orphans + 1, sizeof(*od));
-	b = nftset_batch_new(e->nft);
+	b = nftbatch_new();
 	for (i = 0; i < e->n_sets; i++) {
 		compute(e, &e->sets[i], &d[i]);
 		if (dry_run)
@@ -957,14 +960,14 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	}
 	queue_orphans(e, b, od, dry_run, st);
 	st->ranges = rangesets_queue(&e->ranges, b, &table_queued, dry_run);
-	st->messages = nftset_batch_count(b);
+	st->messages = nftbatch_count(b);
 	if (!dry_run) {
 		claim_all(e, d);
-		r = nftset_batch_commit(b, err, errlen);
+		r = nftcommit_batch(e->nft, b, err, errlen);
 	}
 	/* The batch's buffer is the largest allocation of a reconcile: gone
 	 * before the new view is built. */
-	nftset_batch_free(b);
+	nftbatch_free(b);
 	if (r == 0 && !dry_run)
 		count_written(e, st);
 	for (i = 0; i < e->n_sets; i++) {

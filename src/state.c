@@ -111,7 +111,7 @@ static void save_set(FILE *f, const struct state_set_view *s)
 
 int state_save(const char *path, const struct endpoint_list *eps,
 	       const struct host_state *hs, const struct state_set_view *sets,
-	       size_t n_sets, struct state_clock now)
+	       size_t n_sets, struct state_clock now, bool durable)
 {
 	struct afile af;
 	size_t i;
@@ -133,6 +133,7 @@ int state_save(const char *path, const struct endpoint_list *eps,
 	for (i = 0; i < n_sets; i++)
 		save_set(af.f, &sets[i]);
 	fprintf(af.f, "end\n");
+	af.nosync = !durable;
 	return afile_commit(&af);
 }
 

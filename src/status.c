@@ -102,7 +102,7 @@ static json_t *set_json(const struct setref *ref, const char *kind, const char *
 			size_t size, bool exists)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}",
-		"family", nftset_family_name(ref->family), "table", ref->table,
+		"family", nftcodec_family_name(ref->family), "table", ref->table,
 		"name", ref->name, "kind", kind, "type", type,
 		"elements", (json_int_t)size, "exists", exists);
 }
@@ -237,7 +237,7 @@ static void metric_head(FILE *f, const char *name, const char *type, const char 
 
 static void metrics_set(FILE *f, const struct setref *ref, const char *kind, size_t size)
 {
-	fprintf(f, "kvfence_set_elements{family=\"%s\",table=\"", nftset_family_name(ref->family));
+	fprintf(f, "kvfence_set_elements{family=\"%s\",table=\"", nftcodec_family_name(ref->family));
 	put_label(f, ref->table);
 	fputs("\",set=\"", f);
 	put_label(f, ref->name);

@@ -42,6 +42,13 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size)
 	return p;
 }
 
+void *xcheck_alloc(void *p)
+{
+	if (!p)
+		fatalx("out of memory");
+	return p;
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

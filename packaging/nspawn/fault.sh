@@ -12,7 +12,8 @@
 #   no-clear-on-remove prerm ignores /etc/kvfence/clear-on-remove
 # Faults of the build itself (no-restart-after-upgrade) are made by ci.sh
 # from a changed copy of debian/rules; faults of the run (max-stale,
-# no-refill) by live.sh.
+# no-refill; proxy-bypassed and no-route-domain, where the clients of the
+# resolved gates skip kvfence's DNS proxy) by live.sh.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 FAULT IN.deb OUT.deb" >&2; exit 64; }
 fault=$1 in=$2 out=$3

@@ -307,6 +307,124 @@ g_clear_on_remove() {
 }
 gate "purge with /etc/kvfence/clear-on-remove: only kvfence's elements removed" g_clear_on_remove
 
+# ------------------------------------------- DNS proxy and resolved --
+# The two setups with systemd-resolved that kvfence(8) describes (DNS
+# PROXY). In each, the vault's answer changes (TTL 300 s: polling, at
+# refresh-min 10m, does not see it), a client resolves the name, and the
+# new address must be in the set the moment the client has its answer.
+# Fault proxy-bypassed: the client's path skips kvfence (resolved's DNS=
+# is knot, or the client asks 127.0.0.53), so the gates must fail; fault
+# no-route-domain: resolved's drop-in lacks Domains=~., so resolved also
+# asks the DNS server a link got (knot, on kvf0's address; kvf0 is one end
+# of a veth pair).
+vault=contoso-prod.vault.azure.net
+pzone() {	# pzone ADDRESS: the vault's chain, at TTL 300, ends in ADDRESS
+	zone "$vault. 300 IN CNAME data-prod.vaultcore.azure.net." \
+		"data-prod.vaultcore.azure.net. 300 IN A $1" \
+		"www.example.org. 300 IN A 203.0.113.80"
+	wait_until 10 dns_up
+}
+in_set() { nft get element inet filter kvfence4 "{ $1 . 443 }" >/dev/null 2>&1; }
+pconf() {	# pconf RESOLVER: the proxy on 127.0.2.53, polling out of the way
+	printf 'vault contoso-prod\nendpoints vault\nresolver %s\nlisten 127.0.2.53\nrefresh-min 10m\nrefresh-max 1h\n' \
+		"$1" > /etc/kvfence/kvfence.conf
+}
+resolved_conf() {	# resolved_conf LINE...: resolved's drop-in; (re)start it
+	mkdir -p /etc/systemd/resolved.conf.d
+	printf '[Resolve]\nDNSSEC=no\nLLMNR=no\nMulticastDNS=no\n' > /etc/systemd/resolved.conf.d/kvfence.conf
+	[ "$brk" = no-route-domain ] || echo 'Domains=~.' >> /etc/systemd/resolved.conf.d/kvfence.conf
+	printf '%s\n' "$@" >> /etc/systemd/resolved.conf.d/kvfence.conf
+	systemctl restart systemd-resolved && active_resolved
+}
+active_resolved() { [ "$(systemctl is-active systemd-resolved)" = active ]; }
+client_resolv() {	# a file of its own, not the link to resolved's
+	rm -f /etc/resolv.conf
+	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" > /etc/resolv.conf
+}
+# client_gets HOW ADDRESS: the client resolves the vault (getent through
+# /etc/resolv.conf, or resolvectl through D-Bus) and gets ADDRESS; at
+# once, ADDRESS is in the set.
+client_gets() {
+	local got t0 t1 there=no
+	t0=$(date +%s%N)
+	case $1 in
+	getent) got=$(getent ahostsv4 $vault | awk '{ print $1; exit }') ;;
+	resolvectl) got=$(resolvectl query -4 --legend=no $vault | grep -oE '192\.0\.2\.[0-9]+' | head -n 1) ;;
+	esac
+	in_set "$2" && there=yes
+	t1=$(date +%s%N)
+	echo "$1: got '$got', in the set at once: $there ($(( (t1 - t0) / 1000000 )) ms)"
+	[ "$got" = "$2" ] && [ $there = yes ]
+}
+other_resolves() {	# a name kvfence does not keep: resolved, not in the set
+	local got
+	got=$(getent ahostsv4 www.example.org | awk '{ print $1; exit }')
+	echo "www.example.org: '$got'"
+	[ "$got" = 203.0.113.80 ] && ! in_set 203.0.113.80
+}
+g_resolved_dns() {
+	# Setup: resolved's DNS= is kvfence; kvfence's resolver is knot.
+	nft flush ruleset
+	apt-get install -y -q --no-install-recommends /ci/kvfence-a.deb >/dev/null || return 1
+	# A network link, as DHCP configures one, with an address (which
+	# getaddrinfo's AI_ADDRCONFIG wants) and, below, a DNS server of its
+	# own: knot, which would bypass kvfence.
+	ip link add kvf0 type veth peer name kvf1 && ip link set kvf1 up &&
+		ip addr add 198.51.100.200/24 dev kvf0 &&
+		ip link set kvf0 up || return 1
+	sed -i 's/listen: \[ 127.0.0.1@53 \]/listen: [ 127.0.0.1@53, 198.51.100.200@53 ]/' /etc/knot/knot.conf
+	systemctl restart knot && wait_until 20 dns_up || return 1
+	pzone 192.0.2.10
+	pconf 127.0.0.1
+	# Port 53: the capability kvfence.conf(5) says to add in a drop-in
+	# (the shipped unit grants CAP_NET_ADMIN only).
+	mkdir -p /etc/systemd/system/kvfence.service.d
+	printf '[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' \
+		> /etc/systemd/system/kvfence.service.d/listen.conf
+	systemctl daemon-reload
+	systemctl enable --now kvfence && wait_until 10 in_set 192.0.2.10 || return 1
+	# /etc/resolv.conf as Debian's systemd-resolved package makes it: the
+	# link to resolved's stub file (nameserver 127.0.0.53).
+	ln -sf ../run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
+	if [ "$brk" = proxy-bypassed ]; then resolved_conf DNS=127.0.0.1
+	else resolved_conf DNS=127.0.2.53; fi || return 1
+	resolvectl dns kvf0 198.51.100.200 || return 1
+	resolvectl dns
+	# Through resolved's stub (glibc, /etc/resolv.conf) ...
+	pzone 192.0.2.12
+	client_gets getent 192.0.2.12 || return 1
+	# ... again without flushing resolved's cache: it does not keep
+	# answers from a loopback server (CacheFromLocalhost=no, the default),
+	# so the changed answer comes through kvfence, not from its cache ...
+	pzone 192.0.2.13
+	client_gets getent 192.0.2.13 || return 1
+	# ... and through D-Bus (resolvectl, as nss-resolve asks).
+	pzone 192.0.2.14
+	client_gets resolvectl 192.0.2.14 || return 1
+	other_resolves
+}
+gate "resolved's DNS= is the proxy: a changed answer reaches stub and D-Bus clients only once in the set" g_resolved_dns
+
+g_resolved_behind() {
+	# Setup: kvfence in front; its resolver is resolved's stub, whose
+	# DNS= is knot, cached as a remote server would be.
+	# (/etc/resolv.conf first, as at boot: resolved reads it.)
+	if [ "$brk" = proxy-bypassed ]; then client_resolv 127.0.0.53
+	else client_resolv 127.0.2.53; fi
+	resolved_conf DNS=127.0.0.1 CacheFromLocalhost=yes || return 1
+	pconf 127.0.0.53
+	systemctl restart kvfence && active || return 1
+	# The answer changes and resolved's cached one expires (flushed).
+	pzone 192.0.2.15
+	resolvectl flush-caches || return 1
+	client_gets getent 192.0.2.15 || return 1
+	# Served from resolved's cache now: in the set, released at once.
+	client_gets getent 192.0.2.15 || return 1
+	resolvectl dns
+	other_resolves
+}
+gate "kvfence in front of resolved: a changed answer reaches resolv.conf clients only once in the set" g_resolved_behind
+
 log "journal of kvfence:"
 journalctl -u kvfence --no-pager -o short-monotonic | tail -n 60
 log "seccomp/audit denials:"

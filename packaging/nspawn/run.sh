@@ -22,8 +22,9 @@ cache=${KVF_NSPAWN_CACHE:-/var/cache/kvfence-ci}
 mirror=${KVF_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 # systemd to boot; kvfence's run-time libraries, so that apt-get install
-# ./kvfence.deb needs no network; nftables; knot as the DNS server.
-include=systemd,systemd-sysv,dbus,libnftnl11,libmnl0,libc-ares2,libjansson4,nftables,knot,knot-dnsutils,iproute2
+# ./kvfence.deb needs no network; nftables; knot as the DNS server;
+# systemd-resolved (it depends on dbus) for the DNS proxy's setups with it.
+include=systemd,systemd-sysv,dbus,systemd-resolved,libnftnl11,libmnl0,libc-ares2,libjansson4,nftables,knot,knot-dnsutils,iproute2
 
 for t in debootstrap systemd-nspawn; do
 	command -v $t >/dev/null || { echo "run.sh: $t is missing (apt-get install debootstrap systemd-container)" >&2; exit 69; }
@@ -42,6 +43,11 @@ if [ ! -x "$root/lib/systemd/systemd" ]; then
 	# the local .debs, whose dependencies are all here already.
 	rm -rf "$root.new"/var/cache/apt/archives/*.deb "$root.new"/var/lib/apt/lists/*
 	echo kvfence-ci > "$root.new/etc/hostname"
+	# systemd-resolved's postinst enables it and points /etc/resolv.conf
+	# at its stub: the gates start it only where they test it.
+	systemctl --root="$root.new" disable systemd-resolved.service >/dev/null 2>&1
+	rm -f "$root.new/etc/resolv.conf"
+	echo 'nameserver 127.0.0.1' > "$root.new/etc/resolv.conf"
 	mv "$root.new" "$root"
 	echo "run.sh: debootstrap took $(( $(date +%s) - t0 )) s" >&2
 fi

@@ -1,5 +1,5 @@
 /* dump-race: read one set again and again through kvfence's own reader
- * (nftset_list: GETGEN, dump, GETGEN, again on a change) for a number of
+ * (nftread_elems: GETGEN, dump, GETGEN, again on a change) for a number of
  * seconds and count the reads that came back with another number of
  * elements than expected, or with a key twice. Run beside a writer that
  * replaces the set's elements (tests/bench/dump-race.sh): a read that is
@@ -19,7 +19,7 @@
 
 #include "kvfence.h"
 #include "elem.h"
-#include "nftset.h"
+#include "nftread.h"
 
 #ifndef NFPROTO_INET
 #define NFPROTO_INET 1
@@ -36,7 +36,7 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	struct setref ref = { .family = NFPROTO_INET };
-	struct nftset_ctx *ctx;
+	struct nlsock *ctx;
 	struct elem_list l = { 0 };
 	unsigned long reads = 0, shortr = 0, longr = 0, dupr = 0;
 	size_t expected, min = (size_t)-1, max = 0, i, n;
@@ -51,13 +51,13 @@ int main(int argc, char **argv)
 	ref.name = argv[2];
 	expected = strtoul(argv[3], NULL, 10);
 	end = now_s() + atof(argv[4]);
-	if (nftset_open(&ctx) < 0) {
+	if (nlsock_open(&ctx) < 0) {
 		fprintf(stderr, "netlink socket failed\n");
 		return 69;
 	}
 	while (now_s() < end) {
 		elem_list_clear(&l);
-		if (nftset_list(ctx, &ref, KEY_IPV4_PORT, &l, err, sizeof(err)) < 0) {
+		if (nftread_elems(ctx, &ref, KEY_IPV4_PORT, &l, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			continue;
 		}
@@ -81,8 +81,8 @@ int main(int argc, char **argv)
 	}
 	printf("reads=%lu short=%lu long=%lu dup=%lu min=%zu max=%zu disagreed=%llu\n", reads,
 	       shortr, longr, dupr, min == (size_t)-1 ? 0 : min, max,
-	       (unsigned long long)nftset_dumps_disagreed(ctx));
+	       (unsigned long long)nlsock_dumps_disagreed(ctx));
 	elem_list_free(&l);
-	nftset_close(ctx);
+	nlsock_close(ctx);
 	return 0;
 }

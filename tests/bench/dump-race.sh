@@ -10,7 +10,7 @@
 # again, with nft; each transaction makes the kernel grow the hash table
 # (2N elements in prepare) and shrink it again (N after commit), as
 # deferred work, with no new generation. A reader (dump-race.c, linked
-# with kvfence's own nftset_list) reads the set for SECONDS and counts
+# with kvfence's own nftread_elems) reads the set for SECONDS and counts
 # reads that did not hold exactly N distinct elements. The kernel resumes
 # a dump that spans several netlink messages (anything over 32 KiB) by
 # skipping as many elements as it has sent, on a fresh walk of a table
@@ -72,7 +72,7 @@ writer() {
 }
 writer &
 kvf_bg_register $!
-echo "reader (kvfence's nftset_list), N=$N, ${SECS}s:"
+echo "reader (kvfence's nftread_elems), N=$N, ${SECS}s:"
 "$KVF_TMP/dump-race" t s "$N" "$SECS" 2> reader.err
 wait
 sed 's/^/  /' reader.err | head -n 20 >&2

@@ -103,7 +103,7 @@ static void test_saved_state_reads_back_the_same(void)
 	hs[0].last6 = RES_TIMEOUT;
 	hs[2].ttl = 300;		/* answered (NODATA), holds nothing */
 	hs[2].last_answer = MONO - 5;
-	is_int(state_save(path, &eps, hs, &view, 1, C), 0, "state_save writes the file");
+	is_int(state_save(path, &eps, hs, &view, 1, C, true), 0, "state_save writes the file");
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the state file is mode 0600");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	ok(access(tmp, F_OK) < 0, "no temporary file is left behind");
@@ -162,7 +162,7 @@ static void test_a_failed_save_reports_its_errno(void)
 	snprintf(deep, sizeof(deep), "%s/plainfile", dir);
 	fclose(fopen(deep, "w"));
 	snprintf(deep, sizeof(deep), "%s/plainfile/dir/state", dir);
-	is_int(state_save(deep, &eps, hs, NULL, 0, C), -ENOTDIR, "state_save reports -errno");
+	is_int(state_save(deep, &eps, hs, NULL, 0, C, true), -ENOTDIR, "state_save reports -errno");
 	snprintf(deep, sizeof(deep), "%s/plainfile", dir);
 	unlink(deep);
 }
@@ -371,7 +371,7 @@ static void test_the_sets_kvfence_created_are_recorded(void)
 	struct state_loaded sl;
 	char err[KVF_ERRLEN] = "";
 
-	is_int(state_save(path, &eps, hs, views, 2, C), 0, "sets kvfence created are saved");
+	is_int(state_save(path, &eps, hs, views, 2, C, false), 0, "sets kvfence created are saved");
 	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and read back");
 	ok(sl.record.n == 2 && sl.record.v[0].created && sl.record.v[0].table_created &&
 	   sl.record.v[1].created && !sl.record.v[1].table_created,
