@@ -56,6 +56,7 @@
 #define FAIL_LOG_S	600	/* one failure message per host per 10 min */
 #define NEVER		INT64_MAX
 #define OUTPUTS_MIN_MS	1000	/* status after proxied batches: once a second */
+#define OUTPUTS_LAZY_MS	10000	/* ... after answers that changed nothing: 10 s */
 #define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
 #define LOCK_TRY_US	10000	/* ... against `kvfence status` probes */
 
@@ -70,6 +71,8 @@ struct agent {
 	bool proxy_batch;	/* the next reconcile releases held answers */
 	bool outputs_dirty;	/* status and metrics wait for outputs_at */
 	int64_t outputs_at;
+	bool outputs_lazy;	/* only answer times changed since written_outputs */
+	int64_t outputs_written;	/* when status and metrics were last written */
 	int ep, tfd, sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
 	int *tag_wd;		/* per tagset, the watch of its directory */
@@ -244,7 +247,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	struct host_state *h;
 	struct timespec wall;
 	struct kvf_addr *held;
-	size_t n_held;
+	size_t n_held, changed;
 	unsigned before;
 	int64_t delay;
 
@@ -253,8 +256,10 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	h = &a->e.hs[i];
 	before = h->failures;
 	held = snapshot_addrs(h, &n_held);
-	engine_apply_result(&a->e, i, res, clock_now());
-	if (!a->urgent && adds_address(h, held, n_held))
+	changed = engine_apply_result(&a->e, i, res, clock_now());
+	/* At a first start the sets fill in batches of COALESCE_MS; after
+	 * it, an address a client may already hold goes in at once. */
+	if (a->ready && !a->urgent && adds_address(h, held, n_held))
 		a->urgent = true;
 	free(held);
 	log_result(a, i, res, before);
@@ -271,10 +276,16 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	set_due(a, i, mono_ms() + delay);
 	a->next_wall[i] = time(NULL) + delay / 1000;
 	note_expiry(a, i);
+	a->state_dirty = true;
+	/* An answer that changes no element needs no batch (a refresh wave
+	 * at 50k hosts is mostly these): status shows it within a second. */
+	if (!changed && a->ready && h->failures == before) {
+		a->outputs_lazy = true;
+		return;
+	}
 	if (!a->dirty)
 		a->dirty_at = mono_ms();
 	a->dirty = true;
-	a->state_dirty = true;
 }
 
 static void resolve_due(struct agent *a, int64_t now)
@@ -328,6 +339,8 @@ static void write_outputs(struct agent *a)
 {
 	int r;
 
+	a->outputs_lazy = false;
+	a->outputs_written = mono_ms();
 	a->sum.now = time(NULL);
 	a->sum.clock = clock_now();
 	a->sum.next_refresh = a->next_wall;
@@ -893,6 +906,8 @@ static int64_t next_deadline(struct agent *a, int64_t now)
 	t = min64(t, dnsproxy_deadline(a->px, now));
 	if (a->outputs_dirty)
 		t = min64(t, a->outputs_at);
+	if (a->outputs_lazy)
+		t = min64(t, a->outputs_written + OUTPUTS_LAZY_MS);
 	if (!a->ready)
 		t = min64(t, a->ready_by);
 	if (a->mon_unlogged)
@@ -959,7 +974,8 @@ static void tick(struct agent *a)
 		reconcile(a);
 	if (a->state_dirty && now >= a->state_at)
 		save_state(a, false, true);
-	if (a->outputs_dirty && now >= a->outputs_at) {
+	if ((a->outputs_dirty && now >= a->outputs_at) ||
+	    (a->outputs_lazy && now >= a->outputs_written + OUTPUTS_LAZY_MS)) {
 		write_outputs(a);
 		a->outputs_dirty = false;
 		a->outputs_at = now + OUTPUTS_MIN_MS;
