@@ -48,6 +48,7 @@ echo "free-running agent: ENOBUFS hit: $([ "$free_lost" -gt 0 ] && echo yes || e
 
 # 2: the agent stopped while the burst is delivered: its buffer overruns.
 kill -STOP "$KVF_AGENT_PID"
+wait_until 5 kvf_stopped "$KVF_AGENT_PID" || hard_error "the agent did not stop"
 for n in 1 2; do nft -f "$KVF_TMP/burst.nft" || hard_error "nft -f burst"; done
 kill -CONT "$KVF_AGENT_PID"
 wait_until 10 eval '[ "$(lost)" -gt "$free_lost" ]' ||

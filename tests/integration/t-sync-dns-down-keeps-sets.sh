@@ -54,6 +54,7 @@ expect_unchanged "a sync with the DNS server stopped"
 # 2. The server hangs: it holds the queries and never answers.
 dns_start "$zone"
 kill -STOP "$KVF_DNS_PID" || hard_error "cannot stop knotd"
+wait_until 5 kvf_stopped "$KVF_DNS_PID" || hard_error "knotd did not stop"
 kvf_run hang -c "$conf" sync
 kill -CONT "$KVF_DNS_PID"
 expect_rc "$KVF_EX_UNAVAILABLE" "sync with a hanging DNS server"

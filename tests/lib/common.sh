@@ -354,6 +354,15 @@ dns_reload() {
 	fi
 }
 
+# kvf_stopped PID: every thread of PID is stopped (state T). kill -STOP
+# only queues the signal: a thread busy on another CPU stops a moment later.
+kvf_stopped() {
+	local st
+	for st in /proc/"$1"/task/*/stat; do
+		[ "$(awk '{ print $3 }' "$st" 2>/dev/null)" = T ] || return 1
+	done
+}
+
 kvf_dns_down() { ! kdig @127.0.0.1 +time=1 +retry=0 SOA . >/dev/null 2>&1; }
 
 # dns_stop: stop the server and wait until nothing answers any more.
