@@ -518,26 +518,47 @@ static size_t drop_public(struct host_state *h)
 	return n - w;
 }
 
+/* What every answer of host i meets, polled or proxied: the filter and
+ * the cap (each rejection logged once and counted) and, for a host
+ * expected on Private Link, the refusal of public addresses. */
+static void filter_answer(struct engine *e, size_t i, const struct host_result *res,
+			  struct filtered *f)
+{
+	const struct config *cfg = e->cfg;
+
+	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, f);
+	log_rejections(e->eps.v[i].name, f, cfg->max_addresses,
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
+	count_rejections(&e->counters, f);
+	if (e->eps.v[i].private_link)
+		refuse_public(e, i, res, f);
+}
+
+/* After the fold: a Private Link host drops public addresses it held;
+ * a definite answer says whether its chain is a Private Link one. */
+static size_t settle_answer(struct engine *e, size_t i, const struct host_result *res,
+			    bool definite)
+{
+	size_t changed = 0;
+
+	if (e->eps.v[i].private_link)
+		changed = drop_public(&e->hs[i]);
+	if (definite)
+		e->hs[i].privatelink = addrfilter_chain_privatelink(e->eps.v[i].name, res->cnames,
+								    res->n_cnames);
+	return changed;
+}
+
 size_t engine_apply_result(struct engine *e, size_t i, const struct host_result *res,
 			   int64_t now)
 {
-	const struct config *cfg = e->cfg;
-	const char *host = e->eps.v[i].name;
 	struct filtered f;
 	size_t changed;
 
-	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
-	log_rejections(host, &f, cfg->max_addresses,
-		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
-	count_rejections(&e->counters, &f);
-	if (e->eps.v[i].private_link)
-		refuse_public(e, i, res, &f);
-	changed = desired_update(&e->hs[i], res, &f, now, cfg->grace);
-	if (e->eps.v[i].private_link)
-		changed += drop_public(&e->hs[i]);
-	if (resolve_status_definite(res->status4) && resolve_status_definite(res->status6))
-		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
-								    res->n_cnames);
+	filter_answer(e, i, res, &f);
+	changed = desired_update(&e->hs[i], res, &f, now, e->cfg->grace);
+	changed += settle_answer(e, i, res, resolve_status_definite(res->status4) &&
+					    resolve_status_definite(res->status6));
 	filtered_free(&f);
 	return changed;
 }
@@ -595,23 +616,12 @@ static bool kernel_holds(const struct engine *e, size_t i, const struct filtered
 size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve_status st,
 			    const struct host_result *res, int64_t now, bool *in_kernel)
 {
-	const struct config *cfg = e->cfg;
-	const char *host = e->eps.v[i].name;
 	struct filtered f;
 	size_t changed;
 
-	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, &f);
-	log_rejections(host, &f, cfg->max_addresses,
-		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
-	count_rejections(&e->counters, &f);
-	if (e->eps.v[i].private_link)
-		refuse_public(e, i, res, &f);
-	changed = desired_update_family(&e->hs[i], family, st, &f, now, cfg->grace);
-	if (e->eps.v[i].private_link)
-		changed += drop_public(&e->hs[i]);
-	if (resolve_status_definite(st))
-		e->hs[i].privatelink = addrfilter_chain_privatelink(host, res->cnames,
-								    res->n_cnames);
+	filter_answer(e, i, res, &f);
+	changed = desired_update_family(&e->hs[i], family, st, &f, now, e->cfg->grace);
+	changed += settle_answer(e, i, res, resolve_status_definite(st));
 	*in_kernel = kernel_holds(e, i, &f);
 	filtered_free(&f);
 	return changed;
