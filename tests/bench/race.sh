@@ -58,15 +58,8 @@ say() { printf 'race: %s\n' "$*" >&2; }
 
 ip addr add 127.0.0.2/8 dev lo 2>/dev/null
 ip addr add $PROXY/8 dev lo 2>/dev/null
-unshare -n sleep infinity &
-SRV=$!
-kvf_bg_register $SRV
-# Until unshare has run, the process is still in this namespace (and the
-# veth's peer would land here).
-own_ns=$(readlink /proc/self/ns/net)
-srv_unshared() { [ "$(readlink /proc/$SRV/ns/net)" != "$own_ns" ]; }
-wait_until 5 srv_unshared || hard_error "server namespace"
-ip link add veth-c type veth peer name veth-s netns $SRV || hard_error "veth"
+kvf_server_ns || hard_error "veth"
+SRV=$KVF_SRV
 ip addr add 192.0.2.1/30 dev veth-c
 ip link set veth-c up
 nsenter -t $SRV -n sh -c '

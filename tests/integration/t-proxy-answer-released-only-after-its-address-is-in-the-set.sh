@@ -33,14 +33,8 @@ conf=$KVF_TMP/kvfence.conf
 kvf_run rules -c "$conf" rules
 expect_rc 0 rules
 nft -f "$KVF_TMP/rules.out" || hard_error "cannot load the rules"
-unshare -n sleep infinity &
-SRV=$!
-kvf_bg_register $SRV
-# Until unshare has run, the process is still in this namespace.
-own_ns=$(readlink /proc/self/ns/net)
-srv_unshared() { [ "$(readlink /proc/$SRV/ns/net)" != "$own_ns" ]; }
-wait_until 5 srv_unshared || hard_error "server namespace"
-ip link add veth-c type veth peer name veth-s netns $SRV || skip "no veth here"
+kvf_server_ns || skip "no veth here"
+SRV=$KVF_SRV
 ip addr add 198.51.100.1/30 dev veth-c && ip link set veth-c up || hard_error "veth-c"
 nsenter -t $SRV -n sh -c '
 	ip link set lo up && ip addr add 198.51.100.2/30 dev veth-s &&

@@ -354,6 +354,22 @@ dns_reload() {
 	fi
 }
 
+# kvf_server_ns: a second network namespace held by a background process
+# (registered for the cleanup) and a veth pair into it, veth-c here and
+# veth-s there, both down. Its pid, for nsenter -t, in KVF_SRV. Until
+# unshare has run the process is still in this namespace (and the peer
+# would land here): wait for that first. 1 if there is no veth here.
+kvf_server_ns() {
+	local own
+	unshare -n sleep infinity &
+	KVF_SRV=$!
+	kvf_bg_register "$KVF_SRV"
+	own=$(readlink /proc/self/ns/net)
+	kvf_srv_unshared() { [ "$(readlink /proc/"$KVF_SRV"/ns/net)" != "$own" ]; }
+	wait_until 5 kvf_srv_unshared || hard_error "server namespace"
+	ip link add veth-c type veth peer name veth-s netns "$KVF_SRV"
+}
+
 # kvf_stopped PID: every thread of PID is stopped (state T). kill -STOP
 # only queues the signal: a thread busy on another CPU stops a moment later.
 kvf_stopped() {
