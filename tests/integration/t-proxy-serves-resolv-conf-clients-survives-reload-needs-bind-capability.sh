@@ -87,8 +87,13 @@ as_nobody() {	# CAPS, then the command
 }
 as_nobody +net_admin true 2>/dev/null || skip "setpriv cannot drop to nobody here"
 rc=0
-as_nobody +net_admin timeout 10 "$KVFENCE" -c "$KVF_TMP/nb.conf" run -f 2> "$KVF_TMP/nobind.err" ||
-	rc=$?
+# timeout outside setpriv: setpriv execs kvfence itself, as the other
+# unprivileged tests do (a program it starts could not reach a binary in
+# a build directory only root may enter, as CI's sanitizer build is).
+timeout 10 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	--inh-caps="-all,+net_admin" --ambient-caps="-all,+net_admin" \
+	--bounding-set="-all,+net_admin" -- \
+	"$KVFENCE" -c "$KVF_TMP/nb.conf" run -f 2> "$KVF_TMP/nobind.err" || rc=$?
 cat "$KVF_TMP/nobind.err" >&2
 [ "$rc" -eq 77 ] || fail "port 53 without CAP_NET_BIND_SERVICE: exit $rc, expected 77"
 assert_grep "$KVF_TMP/nobind.err" 'listen 127\.0\.2\.53:53 \(UDP\): Permission denied' \
