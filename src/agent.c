@@ -247,7 +247,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	struct host_state *h;
 	struct timespec wall;
 	struct kvf_addr *held;
-	size_t n_held, changed;
+	size_t n_held = 0, changed;
 	unsigned before;
 	int64_t delay;
 
@@ -255,11 +255,12 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 		return;
 	h = &a->e.hs[i];
 	before = h->failures;
-	held = snapshot_addrs(h, &n_held);
-	changed = engine_apply_result(&a->e, i, res, clock_now());
 	/* At a first start the sets fill in batches of COALESCE_MS; after
-	 * it, an address a client may already hold goes in at once. */
-	if (a->ready && !a->urgent && adds_address(h, held, n_held))
+	 * it, an address a client may already hold goes in at once. The
+	 * copy to compare with is taken only when it can tell something. */
+	held = a->ready && !a->urgent ? snapshot_addrs(h, &n_held) : NULL;
+	changed = engine_apply_result(&a->e, i, res, clock_now());
+	if (held && changed && adds_address(h, held, n_held))
 		a->urgent = true;
 	free(held);
 	log_result(a, i, res, before);
