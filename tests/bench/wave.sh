@@ -6,10 +6,14 @@
 #
 #   sudo tests/bench/wave.sh [N]        # default 50000
 #
-# BENCH_WAVE_TTL (20): the fixture's TTL in seconds (fixture.py's chains,
-# 2 A + 1 AAAA, with this TTL instead of 300). The wave's CPU is the
-# agent's utime + stime from the end of its first fill until every host
-# has been asked again and the agent is idle (no CPU for 2 s).
+# BENCH_WAVE_TTL: the fixture's TTL in seconds (fixture.py's chains,
+# 2 A + 1 AAAA, with this TTL instead of 300); default 20 s up to 10k
+# hosts and N / 400 s above (125 s at 50k), so that the first fill (and
+# the state write after it) is over long before the first refresh, at
+# 0.9 TTL. The wave's CPU is the agent's utime + stime from the fill's
+# quiet end (no CPU for QUIET s) until every host has been asked again
+# and the agent is idle (no CPU for IDLE s). A fill that ends too late for
+# that is said, and the figure marked invalid.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 # shellcheck source=../lib/common.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
@@ -19,7 +23,9 @@ kvf_tmpdir
 set -o pipefail
 
 N=${1:-50000}
-TTL=${BENCH_WAVE_TTL:-20}
+TTL=${BENCH_WAVE_TTL:-$(( N > 10000 ? N / 400 : 20 ))}
+QUIET=6		# > the 5 s between state writes: the fill's last one is in it
+IDLE=11		# > the 10 s between status writes for unchanged answers
 FIX=$(dirname "$KVF_SCRIPT")/fixture.py
 T=$KVF_TMP
 HZ=$(getconf CLK_TCK)
@@ -48,7 +54,8 @@ sync_cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$T/sync.time")
 nft flush ruleset
 rm -f "$T/state"
 
-say "agent: first fill"
+say "agent: first fill (TTL $TTL s)"
+t_start=$(date +%s)
 kvf_agent_start -c "$T/kvfence.conf"
 full() {
 	[ "$(nft -j list set inet filter kvfence6 | "$KVF_PYTHON" -c '
@@ -56,16 +63,36 @@ import json, sys
 print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')" -eq "$N" ]
 }
 wait_until 300 full || hard_error "the agent did not fill its sets"
+fill_wall=$(( $(date +%s) - t_start ))
+# The fill ends when the agent has used no CPU for QUIET s: its last
+# status and state writes belong to the fill, not to the wave.
 fill_cpu=$(ticks "$KVF_AGENT_PID")
-t0=$(date +%s)
-say "waiting for the wave (TTL $TTL s)"
-# Idle = no CPU tick over 2 s, after the TTL has passed.
-sleep "$TTL"
-prev=$(ticks "$KVF_AGENT_PID")
-while :; do
-	sleep 2
+quiet=0
+while [ "$quiet" -lt "$QUIET" ] && [ $(( $(date +%s) - t_start )) -lt "$TTL" ]; do
+	sleep 1
 	cur=$(ticks "$KVF_AGENT_PID")
-	[ "$cur" -ne "$prev" ] || break
+	if [ "$cur" -eq "$fill_cpu" ]; then quiet=$(( quiet + 1 )); else quiet=0; fi
+	fill_cpu=$cur
+done
+quiet_at=$(( $(date +%s) - t_start ))
+# The first refresh comes at 0.9 TTL after the first answer (the 10 %
+# prefetch point, src/schedule.c): the baseline must be taken before.
+overlap=
+[ "$quiet" -ge "$QUIET" ] && [ $(( quiet_at * 10 )) -lt $(( TTL * 9 )) ] ||
+	overlap=yes
+[ -z "$overlap" ] ||
+	say "the fill was not over (quiet) ${quiet_at} s after the start, before the wave at 0.9 x TTL $TTL s: raise BENCH_WAVE_TTL"
+t0=$(date +%s)
+say "fill: ${fill_wall} s to full sets, quiet after ${quiet_at} s; waiting for the wave (TTL $TTL s)"
+# Idle = no CPU for IDLE s, after the TTL has passed: longer than the
+# 10 s a status write may follow answers that changed nothing.
+sleep $(( TTL - quiet_at > 0 ? TTL - quiet_at : 0 ))
+prev=$(ticks "$KVF_AGENT_PID")
+still=0
+while [ "$still" -lt "$IDLE" ]; do
+	sleep 1
+	cur=$(ticks "$KVF_AGENT_PID")
+	if [ "$cur" -eq "$prev" ]; then still=$(( still + 1 )); else still=0; fi
 	prev=$cur
 	[ $(( $(date +%s) - t0 )) -lt $(( TTL * 4 + 60 )) ] || { say "never idle"; break; }
 done
@@ -73,7 +100,8 @@ wave=$(( cur - fill_cpu ))
 kvf_agent_stop
 printf '# kvfence refresh-wave benchmark: %s hosts, TTL %s s, kernel %s\n' "$N" "$TTL" "$(uname -r)"
 printf '%-40s %s s\n' "cold sync CPU (floor)" "$sync_cpu"
-printf '%-40s %s s\n' "agent first fill CPU" "$(secs "$fill_cpu")"
+printf '%-40s %s s (%s s to full sets)\n' "agent first fill CPU" "$(secs "$fill_cpu")" "$fill_wall"
 printf '%-40s %s s\n' "agent refresh wave CPU" "$(secs "$wave")"
 awk -v w="$(secs "$wave")" -v s="$sync_cpu" \
 	'BEGIN { printf "%-40s %.2f (target <= 1.5)\n", "ratio wave / cold sync", (s > 0 ? w / s : 0) }'
+[ -z "$overlap" ] || printf '%-40s %s\n' "INVALID" "fill and wave overlapped (raise BENCH_WAVE_TTL)"
