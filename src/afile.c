@@ -134,3 +134,22 @@ int afile_commit(struct afile *af)
 	afile_free(af);
 	return r;
 }
+
+void afile_put(FILE *f, const char *s)
+{
+	fputs_unlocked(s, f);
+}
+
+void afile_put_int(FILE *f, int64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	fputs_unlocked(p, f);
+}

@@ -29,11 +29,6 @@ static json_int_t wall(const struct status_summary *sum, int64_t t)
  * and dumping 50,000 trees cost more CPU than the refresh wave that
  * asked for the write. Names and statuses are plain ASCII (the config
  * checks host names); strings are escaped as jansson does anyway. */
-static void put(FILE *f, const char *s)
-{
-	fputs_unlocked(s, f);
-}
-
 static void put_str(FILE *f, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -46,9 +41,9 @@ static void put_str(FILE *f, const char *s)
 				  c == '\t' ? "\\t" : NULL;
 
 		if (esc) {
-			put(f, esc);
+			afile_put(f, esc);
 		} else if (c < 0x20) {
-			put(f, "\\u00");
+			afile_put(f, "\\u00");
 			fputc_unlocked(hex[c >> 4], f);
 			fputc_unlocked(hex[c & 15], f);
 		} else {
@@ -58,34 +53,20 @@ static void put_str(FILE *f, const char *s)
 	fputc_unlocked('"', f);
 }
 
-static void put_int(FILE *f, int64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	*--p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	put(f, p);
-}
-
 static void put_addresses(FILE *f, const struct host_state *h, const struct status_summary *sum)
 {
 	char a[KVF_ADDRSTRLEN];
 	size_t i;
 
-	put(f, ",\"addresses\":[");
+	afile_put(f, ",\"addresses\":[");
 	for (i = 0; i < h->n_addrs; i++) {
-		put(f, i ? ",{\"address\":" : "{\"address\":");
+		afile_put(f, i ? ",{\"address\":" : "{\"address\":");
 		put_str(f, addr_format(&h->addrs[i].addr, a, sizeof(a)));
-		put(f, ",\"last_seen_unix\":");
-		put_int(f, wall(sum, h->addrs[i].last_seen));
-		put(f, h->addrs[i].current ? ",\"current\":true}" : ",\"current\":false}");
+		afile_put(f, ",\"last_seen_unix\":");
+		afile_put_int(f, wall(sum, h->addrs[i].last_seen));
+		afile_put(f, h->addrs[i].current ? ",\"current\":true}" : ",\"current\":false}");
 	}
-	put(f, "]");
+	afile_put(f, "]");
 }
 
 /* "private_link": a Private Link host's refused public addresses. */
@@ -94,13 +75,13 @@ static void put_private_link(FILE *f, const struct public_answer *pa)
 	char a[KVF_ADDRSTRLEN];
 	size_t i;
 
-	put(f, ",\"private_link\":{\"public_refused\":[");
+	afile_put(f, ",\"private_link\":{\"public_refused\":[");
 	for (i = 0; i < pa->n; i++) {
 		if (i)
-			put(f, ",");
+			afile_put(f, ",");
 		put_str(f, addr_format(&pa->v[i], a, sizeof(a)));
 	}
-	put(f, "]}");
+	afile_put(f, "]}");
 }
 
 static void put_host(FILE *f, const struct engine *e, size_t i, const struct status_summary *sum)
@@ -109,34 +90,34 @@ static void put_host(FILE *f, const struct engine *e, size_t i, const struct sta
 	const struct host_state *h = &e->hs[i];
 	unsigned p;
 
-	put(f, "{\"name\":");
+	afile_put(f, "{\"name\":");
 	put_str(f, ep->name);
-	put(f, ",\"function\":");
+	afile_put(f, ",\"function\":");
 	put_str(f, ep->why);
-	put(f, ",\"ports\":[");
+	afile_put(f, ",\"ports\":[");
 	for (p = 0; p < ep->n_ports; p++) {
 		if (p)
-			put(f, ",");
-		put_int(f, ep->ports[p]);
+			afile_put(f, ",");
+		afile_put_int(f, ep->ports[p]);
 	}
-	put(f, "],\"ttl_s\":");
-	put_int(f, h->ttl);
-	put(f, ",\"last_answer_unix\":");
-	put_int(f, h->last_answer ? wall(sum, h->last_answer) : 0);
-	put(f, ",\"next_refresh_unix\":");
-	put_int(f, sum->next_refresh ? sum->next_refresh[i] : 0);
-	put(f, ",\"a\":");
+	afile_put(f, "],\"ttl_s\":");
+	afile_put_int(f, h->ttl);
+	afile_put(f, ",\"last_answer_unix\":");
+	afile_put_int(f, h->last_answer ? wall(sum, h->last_answer) : 0);
+	afile_put(f, ",\"next_refresh_unix\":");
+	afile_put_int(f, sum->next_refresh ? sum->next_refresh[i] : 0);
+	afile_put(f, ",\"a\":");
 	put_str(f, resolve_status_name(h->last4));
-	put(f, ",\"aaaa\":");
+	afile_put(f, ",\"aaaa\":");
 	put_str(f, resolve_status_name(h->last6));
-	put(f, ",\"failures\":");
-	put_int(f, h->failures);
-	put(f, ",\"failing_since_unix\":");
-	put_int(f, h->failures && h->failing_since ? wall(sum, h->failing_since) : 0);
+	afile_put(f, ",\"failures\":");
+	afile_put_int(f, h->failures);
+	afile_put(f, ",\"failing_since_unix\":");
+	afile_put_int(f, h->failures && h->failing_since ? wall(sum, h->failing_since) : 0);
 	put_addresses(f, h, sum);
 	if (ep->private_link)
 		put_private_link(f, &e->pl_public[i]);
-	put(f, "}");
+	afile_put(f, "}");
 }
 
 /* "YYYYMMDD" of a Service Tags file name as Unix seconds (UTC midnight),
@@ -264,7 +245,7 @@ int status_write_json(const char *path, const struct engine *e,
 	fprintf(af.f, "%.*s,\n\"hosts\": [", (int)(strlen(head) - 1), head);
 	free(head);
 	for (i = 0; i < e->eps.n; i++) {
-		put(af.f, i ? ",\n" : "\n");
+		afile_put(af.f, i ? ",\n" : "\n");
 		put_host(af.f, e, i, sum);
 	}
 	fputs("\n]}\n", af.f);
