@@ -31,7 +31,7 @@
 #include "heap.h"
 #include "log.h"
 #include "monitor.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "resolver.h"
 #include "sdnotify.h"
 #include "schedule.h"

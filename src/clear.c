@@ -18,7 +18,7 @@
 #include "nftbatch.h"
 #include "nftcommit.h"
 #include "nftread.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "state.h"
 #include "util.h"
 

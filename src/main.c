@@ -25,7 +25,7 @@
 #include "kvfence.h"
 #include "log.h"
 #include "nlsock.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "resolver.h"
 #include "rules.h"
 #include "servicetags.h"

@@ -13,7 +13,7 @@
 #include "nftbatch.h"
 #include "nftcommit.h"
 #include "nftread.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "util.h"
 
 static void add_set(struct engine *e, const char *name, enum set_keytype key)

@@ -1,8 +1,8 @@
 /* kvfence: the reconcile engine shared by `sync` and `run`: the hosts of
  * the config, what kvfence holds for each, and the kernel sets it keeps
  * equal to that. */
-#ifndef KVF_RECONCILE_H
-#define KVF_RECONCILE_H
+#ifndef KVF_ENGINE_H
+#define KVF_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
