@@ -378,20 +378,12 @@ static void save_state(struct agent *a, bool last, bool durable)
 
 static size_t held_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.n_sets; i++)
-		n += a->e.sets[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_ELEMS);
 }
 
 static size_t ranges_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.ranges.n; i++)
-		n += a->e.ranges.v[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_RANGES);
 }
 
 /* STATUS= for systemctl status: what is held, and during an outage what
@@ -412,7 +404,7 @@ static void notify_status(struct agent *a, const char *prefix)
 		a->failing_since = 0;
 	else if (!a->failing_since)
 		a->failing_since = time(NULL);
-	if (a->e.ranges.n)
+	if (a->cfg.n_tagsets)
 		snprintf(ranges, sizeof(ranges), ", %zu range elements", ranges_total(a));
 	if (!failing) {
 		notify(a, "%sSTATUS=%zu hosts, %zu elements%s, last reconcile %.1f ms", prefix,
@@ -649,12 +641,12 @@ static void load_tags(struct agent *a)
 		return;
 	if (servicetags_load(&a->cfg, &nt, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
-			a->e.ranges.tags ? "previous" : "kernel's");
+			a->e.tags ? "previous" : "kernel's");
 		return;
 	}
 	servicetags_free(&a->tags);
 	a->tags = nt;
-	a->e.ranges.tags = &a->tags;
+	a->e.tags = &a->tags;
 	log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags, nt.v4.n,
 		 nt.v6.n);
 	a->dirty = true;
@@ -855,15 +847,13 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 /* Whether the notifications concerned our sets (or were lost). */
 static bool on_monitor(struct agent *a)
 {
-	struct setref refs[ENGINE_MAX_SETS + 2];
+	struct setref refs[ENGINE_MAX_SETS];
 	size_t i, n = 0;
 	unsigned ev;
 
 	/* The range sets are ours too: a flushed one comes back at once. */
 	for (i = 0; i < a->e.n_sets; i++)
 		refs[n++] = a->e.sets[i].ref;
-	for (i = 0; i < a->e.ranges.n; i++)
-		refs[n++] = a->e.ranges.v[i].ref;
 	ev = monitor_read(a->mon, refs, n);
 	if (ev)
 		log_foreign_change(a, ev);
