@@ -380,6 +380,15 @@ static void test_the_sets_kvfence_created_are_recorded(void)
 	free_all(hs);
 }
 
+/* Load text as the state file; err: KVF_ERRLEN bytes. */
+static int load_text(const char *text, struct host_state *hs, struct state_loaded *sl,
+		     char *err)
+{
+	write_file(text, strlen(text));
+	err[0] = '\0';
+	return state_load(path, &eps, hs, C, GRACE, sl, err, KVF_ERRLEN);
+}
+
 static struct elem R(const char *lo, const char *hi, const char *comment)
 {
 	struct elem el = { .addr = A(lo), .hi = A(hi), .comment = comment };
@@ -448,9 +457,7 @@ static void test_a_file_from_before_range_records_records_no_range_set(void)
 		"elem 192.0.2.10 443 contoso-prod.vault.azure.net\n"
 		"end\n";
 
-	write_file(text, strlen(text));
-	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0,
-	       "a file without range records loads");
+	is_int(load_text(text, hs, &sl, err), 0, "a file without range records loads");
 	ok(sl.has_record && sl.record.n == 1 && !sl.record.v[0].ranges &&
 	   sl.record.v[0].created && sl.record.v[0].elems.n == 1,
 	   "its host set record, and no range set's");
@@ -484,10 +491,8 @@ static void test_a_damaged_range_record_is_refused(void)
 	for (i = 0; i < sizeof(damaged_ranges) / sizeof(damaged_ranges[0]); i++) {
 		snprintf(text, sizeof(text), "# kvfence state v2\nsaved 1\n%send\n",
 			 damaged_ranges[i].text);
-		write_file(text, strlen(text));
-		err[0] = '\0';
-		is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), -EINVAL,
-		       "damaged range record %zu is refused", i);
+		is_int(load_text(text, hs, &sl, err), -EINVAL, "damaged range record %zu is refused",
+		       i);
 		ok(strstr(err, damaged_ranges[i].where) != NULL, "with \"%s\"", err);
 		free_all(hs);
 	}
