@@ -86,12 +86,19 @@ struct public_answer {
 	size_t n;
 };
 
+/* What the engine keeps of a host's answers beside its state: one record
+ * per host. (The state itself stays an array of its own, hs: the state
+ * file and the desired elements take it as one.) */
+struct engine_host {
+	struct logged_rejects logged;
+	struct public_answer pl_public;
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
-	struct logged_rejects *logged;	/* parallel to eps.v */
-	struct public_answer *pl_public;	/* parallel to eps.v */
+	struct engine_host *hosts;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nlsock *nft;		/* borrowed */

@@ -48,8 +48,7 @@ void engine_init(struct engine *e, const struct config *cfg, struct nlsock *nft)
 	e->nft = nft;
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
-	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
-	e->pl_public = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->pl_public));
+	e->hosts = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hosts));
 	if (cfg->set4)
 		add_set(e, cfg->set4, ENGINE_ELEMS, KEY_IPV4_PORT);
 	if (cfg->set6)
@@ -74,12 +73,11 @@ void engine_fini(struct engine *e)
 
 	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
-		free(e->logged[i].v);
-		free(e->pl_public[i].v);
+		free(e->hosts[i].logged.v);
+		free(e->hosts[i].pl_public.v);
 	}
 	free(e->hs);
-	free(e->logged);
-	free(e->pl_public);
+	free(e->hosts);
 	for (i = 0; i < e->n_sets; i++)
 		set_free(&e->sets[i]);
 	for (i = 0; i < e->n_orphans; i++)
@@ -284,10 +282,8 @@ void engine_adopt(struct engine *e, struct engine *old)
 		if (j >= 0) {
 			e->hs[i] = old->hs[j];
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
-			e->logged[i] = old->logged[j];
-			memset(&old->logged[j], 0, sizeof(old->logged[j]));
-			e->pl_public[i] = old->pl_public[j];
-			memset(&old->pl_public[j], 0, sizeof(old->pl_public[j]));
+			e->hosts[i] = old->hosts[j];
+			memset(&old->hosts[j], 0, sizeof(old->hosts[j]));
 		}
 	}
 	for (i = 0; i < old->n_sets; i++)
@@ -611,7 +607,7 @@ static void count_rejections(struct engine_counters *c, const struct filtered *f
 static void refuse_public(struct engine *e, size_t i, const struct host_result *res,
 			  struct filtered *f)
 {
-	struct public_answer *pa = &e->pl_public[i];
+	struct public_answer *pa = &e->hosts[i].pl_public;
 	char a[KVF_ADDRSTRLEN];
 	size_t k, w = 0;
 
@@ -625,7 +621,7 @@ static void refuse_public(struct engine *e, size_t i, const struct host_result *
 		}
 		pa->v = xreallocarray(pa->v, pa->n + 1, sizeof(*pa->v));
 		pa->v[pa->n++] = f->addrs[k];
-		if (first_rejection(&e->logged[i], &f->addrs[k]))
+		if (first_rejection(&e->hosts[i].logged, &f->addrs[k]))
 			log_warnx("host %s: private (Private Link), but DNS answered the public "
 				  "address %s: refused; this host's resolver does not resolve "
 				  "the privatelink zone", e->eps.v[i].name,
@@ -657,7 +653,7 @@ static void filter_answer(struct engine *e, size_t i, const struct host_result *
 
 	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, f);
 	log_rejections(e->eps.v[i].name, f, cfg->max_addresses,
-		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->hosts[i].logged);
 	count_rejections(&e->counters, f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, f);
@@ -790,7 +786,7 @@ size_t engine_filter_held(struct engine *e)
 		/* The cap is applied below, by rank rather than by address. */
 		addrfilter_apply(&e->eps.v[i], &res, cfg->allow_private, UINT16_MAX, &f);
 		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses,
-			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->logged[i]);
+			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->hosts[i].logged);
 		total += desired_keep_only(h, f.addrs, f.n_addrs);
 		filtered_free(&f);
 		free(res.addrs);

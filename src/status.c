@@ -203,7 +203,7 @@ int status_write_json(const char *path, const struct engine *e,
 		v = host_json(&e->eps.v[i], &e->hs[i],
 			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
 		if (v && e->eps.v[i].private_link)
-			private_link_json(v, &e->pl_public[i]);
+			private_link_json(v, &e->hosts[i].pl_public);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -403,7 +403,7 @@ static void metrics_private_link(FILE *f, const struct engine *e)
 		if (e->eps.v[i].private_link) {
 			fputs("kvfence_private_link_public_addresses{host=\"", f);
 			put_label(f, e->eps.v[i].name);
-			fprintf(f, "\"} %zu\n", e->pl_public[i].n);
+			fprintf(f, "\"} %zu\n", e->hosts[i].pl_public.n);
 		}
 }
 
