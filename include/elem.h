@@ -58,7 +58,8 @@ struct elem_list {
 void elem_list_push(struct elem_list *l, const struct elem *e);
 /* Room for exactly n elements in all (no doubling). */
 void elem_list_reserve(struct elem_list *l, size_t n);
-/* Copy s into the list's string pool; the pointer lives as long as l. */
+/* Copy s into the list's string pool (or return the copy made last, if
+ * the same); the pointer lives as long as l. */
 const char *elem_list_intern(struct elem_list *l, const char *s);
 void elem_list_clear(struct elem_list *l);
 void elem_list_free(struct elem_list *l);

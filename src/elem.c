@@ -78,6 +78,10 @@ void elem_list_reserve(struct elem_list *l, size_t n)
 
 const char *elem_list_intern(struct elem_list *l, const char *s)
 {
+	/* Runs of one comment (a tag's ranges, one host's ports) share a
+	 * copy. */
+	if (l->n_strings && strcmp(l->strings[l->n_strings - 1], s) == 0)
+		return l->strings[l->n_strings - 1];
 	array_reserve(&l->strings, &l->cap_strings, l->n_strings + 1,
 		      sizeof(*l->strings));
 	l->strings[l->n_strings] = xstrdup(s);
