@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "addr.h"
-#include "elem.h"
 
 struct range {
 	struct kvf_addr lo, hi;		/* inclusive, same family */
@@ -47,11 +46,6 @@ void range_diff(const struct range_list *desired, const struct range_list *kerne
 /* Move a to the next (up) or the previous address of its family. false,
  * a unchanged, when that would wrap past the last or the first address. */
 bool range_addr_step(struct kvf_addr *a, bool up);
-
-/* The ranges as interval set elements (elem.hi set), appended to out in
- * their order; comments copied into out's pool when copy, else borrowed
- * from in. */
-void range_list_to_elems(const struct range_list *in, struct elem_list *out, bool copy);
 
 /* "20.38.1.0/24" when the range is one prefix, else "20.38.1.0-20.38.1.9". */
 const char *range_format(const struct range *r, char *buf, size_t len);

@@ -424,6 +424,24 @@ static int read_type(struct engine *e, const struct engine_set *s, enum set_keyt
 	return r;
 }
 
+/* Ranges as an interval set's elements (elem.hi set), appended to out in
+ * their order; comments copied into out's pool when copy, else borrowed
+ * from in. */
+static void ranges_as_elems(const struct range_list *in, struct elem_list *out, bool copy)
+{
+	size_t i;
+
+	elem_list_reserve(out, out->n + in->n);
+	for (i = 0; i < in->n; i++) {
+		struct elem el = { .addr = in->v[i].lo, .hi = in->v[i].hi,
+				   .comment = in->v[i].comment };
+
+		if (copy && el.comment)
+			el.comment = elem_list_intern(out, el.comment);
+		elem_list_push(out, &el);
+	}
+}
+
 static int read_elems(struct engine *e, struct engine_set *s, char *err, size_t errlen)
 {
 	struct range_list ranges = { 0 };
@@ -433,7 +451,7 @@ static int read_elems(struct engine *e, struct engine_set *s, char *err, size_t 
 		return nftread_elems(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
 	r = nftread_ranges(e->nft, &s->ref, keytype_family(s->key), &ranges, err, errlen);
 	if (r == 0)
-		range_list_to_elems(&ranges, &s->kernel, true);
+		ranges_as_elems(&ranges, &s->kernel, true);
 	range_list_free(&ranges);
 	return r;
 }
@@ -862,7 +880,7 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 		desired_elements(&e->eps, e->hs, s->key, &desired);
 		diff_compute(&desired, &s->kernel, &d->add, &d->del);
 	} else {
-		range_list_to_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
+		ranges_as_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
 				    &e->tags->v6, &desired, false);
 		elem_list_sort(&desired);
 		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del);

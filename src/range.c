@@ -37,21 +37,6 @@ void range_list_free(struct range_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-void range_list_to_elems(const struct range_list *in, struct elem_list *out, bool copy)
-{
-	size_t i;
-
-	elem_list_reserve(out, out->n + in->n);
-	for (i = 0; i < in->n; i++) {
-		struct elem el = { .addr = in->v[i].lo, .hi = in->v[i].hi,
-				   .comment = in->v[i].comment };
-
-		if (copy && el.comment)
-			el.comment = elem_list_intern(out, el.comment);
-		elem_list_push(out, &el);
-	}
-}
-
 bool range_addr_step(struct kvf_addr *a, bool up)
 {
 	uint8_t edge = up ? 0xff : 0x00;
