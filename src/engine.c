@@ -987,9 +987,8 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 			j++;
 			continue;
 		}
-		/* Comments of the old view die with it (and those added, with
-		 * the ranges loaded): point ours at the endpoint names, copy
-		 * the rest. */
+		/* Comments of the old view die with it: point ours at the
+		 * endpoint names, copy the rest. */
 		if (el.comment)
 			el.comment = record_name(e, &next, el.comment);
 		elem_list_push(&next, &el);
@@ -998,8 +997,10 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 		struct elem el = d->add.v[i];
 
 		el.owned = true;
-		if (el.comment)
-			el.comment = record_name(e, &next, el.comment);
+		/* A host set's comments are the endpoint names already; a
+		 * range set's die with the ranges loaded. */
+		if (s->kind == ENGINE_RANGES && el.comment)
+			el.comment = elem_list_intern(&next, el.comment);
 		elem_list_push(&next, &el);
 	}
 	elem_list_sort_unique(&next);
