@@ -732,6 +732,30 @@ static void on_tags_changed(struct agent *a)
 		load_tags(a);
 }
 
+/* The sets the monitor watches. The range sets are ours too: a flushed
+ * one comes back at once. */
+static size_t our_sets(const struct agent *a, struct setref refs[ENGINE_MAX_SETS + 2])
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		refs[n++] = a->e.sets[i].ref;
+	for (i = 0; i < a->e.ranges.n; i++)
+		refs[n++] = a->e.ranges.v[i].ref;
+	return n;
+}
+
+/* Changes to other tables stay in the kernel (before the sets are read). */
+static void watch_sets(struct agent *a)
+{
+	struct setref refs[ENGINE_MAX_SETS + 2];
+	int r = monitor_watch(a->mon, refs, our_sets(a, refs));
+
+	if (r < 0)
+		log_warnx("monitor: socket filter: %s; every nftables change wakes kvfence up",
+			  strerror(-r));
+}
+
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
@@ -757,6 +781,7 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
+	watch_sets(a);
 	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
@@ -856,15 +881,9 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 static bool on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS + 2];
-	size_t i, n = 0;
 	unsigned ev;
 
-	/* The range sets are ours too: a flushed one comes back at once. */
-	for (i = 0; i < a->e.n_sets; i++)
-		refs[n++] = a->e.sets[i].ref;
-	for (i = 0; i < a->e.ranges.n; i++)
-		refs[n++] = a->e.ranges.v[i].ref;
-	ev = monitor_read(a->mon, refs, n);
+	ev = monitor_read(a->mon, refs, our_sets(a, refs));
 	if (ev)
 		log_foreign_change(a, ev);
 	if (ev) {
@@ -1246,6 +1265,7 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
+	watch_sets(a);
 	a->e.persist = persist_record;
 	a->e.persist_arg = a;
 	r = load_state(a);
