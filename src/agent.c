@@ -749,8 +749,11 @@ static size_t our_sets(const struct agent *a, struct setref refs[ENGINE_MAX_SETS
 static void watch_sets(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS + 2];
-	int r = monitor_watch(a->mon, refs, our_sets(a, refs));
+	int r;
 
+	if (!a->mon)
+		return;
+	r = monitor_watch(a->mon, refs, our_sets(a, refs));
 	if (r < 0)
 		log_warnx("monitor: socket filter: %s; every nftables change wakes kvfence up",
 			  strerror(-r));

@@ -2,15 +2,15 @@
  * coalesces a transaction's notifications into datagrams of about a
  * page, one netlink message after the other, and sends NFT_MSG_NEWGEN in
  * a datagram of its own. Classic BPF has no loops, so the program walks
- * the messages of a datagram unrolled, up to a count that fits in
- * BPF_MAXINSNS, and keeps a datagram with more.
+ * the messages of a datagram unrolled, up to a count, and keeps a
+ * datagram with more.
  *
- * Every message is checked the way the monitor would, and every doubt
- * keeps the datagram: a load past the end of the data would make the
- * kernel drop it, so each load is guarded by a length checked before. */
+ * Every message is checked as monitor.c would (less the set name, which
+ * it is left to judge), and every doubt keeps the datagram. A load past
+ * the end of the data would make the kernel drop it: each load is
+ * guarded by a length checked before. */
 #include "autoconfig.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,7 +46,8 @@ enum { CUR, LEFT, TMP, MSGLEN, ATTRLEN };
 
 #define TYPE(t)		((NFNL_SUBSYS_NFTABLES << 8) | (t))
 
-/* What the monitor reads: these are kept when about our tables. */
+/* What the monitor reads (msg_relevant() in monitor.c): these are kept
+ * when about our tables. */
 static const uint16_t read_types[] = {
 	NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWSET, NFT_MSG_DELSET,
 	NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM,

@@ -147,7 +147,9 @@ static bool msg_relevant(const struct nlmsghdr *nlh, int type,
 	case NFT_MSG_DELSETELEM:
 		break;
 	default:
-		/* Chains, rules, objects, flowtables: not what the sets hold. */
+		/* Chains, rules, objects, flowtables: not what the sets hold.
+		 * The socket filter (monfilter.c) drops them in the kernel:
+		 * a type read here must be read there too. */
 		return false;
 	}
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
