@@ -233,8 +233,9 @@ int monitor_watch(struct monitor *m, const struct setref *refs, size_t n)
 	size_t msgs = MONFILTER_MAX_MSGS;
 	struct sock_fprog fp;
 
-	/* The kernel charges the program to net.core.optmem_max (20 KiB
-	 * before Linux 6.9): unrolled over fewer messages, it fits. */
+	/* The kernel charges the program to net.core.optmem_max, 20 KiB
+	 * on Debian 12 (Linux 6.1), where 8 messages fit for one table:
+	 * unrolled over fewer messages, it fits. */
 	do {
 		len = monfilter_build(refs, n, msgs, prog, BPF_MAXINSNS);
 		if (len < 0) {

@@ -7,8 +7,8 @@
 # of the churn is still seen and refilled well under a second. One
 # neighbour table is ip filter: the agent's table name in another family
 # (docker's). Where the namespace has its own net.core.optmem_max (Linux
-# 6.12 and later), it is set to 20 KiB, the default before 6.9, which
-# charges the filter program against less memory.
+# 6.12 and later), it is set to 20 KiB, Debian 12's default (Linux 6.1),
+# against which the kernel charges the filter program: a smaller one.
 # shellcheck source=../lib/preamble.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 

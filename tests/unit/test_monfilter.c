@@ -33,7 +33,7 @@ static const struct setref kvfence[] = {
 static char dgram[BUFSZ];
 static size_t dlen;
 /* Messages the program reads: fewer where net.core.optmem_max is small
- * (20 KiB before Linux 6.9), as in monitor_watch(). */
+ * (20 KiB on Debian 12), as in monitor_watch(). */
 static size_t max_msgs = MONFILTER_MAX_MSGS;
 
 /* Append a message (type of subsystem nftables) naming table and set as
