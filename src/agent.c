@@ -724,6 +724,33 @@ static void on_tags_changed(struct agent *a)
 		load_tags(a);
 }
 
+/* The sets the monitor watches. The range sets are ours too: a flushed
+ * one comes back at once. */
+/* Every set the engine keeps, host and range sets alike: a flushed one
+ * comes back at once. */
+static size_t our_sets(const struct agent *a, struct setref refs[ENGINE_MAX_SETS])
+{
+	size_t i;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		refs[i] = a->e.sets[i].ref;
+	return a->e.n_sets;
+}
+
+/* Changes to other tables stay in the kernel (before the sets are read). */
+static void watch_sets(struct agent *a)
+{
+	struct setref refs[ENGINE_MAX_SETS];
+	int r;
+
+	if (!a->mon)
+		return;
+	r = monitor_watch(a->mon, refs, our_sets(a, refs));
+	if (r < 0)
+		log_warnx("monitor: socket filter: %s; every nftables change wakes kvfence up",
+			  strerror(-r));
+}
+
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
@@ -749,6 +776,7 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
+	watch_sets(a);
 	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
@@ -848,13 +876,9 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 static bool on_monitor(struct agent *a)
 {
 	struct setref refs[ENGINE_MAX_SETS];
-	size_t i, n = 0;
 	unsigned ev;
 
-	/* The range sets are ours too: a flushed one comes back at once. */
-	for (i = 0; i < a->e.n_sets; i++)
-		refs[n++] = a->e.sets[i].ref;
-	ev = monitor_read(a->mon, refs, n);
+	ev = monitor_read(a->mon, refs, our_sets(a, refs));
 	if (ev)
 		log_foreign_change(a, ev);
 	if (ev) {
@@ -1236,6 +1260,7 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
+	watch_sets(a);
 	a->e.persist = persist_record;
 	a->e.persist_arg = a;
 	r = load_state(a);
