@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "config.h"
-#include "reconcile.h"
+#include "engine.h"
 
 struct dnsproxy;
 

@@ -31,7 +31,7 @@
 #include "heap.h"
 #include "log.h"
 #include "monitor.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "resolver.h"
 #include "sdnotify.h"
 #include "schedule.h"
@@ -378,20 +378,12 @@ static void save_state(struct agent *a, bool last, bool durable)
 
 static size_t held_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.n_sets; i++)
-		n += a->e.sets[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_ELEMS);
 }
 
 static size_t ranges_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.ranges.n; i++)
-		n += a->e.ranges.v[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_RANGES);
 }
 
 /* STATUS= for systemctl status: what is held, and during an outage what
@@ -412,7 +404,7 @@ static void notify_status(struct agent *a, const char *prefix)
 		a->failing_since = 0;
 	else if (!a->failing_since)
 		a->failing_since = time(NULL);
-	if (a->e.ranges.n)
+	if (a->cfg.n_tagsets)
 		snprintf(ranges, sizeof(ranges), ", %zu range elements", ranges_total(a));
 	if (!failing) {
 		notify(a, "%sSTATUS=%zu hosts, %zu elements%s, last reconcile %.1f ms", prefix,
@@ -649,12 +641,12 @@ static void load_tags(struct agent *a)
 		return;
 	if (servicetags_load(&a->cfg, &nt, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
-			a->e.ranges.tags ? "previous" : "kernel's");
+			a->e.tags ? "previous" : "kernel's");
 		return;
 	}
 	servicetags_free(&a->tags);
 	a->tags = nt;
-	a->e.ranges.tags = &a->tags;
+	a->e.tags = &a->tags;
 	log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags, nt.v4.n,
 		 nt.v6.n);
 	a->dirty = true;
@@ -732,6 +724,33 @@ static void on_tags_changed(struct agent *a)
 		load_tags(a);
 }
 
+/* The sets the monitor watches. The range sets are ours too: a flushed
+ * one comes back at once. */
+/* Every set the engine keeps, host and range sets alike: a flushed one
+ * comes back at once. */
+static size_t our_sets(const struct agent *a, struct setref refs[ENGINE_MAX_SETS])
+{
+	size_t i;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		refs[i] = a->e.sets[i].ref;
+	return a->e.n_sets;
+}
+
+/* Changes to other tables stay in the kernel (before the sets are read). */
+static void watch_sets(struct agent *a)
+{
+	struct setref refs[ENGINE_MAX_SETS];
+	int r;
+
+	if (!a->mon)
+		return;
+	r = monitor_watch(a->mon, refs, our_sets(a, refs));
+	if (r < 0)
+		log_warnx("monitor: socket filter: %s; every nftables change wakes kvfence up",
+			  strerror(-r));
+}
+
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
@@ -757,6 +776,7 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
+	watch_sets(a);
 	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
@@ -855,16 +875,10 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 /* Whether the notifications concerned our sets (or were lost). */
 static bool on_monitor(struct agent *a)
 {
-	struct setref refs[ENGINE_MAX_SETS + 2];
-	size_t i, n = 0;
+	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
 
-	/* The range sets are ours too: a flushed one comes back at once. */
-	for (i = 0; i < a->e.n_sets; i++)
-		refs[n++] = a->e.sets[i].ref;
-	for (i = 0; i < a->e.ranges.n; i++)
-		refs[n++] = a->e.ranges.v[i].ref;
-	ev = monitor_read(a->mon, refs, n);
+	ev = monitor_read(a->mon, refs, our_sets(a, refs));
 	if (ev)
 		log_foreign_change(a, ev);
 	if (ev) {
@@ -1246,6 +1260,7 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
+	watch_sets(a);
 	a->e.persist = persist_record;
 	a->e.persist_arg = a;
 	r = load_state(a);

@@ -25,7 +25,7 @@
 #include "kvfence.h"
 #include "log.h"
 #include "nlsock.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "resolver.h"
 #include "rules.h"
 #include "servicetags.h"
@@ -507,7 +507,7 @@ static int do_sync(const struct config *cfg, struct nlsock *nft, bool dry_run)
 	run.e = &e;
 	tags_bad = load_tags(cfg, &tags);
 	if (cfg->n_tagsets && !tags_bad)
-		e.ranges.tags = &tags;
+		e.tags = &tags;
 	/* Kernel elements count as seen long ago: kept while DNS fails,
 	 * replaced by any definite answer. */
 	r = engine_read_kernel(&e, run.now - KVF_LONG_AGO, err, sizeof(err));
@@ -525,7 +525,7 @@ static int do_sync(const struct config *cfg, struct nlsock *nft, bool dry_run)
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;
 	}
-	if (e.eps.n && run.failed == e.eps.n && !e.ranges.tags) {
+	if (e.eps.n && run.failed == e.eps.n && !e.tags) {
 		log_warnx("sync: no host could be resolved; the sets are left as they are");
 		ret = KVF_EX_UNAVAILABLE;
 		goto out;

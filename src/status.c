@@ -116,7 +116,7 @@ static void put_host(FILE *f, const struct engine *e, size_t i, const struct sta
 	afile_put_int(f, h->failures && h->failing_since ? wall(sum, h->failing_since) : 0);
 	put_addresses(f, h, sum);
 	if (ep->private_link)
-		put_private_link(f, &e->pl_public[i]);
+		put_private_link(f, &e->hosts[i].pl_public);
 	afile_put(f, "}");
 }
 
@@ -135,7 +135,7 @@ static int64_t date_unix(const char *date)
 
 static json_t *tags_json(const struct engine *e)
 {
-	const struct servicetags *t = e->ranges.tags;
+	const struct servicetags *t = e->tags;
 	json_t *arr = json_array();
 	size_t i;
 
@@ -157,20 +157,24 @@ static json_t *set_json(const struct setref *ref, const char *kind, const char *
 		"elements", (json_int_t)size, "exists", exists);
 }
 
+static const char *set_kind(const struct engine_set *s)
+{
+	return s->kind == ENGINE_RANGES ? "ranges" : "hosts";
+}
+
 static json_t *sets_json(const struct engine *e)
 {
 	json_t *sets = json_array();
 	size_t i;
 
-	for (i = 0; i < e->n_sets; i++)
-		json_array_append_new(sets, set_json(&e->sets[i].ref, "hosts",
-			keytype_name(e->sets[i].key), e->sets[i].size, e->sets[i].exists));
-	for (i = 0; i < e->ranges.n; i++) {
-		const struct range_set *s = &e->ranges.v[i];
+	for (i = 0; i < e->n_sets; i++) {
+		const struct engine_set *s = &e->sets[i];
+		char type[64];
 
-		json_array_append_new(sets, set_json(&s->ref, "ranges",
-			s->family == AF_INET ? "ipv4_addr, interval" : "ipv6_addr, interval",
-			s->size, s->exists));
+		snprintf(type, sizeof(type), "%s%s", keytype_name(s->key),
+			 s->kind == ENGINE_RANGES ? ", interval" : "");
+		json_array_append_new(sets, set_json(&s->ref, set_kind(s), type, s->size,
+						     s->exists));
 	}
 	return sets;
 }
@@ -286,9 +290,7 @@ static void metrics_sets(FILE *f, const struct engine *e)
 	metric_head(f, "kvfence_set_elements", "gauge", "Elements in each managed nftables "
 		    "set, as the kernel held them at the last read or write.");
 	for (i = 0; i < e->n_sets; i++)
-		metrics_set(f, &e->sets[i].ref, "hosts", e->sets[i].size);
-	for (i = 0; i < e->ranges.n; i++)
-		metrics_set(f, &e->ranges.v[i].ref, "ranges", e->ranges.v[i].size);
+		metrics_set(f, &e->sets[i].ref, set_kind(&e->sets[i]), e->sets[i].size);
 }
 
 /* Of the hosts that ever answered, the oldest last good answer: with
@@ -403,7 +405,7 @@ static void metrics_tags_file(FILE *f, const char *name, const char *file, long 
 
 static void metrics_tags(FILE *f, const struct engine *e)
 {
-	const struct servicetags *t = e->ranges.tags;
+	const struct servicetags *t = e->tags;
 	size_t i;
 
 	if (!t || t->n_tags == 0)
@@ -436,7 +438,7 @@ static void metrics_private_link(FILE *f, const struct engine *e)
 		if (e->eps.v[i].private_link) {
 			fputs("kvfence_private_link_public_addresses{host=\"", f);
 			put_label(f, e->eps.v[i].name);
-			fprintf(f, "\"} %zu\n", e->pl_public[i].n);
+			fprintf(f, "\"} %zu\n", e->hosts[i].pl_public.n);
 		}
 }
 

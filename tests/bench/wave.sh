@@ -11,28 +11,19 @@
 # 2 A + 1 AAAA, with this TTL instead of 300); default 60 s, and N / 400 s
 # above 24k hosts (125 s at 50k), so that the first fill (and the state
 # write after it) is over long before the first refresh, at 0.9 TTL, and
-# the wave (and the status write after it) long before the next one. The wave's CPU is the agent's utime + stime from the fill's
-# quiet end (no CPU for QUIET s) until every host has been asked again
-# and the agent is idle (no CPU for IDLE s). A fill that ends too late for
-# that is said, and the figure marked invalid.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
-set -o pipefail
+# the wave (and the status write after it) long before the next one.
+# The wave's CPU is the agent's utime + stime from the fill's quiet end
+# (no CPU for QUIET s) until every host has been asked again and the
+# agent is idle (no CPU for IDLE s). A fill that ends too late for that,
+# or a next wave that begins before idle, is said, and the figure marked
+# invalid.
+# shellcheck source=lib.sh
+. "${TESTDIR:-$(dirname "$0")/..}/bench/lib.sh" "$@"
 
 N=${1:-50000}
 TTL=${BENCH_WAVE_TTL:-$(( N > 24000 ? N / 400 : 60 ))}
 QUIET=6		# > the 5 s between state writes: the fill's last one is in it
 IDLE=11		# > the 10 s between status writes for unchanged answers
-FIX=$(dirname "$KVF_SCRIPT")/fixture.py
-T=$KVF_TMP
-HZ=$(getconf CLK_TCK)
-
-say() { printf 'wave: %s\n' "$*" >&2; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 secs() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
 KVF_ZONE=$T/root.zone
@@ -65,11 +56,6 @@ done
 say "agent: first fill (TTL $TTL s)"
 t_start=$(date +%s)
 kvf_agent_start -c "$T/kvfence.conf"
-full() {
-	[ "$(nft -j list set inet filter kvfence6 | "$KVF_PYTHON" -c '
-import json, sys
-print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')" -eq "$N" ]
-}
 wait_until 300 full || hard_error "the agent did not fill its sets"
 fill_wall=$(( $(date +%s) - t_start ))
 # The fill ends when the agent has used no CPU for QUIET s: its last

@@ -43,14 +43,15 @@ static void hold(struct host_state *h, const char *addr, int64_t seen, bool curr
 	desired_hold(h, &a, seen, current);
 }
 
-static void fill(struct engine *e, struct host_state *hs, struct public_answer *pl,
+static void fill(struct engine *e, struct host_state *hs, struct engine_host *pl,
 		 struct kvf_addr *refused)
 {
 	memset(e, 0, sizeof(*e));
 	e->eps.v = ep_v;
 	e->eps.n = e->eps.cap = 3;
 	e->hs = hs;
-	e->pl_public = pl;
+	e->hosts = pl;
+	memset(pl, 0, 3 * sizeof(*pl));
 	memset(hs, 0, 3 * sizeof(*hs));
 	hold(&hs[0], "192.0.2.1", CLOCK - 10, true);
 	hold(&hs[0], "2001:db8::1", CLOCK - 700, false);
@@ -64,8 +65,8 @@ static void fill(struct engine *e, struct host_state *hs, struct public_answer *
 	hs[1].last6 = RES_NODATA;
 	refused[0] = A("203.0.113.9");
 	refused[1] = A("2001:db8:ffff::9");
-	pl[1].v = refused;
-	pl[1].n = 2;
+	pl[1].pl_public.v = refused;
+	pl[1].pl_public.n = 2;
 	/* Failing since long ago, holding an address seen before the
 	 * clock's start (wall 0, not negative). */
 	hold(&hs[2], "198.51.100.7", -CLOCK * 20000, true);
@@ -90,7 +91,7 @@ static char *slurp(const char *p)
 static void each_host_is_written_in_the_bytes_jansson_writes(void)
 {
 	struct host_state hs[3];
-	struct public_answer pl[3] = { { 0 } };
+	struct engine_host pl[3];
 	struct kvf_addr refused[2];
 	int64_t next[3] = { NOW + 290, NOW + 55, NOW + 240 };
 	struct status_summary sum = { .now = NOW, .clock = CLOCK, .started = NOW - 3600,
@@ -129,7 +130,7 @@ static void each_host_is_written_in_the_bytes_jansson_writes(void)
 static void the_values_read_back_as_written(void)
 {
 	struct host_state hs[3];
-	struct public_answer pl[3] = { { 0 } };
+	struct engine_host pl[3];
 	struct kvf_addr refused[2];
 	int64_t next[3] = { NOW + 290, NOW + 55, NOW + 240 };
 	struct status_summary sum = { .now = NOW, .clock = CLOCK, .started = NOW - 3600,
