@@ -26,6 +26,7 @@
 #include "dnsmsg.h"
 #include "dnsproxy.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 /* Per try; doubled on the second round: a dead resolver is a SERVFAIL
@@ -99,7 +100,9 @@ struct stats {
 struct dnsproxy {
 	const struct config *cfg;
 	struct engine *e;
-	int ep;
+	struct loop *loop;
+	loop_fd_cb fd_cb;	/* the agent's: back to dnsproxy_handle_fd */
+	void *fd_arg;
 	ares_channel ch;
 	bool ch_ok;
 	int *ares_fds;
@@ -180,10 +183,17 @@ static int64_t mono_ms(void)
 
 static void ep_set(struct dnsproxy *px, int fd, uint32_t events, int op)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	int r;
 
-	if (epoll_ctl(px->ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL)
+	if (op == EPOLL_CTL_DEL) {
+		loop_del_fd(px->loop, fd);
+		return;
+	}
+	r = loop_mod_fd(px->loop, fd, events, px->fd_cb, px->fd_arg);
+	if (r < 0) {
+		errno = -r;
 		log_warn("dns proxy: epoll on socket %d", fd);
+	}
 }
 
 /* ---- per-client accounting ------------------------------------------ */
@@ -887,7 +897,8 @@ static int open_listeners(struct dnsproxy *px, const struct config *cfg)
 
 /* ---- life cycle ------------------------------------------------------- */
 
-int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine *e, int ep)
+int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine *e,
+		  struct loop *loop, loop_fd_cb cb, void *arg)
 {
 	struct dnsproxy *px;
 	int r;
@@ -898,7 +909,9 @@ int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine
 	px = xcalloc(1, sizeof(*px));
 	px->cfg = cfg;
 	px->e = e;
-	px->ep = ep;
+	px->loop = loop;
+	px->fd_cb = cb;
+	px->fd_arg = arg;
 	if (getrandom(&px->seed, sizeof(px->seed), GRND_NONBLOCK) != sizeof(px->seed))
 		px->seed = (uint32_t)getpid();
 	r = channel_open(px, cfg);
@@ -941,11 +954,12 @@ void dnsproxy_close(struct dnsproxy *px)
 	free(px);
 }
 
-void dnsproxy_reload(struct dnsproxy **px, const struct config *cfg, struct engine *e, int ep)
+void dnsproxy_reload(struct dnsproxy **px, const struct config *cfg, struct engine *e,
+		     struct loop *loop, loop_fd_cb cb, void *arg)
 {
 	struct dnsproxy *n;
 
-	if (dnsproxy_open(&n, cfg, e, ep) < 0) {
+	if (dnsproxy_open(&n, cfg, e, loop, cb, arg) < 0) {
 		if (*px) {
 			(*px)->cfg = cfg;
 			log_msg(LOG_ERR, "dns proxy: keeping the running listeners and resolvers");

@@ -223,11 +223,13 @@ static int arm(struct loop *l, int64_t now)
 		return 0;
 	if (next == l->armed)
 		return -1;
-	if (next != LOOP_NEVER) {	/* else all zero: disarmed */
-		its.it_value.tv_sec = next / 1000;
-		its.it_value.tv_nsec = (next % 1000) * 1000000;
+	/* Relative, as the clock read may be shifted (libfaketime in the
+	 * tests): both run at the same rate. All zero disarms. */
+	if (next != LOOP_NEVER) {
+		its.it_value.tv_sec = (next - now) / 1000;
+		its.it_value.tv_nsec = ((next - now) % 1000) * 1000000;
 	}
-	if (timerfd_settime(l->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+	if (timerfd_settime(l->tfd, 0, &its, NULL) < 0)
 		fatal("timerfd_settime");
 	l->armed = next;
 	return -1;
