@@ -2,7 +2,8 @@
  * out; answers fold into the desired state; the kernel sets follow in one
  * batch per burst of answers. Notifications of foreign ruleset changes
  * trigger an immediate re-read and refill from what is held, with no DNS
- * round trip. */
+ * round trip. `kvfence sync` is one pass of it: every host once, one
+ * reconcile, exit (agent_sync). */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -95,6 +96,12 @@ struct agent {
 			  *t_changes, *t_ready, *t_watchdog, *t_proxy;
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
 	bool started, discard_answers;
+	bool once;		/* `kvfence sync`: one pass, then exit */
+	bool dry_run;		/* sync --dry-run: writes nothing */
+	int64_t once_now;	/* sync: the time every answer counts as */
+	size_t once_failed;	/* sync: hosts whose resolution failed */
+	bool tags_bad;		/* sync: the service tags could not be loaded */
+	int once_exit;		/* sync: its exit code */
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
@@ -131,6 +138,8 @@ static uint32_t next_random(struct agent *a)
 
 static void notify(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void on_proxy_fd(void *arg, int fd, uint32_t events);
+static void on_answer_once(struct agent *a, size_t i, const struct host_result *res);
+static void finish_once(struct agent *a);
 static void on_tags_changed(void *arg, int fd, uint32_t events);
 
 static void notify(struct agent *a, const char *fmt, ...)
@@ -297,6 +306,10 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 
 	if (a->discard_answers)
 		return;
+	if (a->once) {
+		on_answer_once(a, i, res);
+		return;
+	}
 	h = &a->e.hs[i];
 	before = h->failures;
 	/* At a first start the sets fill in batches of COALESCE_MS; after
@@ -653,7 +666,8 @@ static void alloc_hosts(struct agent *a)
 		a->hosts[i].a = a;
 		a->hosts[i].i = i;
 		a->hosts[i].due = loop_timer_new(a->loop, on_host_due, &a->hosts[i]);
-		loop_timer_set(a->hosts[i].due, 0);	/* everything is due at start */
+		/* Everything is due at start, asked in the order of the hosts. */
+		loop_timer_set(a->hosts[i].due, (int64_t)i);
 	}
 	set_expiry_at(a, 0);	/* a walk at the next turn finds the first */
 }
@@ -751,15 +765,21 @@ static void load_tags(struct agent *a)
 	if (a->cfg.n_tagsets == 0)
 		return;
 	if (servicetags_load(&a->cfg, &nt, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
-			a->e.ranges.tags ? "previous" : "kernel's");
+		if (a->once) {
+			log_warnx("%s; the range sets are left as they are", err);
+			a->tags_bad = true;
+		} else {
+			log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
+				a->e.ranges.tags ? "previous" : "kernel's");
+		}
 		return;
 	}
 	servicetags_free(&a->tags);
 	a->tags = nt;
 	a->e.ranges.tags = &a->tags;
-	log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags, nt.v4.n,
-		 nt.v6.n);
+	if (!a->once)
+		log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags,
+			 nt.v4.n, nt.v6.n);
 	a->dirty = true;
 	a->dirty_at = 0;
 	kick_batch(a);
@@ -1054,6 +1074,12 @@ static void on_batch(void *arg)
 	struct agent *a = arg;
 	int64_t now = loop_now_ms();
 
+	if (a->once) {
+		/* sync: one reconcile, when every host has answered. */
+		if (resolver_pending(a->res) == 0)
+			finish_once(a);
+		return;
+	}
 	if (!a->dirty || a->blocked)
 		return;
 	if (a->retry_at != NEVER && now < a->retry_at) {
@@ -1182,7 +1208,10 @@ static int take_lock(struct agent *a)
 /* The write-ahead of the record (engine.persist). */
 static void persist_record(void *arg)
 {
-	save_state(arg, false, false);
+	struct agent *a = arg;
+
+	/* sync has no later write to make it durable: now. */
+	save_state(a, a->once, a->once);
 }
 
 /* A state file that exists but cannot be used is kept for the
@@ -1454,6 +1483,182 @@ int agent_run(const char *conf_path, bool foreground, int verbose)
 	r = start(&a);
 	if (r == 0)
 		loop_run(a.loop);
+	stop(&a);
+	return r;
+}
+
+/* ---- `kvfence sync`: one pass of the agent ------------------------------ */
+
+int agent_nft_exit(int r)
+{
+	return r == -EPERM || r == -EACCES ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
+}
+
+/* sync says what failed at each answer: it has no later outage report. */
+static void on_answer_once(struct agent *a, size_t i, const struct host_result *res)
+{
+	const char *host = a->e.eps.v[i].name;
+
+	if (!resolve_status_definite(res->status4) || !resolve_status_definite(res->status6))
+		a->once_failed++;
+	if (!resolve_status_definite(res->status4))
+		log_warnx("host %s: A query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status4));
+	if (!resolve_status_definite(res->status6))
+		log_warnx("host %s: AAAA query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status6));
+	if (res->status4 == RES_NXDOMAIN)
+		log_warnx("host %s: does not exist (NXDOMAIN)", host);
+	engine_apply_result(&a->e, i, res, a->once_now);
+	a->dirty = true;
+	kick_batch(a);
+}
+
+/* Every host answered (or failed): one reconcile, unless no host could
+ * be resolved at all (fail-static: nothing is written then). */
+static void finish_once(struct agent *a)
+{
+	struct reconcile_stats st;
+	char err[KVF_ERRLEN];
+	int r;
+
+	loop_stop(a->loop);
+	if (a->e.eps.n && a->once_failed == a->e.eps.n && !a->e.ranges.tags) {
+		log_warnx("sync: no host could be resolved; the sets are left as they are");
+		a->once_exit = KVF_EX_UNAVAILABLE;
+		return;
+	}
+	r = engine_reconcile(&a->e, a->dry_run, &st, err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s", err);
+		a->once_exit = agent_nft_exit(r);
+		return;
+	}
+	/* Saved when the record changed: what sync added was saved before
+	 * the batch; what it removed leaves the record now. */
+	if (!a->dry_run && a->e.record_changed)
+		save_state(a, true, true);
+	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", a->e.eps.n, a->once_failed,
+		 a->dry_run ? 0 : st.messages, a->dry_run ? " (dry run)" : "");
+	if (a->once_failed)
+		a->once_exit = KVF_EX_UNAVAILABLE;
+	if (a->tags_bad && a->once_exit == KVF_EX_OK)
+		a->once_exit = KVF_EX_DATAERR;
+}
+
+/* sync writes the state file's record of what it wrote, so it takes the
+ * agent's lock (one writer per state file), without waiting for it. */
+static int lock_once(struct agent *a)
+{
+	char *path = xasprintf("%s.lock", a->cfg.state_file), *dir = xstrdup(path);
+	int ex = 0;
+
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		log_warn("mkdir for %s", path);
+	free(dir);
+	a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (a->lockfd < 0) {
+		log_warn("lock file %s (sync records what it writes in the state file)", path);
+		ex = KVF_EX_CANTCREAT;
+	} else if (flock(a->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("an agent runs on %s and keeps the sets itself: sync refused",
+			  a->cfg.state_file);
+		ex = KVF_EX_TEMPFAIL;
+	}
+	free(path);
+	return ex;
+}
+
+/* Only the record of the state file: sync does not warm-start (it takes
+ * every host's answer as it comes, with no grace). An unusable file is
+ * moved aside (not in a dry run, which changes nothing). */
+static void load_record_once(struct agent *a)
+{
+	const char *file = a->cfg.state_file;
+	struct engine *e = &a->e;
+	struct state_loaded sl;
+	char err[KVF_ERRLEN], bad[PATH_MAX];
+	size_t i;
+	int r;
+
+	r = state_load(file, &e->eps, NULL, state_clock_now(), a->cfg.grace, &sl, err,
+		       sizeof(err));
+	if (r == 0 && !sl.has_record) {
+		/* A first-format file: its hosts' addresses are the record. */
+		state_loaded_free(&sl);
+		r = state_load(file, &e->eps, e->hs, state_clock_now(), a->cfg.grace, &sl, err,
+			       sizeof(err));
+	}
+	if (r == 0 && sl.has_record)
+		engine_load_record(e, &sl.record);
+	else if (r == 0)
+		engine_record_from_hosts(e);
+	else if (r != -ENOENT && a->dry_run)
+		log_warnx("state file unusable: %s; nothing counts as kvfence's", err);
+	else if (r != -ENOENT && state_set_aside(file, time(NULL), bad, sizeof(bad)) == 0)
+		log_warnx("state file unusable: %s; kept as %s", err, bad);
+	else if (r != -ENOENT)
+		log_warnx("state file unusable: %s; it will be replaced", err);
+	if (r == 0)
+		state_loaded_free(&sl);
+	for (i = 0; i < e->eps.n; i++)
+		host_state_free(&e->hs[i]);
+}
+
+static int start_once(struct agent *a)
+{
+	char err[KVF_ERRLEN];
+	int r;
+
+	a->once_now = clock_now();
+	if (open_loop(a) < 0)
+		return KVF_EX_OSERR;
+	r = nlsock_open(&a->nft);
+	if (r < 0) {
+		log_warnx("netlink: %s", strerror(-r));
+		return agent_nft_exit(r);
+	}
+	if (!a->dry_run && (r = lock_once(a)) != 0)
+		return r;
+	engine_init(&a->e, &a->cfg, a->nft);
+	a->e.log_unchanged = true;
+	if (!a->dry_run) {
+		a->e.persist = persist_record;
+		a->e.persist_arg = a;
+	}
+	load_record_once(a);
+	load_tags(a);
+	/* Kernel elements count as seen long ago: kept while DNS fails,
+	 * replaced by any definite answer. */
+	r = engine_read_kernel(&a->e, a->once_now - KVF_LONG_AGO, err, sizeof(err));
+	if (r == -EPROTOTYPE) {
+		/* That set is left alone; the others are still written. */
+		log_warnx("%s; that set is left as it is", err);
+		a->once_exit = KVF_EX_UNAVAILABLE;
+	} else if (r < 0) {
+		log_warnx("%s", err);
+		return agent_nft_exit(r);
+	}
+	engine_filter_held(&a->e);
+	if (new_resolver(a, &a->cfg, &a->res) < 0)
+		return KVF_EX_UNAVAILABLE;
+	alloc_hosts(a);
+	a->dirty = true;	/* with no hosts, the reconcile is due at once */
+	kick_batch(a);
+	return 0;
+}
+
+int agent_sync(struct config *cfg, bool dry_run)
+{
+	struct agent a = { .sfd = -1, .lockfd = -1, .ifd = -1, .once = true,
+			   .dry_run = dry_run, .cfg = *cfg };
+	int r;
+
+	r = start_once(&a);
+	if (r == 0) {
+		loop_run(a.loop);
+		r = a.once_exit;
+	}
 	stop(&a);
 	return r;
 }
