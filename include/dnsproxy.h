@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "config.h"
+#include "engine.h"
 #include "loop.h"
-#include "reconcile.h"
 
 struct dnsproxy;
 

@@ -27,14 +27,20 @@ enum monitor_event {
 };
 
 /* Read every pending notification without blocking and return the OR of
- * enum monitor_event. Transactions whose NFT_MSG_NEWGEN carries our own
- * pid (NFTA_GEN_PROC_PID == getpid()) are ignored. refs are the sets
- * kvfence maintains (their family and table decide relevance). */
+ * enum monitor_event. refs are the sets kvfence maintains (their family
+ * and table decide relevance). */
 unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n);
 
+/* Have the kernel drop the notifications monitor_read would judge
+ * irrelevant to refs (a socket filter, monfilter.h), so that changes to
+ * other tables wake nobody up. Call it before the sets are read, and
+ * again whenever refs change: notifications about tables of refs not
+ * passed here are dropped. 0, or -errno when no filter could be
+ * attached: then every notification is delivered, as without one. */
+int monitor_watch(struct monitor *m, const struct setref *refs, size_t n);
+
 /* Transactions committed through the netlink socket with this port id
- * are ours too (what identifies them when kvfence runs in a pid
- * namespace, where NFTA_GEN_PROC_PID is not getpid()). */
+ * are ours: each of their notifications carries it in its header. */
 void monitor_ignore_portid(struct monitor *m, uint32_t portid);
 
 #endif

@@ -38,7 +38,8 @@ void nftbatch_add_set(struct nftbatch *b, const struct setref *ref, enum set_key
 /* Elements carry their comment as nftables element user data (the form
  * `nft` writes and shows as comment "..."). At most 200 elements (100
  * ranges) go in one message, so that its element list stays under the
- * u16 attribute length. */
+ * u16 attribute length. Elements with a range end (elem_is_range: an
+ * interval set's, all of them) go as nftbatch_add_ranges writes them. */
 void nftbatch_add_elems(struct nftbatch *b, const struct setref *ref,
 			enum set_keytype key, const struct elem *v, size_t n);
 void nftbatch_del_elems(struct nftbatch *b, const struct setref *ref,

@@ -10,7 +10,7 @@
 
 struct range {
 	struct kvf_addr lo, hi;		/* inclusive, same family */
-	bool owned;			/* kernel ranges: comment is ours */
+	bool owned;			/* kernel ranges: kvfence's (range_diff) */
 	const char *comment;		/* not owned by the range */
 };
 

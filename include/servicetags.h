@@ -8,7 +8,10 @@
 #include "config.h"
 #include "range.h"
 
-/* Comments of the ranges kvfence writes start with this: ownership. */
+/* Comments of the ranges kvfence writes start with this: for people
+ * reading `nft list`. Not ownership (an administrator can write it too):
+ * the engine's record decides (engine.h); the prefix only marks what a
+ * state file from before range records claims once, and look-alikes. */
 #define SERVICETAGS_COMMENT_PREFIX "servicetag "
 
 struct tag_summary {

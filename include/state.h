@@ -40,7 +40,11 @@ struct state_clock state_clock_now(void);
 struct owned_set {
 	int family;			/* NFPROTO_* */
 	char *table, *name;		/* owned */
-	struct elem_list elems;		/* sorted by key; comment: its host */
+	/* A range set's record: elems are ranges (elem.hi set), each with
+	 * its comment. Files from before range records have none, and
+	 * leave the range sets without a record. */
+	bool ranges;
+	struct elem_list elems;		/* sorted by key; comment: its host or tag */
 	/* kvfence created the set (and, table_created, its table in the
 	 * same transaction): kvfence clear may delete it once empty. */
 	bool created, table_created;
@@ -54,8 +58,9 @@ struct state_record {
 /* One set's record, as the engine hands it to state_save. */
 struct state_set_view {
 	const struct setref *ref;
-	const struct elem_list *elems;	/* the record: key and host name */
+	const struct elem_list *elems;	/* the record: key and host name (or tag) */
 	bool created, table_created;	/* see struct owned_set */
+	bool ranges;			/* see struct owned_set */
 };
 
 /* Write hs[i] for eps->v[i], i < eps->n, and the sets' records to path.

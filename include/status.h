@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "reconcile.h"
+#include "engine.h"
 
 struct status_summary {
 	int64_t now;			/* wall clock, seconds */

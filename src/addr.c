@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +23,100 @@ int addr_parse(const char *text, struct kvf_addr *out)
 	return -EINVAL;
 }
 
+static char *put_dec(char *p, unsigned v)
+{
+	if (v >= 100)
+		*p++ = (char)('0' + v / 100);
+	if (v >= 10)
+		*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *put_ipv4(char *p, const uint8_t *b)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			*p++ = '.';
+		p = put_dec(p, b[i]);
+	}
+	return p;
+}
+
+static char *put_hex(char *p, unsigned v)
+{
+	static const char digits[] = "0123456789abcdef";
+	int shift = 12;
+
+	while (shift > 0 && !(v >> shift))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = digits[(v >> shift) & 0xf];
+	return p;
+}
+
+/* The text inet_ntop(3) gives (the state file, the logs and status.json
+ * have always had it), without its sprintf per group: the state file
+ * formats every address it holds, twice per batch that adds one. The
+ * longest run of two or more zero groups, the first of equals, is "::";
+ * a run over the first five groups and ffff, or the first six, ends in
+ * dotted IPv4. */
+static char *put_ipv6(char *p, const uint8_t *b)
+{
+	unsigned w[8];
+	int i, base = -1, len = 0, cur = -1;
+
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+		if (w[i] == 0 && cur < 0)
+			cur = i;
+		if (cur >= 0 && (w[i] != 0 || i == 7)) {
+			int n = (w[i] == 0 ? i + 1 : i) - cur;
+
+			if (n > len) {
+				base = cur;
+				len = n;
+			}
+			cur = -1;
+		}
+	}
+	if (len < 2)
+		base = -1;
+	for (i = 0; i < 8; i++) {
+		if (base >= 0 && i >= base && i < base + len) {
+			if (i == base)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && base == 0 && (len == 6 || (len == 5 && w[5] == 0xffff)))
+			return put_ipv4(p, b + 12);
+		p = put_hex(p, w[i]);
+	}
+	if (base >= 0 && base + len == 8)
+		*p++ = ':';
+	return p;
+}
+
 const char *addr_format(const struct kvf_addr *a, char *buf, size_t len)
 {
-	if (!inet_ntop(a->family, a->bytes, buf, len))
+	char t[KVF_ADDRSTRLEN], *end;
+
+	if (a->family == AF_INET)
+		end = put_ipv4(t, a->bytes);
+	else if (a->family == AF_INET6)
+		end = put_ipv6(t, a->bytes);
+	else
+		end = t;
+	if (end == t || (size_t)(end - t) >= len) {
 		snprintf(buf, len, "?");
+		return buf;
+	}
+	memcpy(buf, t, (size_t)(end - t));
+	buf[end - t] = '\0';
 	return buf;
 }
 

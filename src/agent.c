@@ -31,7 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "monitor.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "resolver.h"
 #include "sdnotify.h"
 #include "schedule.h"
@@ -470,20 +470,12 @@ static void on_outputs(void *arg)
 
 static size_t held_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.n_sets; i++)
-		n += a->e.sets[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_ELEMS);
 }
 
 static size_t ranges_total(const struct agent *a)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < a->e.ranges.n; i++)
-		n += a->e.ranges.v[i].size;
-	return n;
+	return engine_size(&a->e, ENGINE_RANGES);
 }
 
 /* STATUS= for systemctl status: what is held, and during an outage what
@@ -504,7 +496,7 @@ static void notify_status(struct agent *a, const char *prefix)
 		a->failing_since = 0;
 	else if (!a->failing_since)
 		a->failing_since = time(NULL);
-	if (a->e.ranges.n)
+	if (a->cfg.n_tagsets)
 		snprintf(ranges, sizeof(ranges), ", %zu range elements", ranges_total(a));
 	if (!failing) {
 		notify(a, "%sSTATUS=%zu hosts, %zu elements%s, last reconcile %.1f ms", prefix,
@@ -770,13 +762,13 @@ static void load_tags(struct agent *a)
 			a->tags_bad = true;
 		} else {
 			log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
-				a->e.ranges.tags ? "previous" : "kernel's");
+				a->e.tags ? "previous" : "kernel's");
 		}
 		return;
 	}
 	servicetags_free(&a->tags);
 	a->tags = nt;
-	a->e.ranges.tags = &a->tags;
+	a->e.tags = &a->tags;
 	if (!a->once)
 		log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags,
 			 nt.v4.n, nt.v6.n);
@@ -858,6 +850,33 @@ static void on_tags_changed(void *arg, int fd, uint32_t events)
 		load_tags(a);
 }
 
+/* The sets the monitor watches. The range sets are ours too: a flushed
+ * one comes back at once. */
+/* Every set the engine keeps, host and range sets alike: a flushed one
+ * comes back at once. */
+static size_t our_sets(const struct agent *a, struct setref refs[ENGINE_MAX_SETS])
+{
+	size_t i;
+
+	for (i = 0; i < a->e.n_sets; i++)
+		refs[i] = a->e.sets[i].ref;
+	return a->e.n_sets;
+}
+
+/* Changes to other tables stay in the kernel (before the sets are read). */
+static void watch_sets(struct agent *a)
+{
+	struct setref refs[ENGINE_MAX_SETS];
+	int r;
+
+	if (!a->mon)
+		return;
+	r = monitor_watch(a->mon, refs, our_sets(a, refs));
+	if (r < 0)
+		log_warnx("monitor: socket filter: %s; every nftables change wakes kvfence up",
+			  strerror(-r));
+}
+
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
@@ -883,6 +902,7 @@ static void reload(struct agent *a)
 	a->cfg = ncfg;
 	ne.cfg = &a->cfg;
 	a->e = ne;
+	watch_sets(a);
 	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
@@ -999,18 +1019,12 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 static void on_monitor(void *arg, int fd, uint32_t events)
 {
 	struct agent *a = arg;
-	struct setref refs[ENGINE_MAX_SETS + 2];
-	size_t i, n = 0;
+	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
 
 	(void)fd;
 	(void)events;
-	/* The range sets are ours too: a flushed one comes back at once. */
-	for (i = 0; i < a->e.n_sets; i++)
-		refs[n++] = a->e.sets[i].ref;
-	for (i = 0; i < a->e.ranges.n; i++)
-		refs[n++] = a->e.ranges.v[i].ref;
-	ev = monitor_read(a->mon, refs, n);
+	ev = monitor_read(a->mon, refs, our_sets(a, refs));
 	if (!ev)
 		return;
 	log_foreign_change(a, ev);
@@ -1355,6 +1369,7 @@ static int open_kernel(struct agent *a)
 		return KVF_EX_OSERR;
 	}
 	engine_init(&a->e, &a->cfg, a->nft);
+	watch_sets(a);
 	a->e.persist = persist_record;
 	a->e.persist_arg = a;
 	r = load_state(a);
@@ -1523,7 +1538,7 @@ static void finish_once(struct agent *a)
 	int r;
 
 	loop_stop(a->loop);
-	if (a->e.eps.n && a->once_failed == a->e.eps.n && !a->e.ranges.tags) {
+	if (a->e.eps.n && a->once_failed == a->e.eps.n && !a->e.tags) {
 		log_warnx("sync: no host could be resolved; the sets are left as they are");
 		a->once_exit = KVF_EX_UNAVAILABLE;
 		return;

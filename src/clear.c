@@ -1,7 +1,8 @@
 /* kvfence: `kvfence clear`: kvfence's own elements out of the kernel, and
  * the objects it created once empty. Ownership comes from the engine's
- * reading of the kernel (elem.owned, range.owned): the one place that
- * decides what kvfence wrote, from the record in the state file. */
+ * reading of the kernel (elem.owned), host sets and range sets alike:
+ * the one place that decides what kvfence wrote, from the record in the
+ * state file. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include "nftbatch.h"
 #include "nftcommit.h"
 #include "nftread.h"
-#include "reconcile.h"
+#include "engine.h"
 #include "state.h"
 #include "util.h"
 
@@ -54,22 +55,9 @@ static void owned_elems(const struct elem_list *kernel, struct elem_list *out, s
 	}
 }
 
-static void owned_ranges(const struct range_list *kernel, struct range_list *out,
-			 size_t *kept)
-{
-	size_t i;
-
-	for (i = 0; i < kernel->n; i++) {
-		if (kernel->v[i].owned)
-			range_list_push(out, &kernel->v[i]);
-		else
-			++*kept;
-	}
-}
-
 /* What a set loses and keeps, for the log and for emptiness. */
 struct set_plan {
-	struct engine_set *s;		/* NULL: a range set */
+	struct engine_set *s;
 	const struct setref *ref;
 	size_t removed, kept;
 	bool exists, deleted;
@@ -83,7 +71,7 @@ static void plan_print(const struct set_plan *p, bool dry_run)
 		 p->deleted ? (dry_run ? ", would delete the set" : ", set deleted") : "");
 }
 
-static void queue_host_set(struct engine_set *s, struct nftbatch *b, struct set_plan *p)
+static void queue_set(struct engine_set *s, struct nftbatch *b, struct set_plan *p)
 {
 	struct elem_list del = { 0 };
 
@@ -99,38 +87,23 @@ static void queue_host_set(struct engine_set *s, struct nftbatch *b, struct set_
 	elem_list_free(&del);
 }
 
-/* Every configured set, every set only the record names (orphans), and
- * the range sets. Returns the number of plans filled. */
+/* Every configured set, host sets and range sets, and every set only
+ * the record names (orphans). Returns the number of plans filled. */
 static size_t queue_elems(struct engine *e, struct nftbatch *b, struct set_plan *plans)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < e->n_sets; i++)
-		queue_host_set(&e->sets[i], b, &plans[n++]);
+		queue_set(&e->sets[i], b, &plans[n++]);
 	for (i = 0; i < e->n_orphans; i++)
-		queue_host_set(&e->orphans[i], b, &plans[n++]);
-	for (i = 0; i < e->ranges.n; i++) {
-		struct range_set *s = &e->ranges.v[i];
-		struct range_list del = { 0 };
-		struct set_plan *p = &plans[n++];
-
-		memset(p, 0, sizeof(*p));
-		p->ref = &s->ref;
-		p->exists = s->exists;
-		if (!p->exists)
-			continue;
-		owned_ranges(&s->kernel, &del, &p->kept);
-		p->removed = del.n;
-		nftbatch_del_ranges(b, &s->ref, s->family, del.v, del.n);
-		range_list_free(&del);
-	}
+		queue_set(&e->orphans[i], b, &plans[n++]);
 	return n;
 }
 
 /* Created by kvfence (the record says so) and empty once ours are out. */
 static bool deletable(const struct set_plan *p)
 {
-	return p->s && p->exists && p->kept == 0 && p->s->created;
+	return p->exists && p->kept == 0 && p->s->created;
 }
 
 /* The table goes instead of its sets when kvfence created it and it
@@ -144,7 +117,7 @@ static bool table_deletable(struct engine *e, const struct set_plan *plans, size
 
 	*count = 0;
 	for (i = 0; i < n; i++) {
-		if (!plans[i].s || plans[i].ref->family != t->family ||
+		if (plans[i].ref->family != t->family ||
 		    strcmp(plans[i].ref->table, t->table) != 0)
 			continue;
 		created |= plans[i].s->table_created;
@@ -215,8 +188,6 @@ static void forget_written(struct engine *e, const struct set_plan *plans, size_
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!plans[i].s)
-			continue;
 		elem_list_clear(&plans[i].s->record);
 		if (plans[i].deleted)
 			plans[i].s->created = plans[i].s->table_created = false;
@@ -226,7 +197,7 @@ static void forget_written(struct engine *e, const struct set_plan *plans, size_
 static int clear_engine(struct engine *e, bool dry_run, struct clear_stats *st,
 			char *err, size_t errlen)
 {
-	struct set_plan *plans = xcalloc(e->n_sets + e->n_orphans + e->ranges.n + 1,
+	struct set_plan *plans = xcalloc(e->n_sets + e->n_orphans + 1,
 					 sizeof(*plans));
 	struct nftbatch *b = nftbatch_new();
 	size_t i, n;
@@ -264,7 +235,7 @@ static int load_record(struct engine *e, const struct config *cfg)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		log_warnx("clear: state file unusable: %s; nothing in the host sets counts as "
+		log_warnx("clear: state file unusable: %s; nothing in the sets counts as "
 			  "kvfence's", err);
 		return -1;
 	}
@@ -298,8 +269,10 @@ int clear_run(const struct config *cfg, struct nlsock *nft, bool dry_run,
 	memset(st, 0, sizeof(*st));
 	c.create_sets = true;
 	/* The range sets too when service-tags is no longer configured:
-	 * their elements are told apart by their comment prefix. Only the
-	 * count is read for that (rangesets_init). */
+	 * their record is then that of configured sets, and a state file
+	 * from before range records still has the comment prefix claimed
+	 * (engine_load_record). Only the count is read for that
+	 * (engine_init). */
 	if (c.n_tagsets == 0)
 		c.n_tagsets = 1;
 	engine_init(&e, &c, nft);

@@ -153,6 +153,15 @@ static void reserve_exact(struct host_state *h, size_t need)
 	array_reserve_exact(&h->addrs, &h->cap_addrs, need, sizeof(*h->addrs));
 }
 
+/* Before when an address not in the answer leaves: grace seconds after
+ * it was last seen. The clock counts seconds, so at grace none an
+ * address seen earlier in the same second would stay until the next
+ * one: none removes it at once. */
+static int64_t grace_before(int64_t now, unsigned grace)
+{
+	return grace ? now - (int64_t)grace : INT64_MAX;
+}
+
 static void forget_current(struct host_state *h, int family)
 {
 	size_t i;
@@ -185,7 +194,7 @@ size_t desired_update(struct host_state *h, const struct host_result *res,
 		for (i = 0; i < f->n_addrs; i++)
 			if (f->addrs[i].family == families[k])
 				changed += hold(h, &f->addrs[i], now, true);
-		changed += drop_old(h, families[k], now - (int64_t)grace, false);
+		changed += drop_old(h, families[k], grace_before(now, grace), false);
 	}
 	if (h->definite4 && h->definite6) {
 		h->failures = 0;
@@ -212,7 +221,7 @@ size_t desired_update_family(struct host_state *h, int family, enum resolve_stat
 	for (i = 0; i < f->n_addrs; i++)
 		if (f->addrs[i].family == family)
 			changed += hold(h, &f->addrs[i], now, true);
-	return changed + drop_old(h, family, now - (int64_t)grace, false);
+	return changed + drop_old(h, family, grace_before(now, grace), false);
 }
 
 size_t desired_expire(struct host_state *h, int64_t now, unsigned grace)
@@ -220,9 +229,9 @@ size_t desired_expire(struct host_state *h, int64_t now, unsigned grace)
 	size_t n = 0;
 
 	if (h->definite4)
-		n += drop_old(h, AF_INET, now - (int64_t)grace, false);
+		n += drop_old(h, AF_INET, grace_before(now, grace), false);
 	if (h->definite6)
-		n += drop_old(h, AF_INET6, now - (int64_t)grace, false);
+		n += drop_old(h, AF_INET6, grace_before(now, grace), false);
 	return n;
 }
 

@@ -42,8 +42,8 @@ static bool needs_rename(const struct elem_list *desired, size_t from, size_t to
 	return true;
 }
 
-void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
-		  struct elem_list *add, struct elem_list *del)
+static void walk(const struct elem_list *desired, const struct elem_list *kernel,
+		 struct elem_list *add, struct elem_list *del, bool rename)
 {
 	size_t i = 0, j = 0;
 
@@ -69,7 +69,7 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 		if (c < 0) {
 			elem_list_push(add, &desired->v[i]);
 		} else {
-			if (needs_rename(desired, i, end, &kernel->v[j])) {
+			if (rename && needs_rename(desired, i, end, &kernel->v[j])) {
 				elem_list_push(del, &kernel->v[j]);
 				elem_list_push(add, &desired->v[i]);
 			}
@@ -77,4 +77,16 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 		}
 		i = end;
 	}
+}
+
+void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
+		  struct elem_list *add, struct elem_list *del)
+{
+	walk(desired, kernel, add, del, true);
+}
+
+void diff_compute_ranges(const struct elem_list *desired, const struct elem_list *kernel,
+			 struct elem_list *add, struct elem_list *del)
+{
+	walk(desired, kernel, add, del, false);
 }

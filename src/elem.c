@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "elem.h"
+#include "range.h"
 #include "util.h"
 
 const char *keytype_name(enum set_keytype k)
@@ -77,6 +78,10 @@ void elem_list_reserve(struct elem_list *l, size_t n)
 
 const char *elem_list_intern(struct elem_list *l, const char *s)
 {
+	/* Runs of one comment (a tag's ranges, one host's ports) share a
+	 * copy. */
+	if (l->n_strings && strcmp(l->strings[l->n_strings - 1], s) == 0)
+		return l->strings[l->n_strings - 1];
 	array_reserve(&l->strings, &l->cap_strings, l->n_strings + 1,
 		      sizeof(*l->strings));
 	l->strings[l->n_strings] = xstrdup(s);
@@ -107,7 +112,11 @@ int elem_key_cmp(const struct elem *a, const struct elem *b)
 
 	if (r)
 		return r;
-	return (a->port > b->port) - (a->port < b->port);
+	if (a->port != b->port)
+		return (a->port > b->port) - (a->port < b->port);
+	if (!elem_is_range(a) && !elem_is_range(b))
+		return 0;
+	return addr_cmp(&a->hi, &b->hi);
 }
 
 /* A stable merge sort (qsort is not stable): among equal keys the element
@@ -157,6 +166,8 @@ const char *elem_format(const struct elem *e, char *buf, size_t len)
 {
 	char a[KVF_ADDRSTRLEN];
 
+	if (elem_is_range(e))
+		return range_format(&(struct range){ .lo = e->addr, .hi = e->hi }, buf, len);
 	addr_format(&e->addr, a, sizeof(a));
 	if (e->port)
 		snprintf(buf, len, "%s . %u", a, e->port);

@@ -1,7 +1,10 @@
 /* kvfence: nftables change notifications. The kernel announces every
- * committed transaction on NFNLGRP_NFTABLES, object by object, and ends
- * it with NFT_MSG_NEWGEN naming the committing process; we only need to
- * know whether someone else's transaction touched our tables or sets. */
+ * committed transaction on NFNLGRP_NFTABLES, object by object, each
+ * message carrying the committing socket's port id, and ends it with
+ * NFT_MSG_NEWGEN; we only need to know whether someone else's
+ * transaction touched our tables or sets. A socket filter (monfilter.c)
+ * drops the rest in the kernel, so that a busy neighbour does not wake
+ * us up. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -9,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -18,6 +19,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "log.h"
+#include "monfilter.h"
 #include "monitor.h"
 #include "util.h"
 
@@ -39,9 +41,6 @@ struct mon_names {
 
 struct monitor {
 	struct mnl_socket *nl;
-	/* The transaction being read touched one of the refs. Kept across
-	 * monitor_read calls: its NEWGEN may not have arrived yet. */
-	bool relevant;
 	uint32_t own_portid;	/* the command socket's; 0: unknown */
 	char *buf;
 };
@@ -148,7 +147,9 @@ static bool msg_relevant(const struct nlmsghdr *nlh, int type,
 	case NFT_MSG_DELSETELEM:
 		break;
 	default:
-		/* Chains, rules, objects, flowtables: not what the sets hold. */
+		/* Chains, rules, objects, flowtables: not what the sets hold.
+		 * The socket filter (monfilter.c) drops them in the kernel:
+		 * a type read here must be read there too. */
 		return false;
 	}
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
@@ -161,43 +162,11 @@ static bool msg_relevant(const struct nlmsghdr *nlh, int type,
 	return false;
 }
 
-static int gen_cb(const struct nlattr *attr, void *data)
+/* Our own batches are sent on the command socket, whose port id every
+ * notification of them carries in its header (in a pid namespace too). */
+static bool ours(const struct monitor *m, const struct nlmsghdr *nlh)
 {
-	const struct nlattr **tb = data;
-	uint16_t type = mnl_attr_get_type(attr);
-
-	if (type == NFTA_GEN_PROC_PID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-		tb[0] = attr;
-	else if (type == NFTA_GEN_PROC_NAME && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-		tb[1] = attr;
-	return MNL_CB_OK;
-}
-
-/* NFT_MSG_NEWGEN closes a transaction: report it unless it was ours.
- * The kernel puts task_pid_nr(), the pid in the initial pid namespace,
- * in NFTA_GEN_PROC_PID; it equals getpid() unless kvfence runs in a pid
- * namespace of its own, where our batches then just cost a re-read. */
-static unsigned end_transaction(struct monitor *m, const struct nlmsghdr *nlh)
-{
-	const struct nlattr *tb[2] = { NULL };
-	bool relevant = m->relevant;
-	uint32_t pid = 0;
-
-	m->relevant = false;
-	if (!relevant || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
-		return relevant ? MON_CHANGED : MON_NONE;
-	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), gen_cb, tb);
-	if (tb[0])
-		pid = ntohl(mnl_attr_get_u32(tb[0]));
-	if (pid != 0 && pid == (uint32_t)getpid())
-		return MON_NONE;
-	/* The header carries the committing socket's port id, which holds
-	 * in a pid namespace too. */
-	if (m->own_portid && nlh->nlmsg_pid == m->own_portid)
-		return MON_NONE;
-	log_debug("monitor: ruleset changed by pid %u (%s)", pid,
-		  tb[1] ? mnl_attr_get_str(tb[1]) : "?");
-	return MON_CHANGED;
+	return m->own_portid && nlh->nlmsg_pid == m->own_portid;
 }
 
 static unsigned read_datagram(struct monitor *m, size_t len,
@@ -205,27 +174,18 @@ static unsigned read_datagram(struct monitor *m, size_t len,
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)m->buf;
 	int left = (int)len;
-	unsigned ev = MON_NONE;
 
 	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
 
-		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES || ours(m, nlh))
 			continue;
-		if (type == NFT_MSG_NEWGEN)
-			ev |= end_transaction(m, nlh);
-		else if (!m->relevant && msg_relevant(nlh, type, refs, n))
-			m->relevant = true;
+		if (msg_relevant(nlh, type, refs, n)) {
+			log_debug("monitor: message %d by netlink port %u", type, nlh->nlmsg_pid);
+			return MON_CHANGED;
+		}
 	}
-	return ev;
-}
-
-/* Events were lost: whatever the open transaction held no longer tells
- * anything; the caller re-reads the sets from the kernel. */
-static unsigned lost(struct monitor *m)
-{
-	m->relevant = false;
-	return MON_RESYNC;
+	return MON_NONE;
 }
 
 unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
@@ -242,7 +202,7 @@ unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
 		if (len < 0 && errno == ENOBUFS) {
 			/* The overrun is reported once; what follows is
 			 * intact and still to be drained. */
-			ev |= lost(m);
+			ev |= MON_RESYNC;
 			continue;
 		}
 		if (len < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -250,11 +210,11 @@ unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
 		if (len <= 0) {
 			/* Unexpected: assume the worst rather than spin. */
 			log_debug("monitor: recv: %s", len < 0 ? strerror(errno) : "EOF");
-			ev |= lost(m);
+			ev |= MON_RESYNC;
 			break;
 		}
 		if ((size_t)len > MON_BUFSZ)
-			ev |= lost(m);
+			ev |= MON_RESYNC;
 		else
 			ev |= read_datagram(m, (size_t)len, refs, n);
 	}
@@ -264,4 +224,32 @@ unsigned monitor_read(struct monitor *m, const struct setref *refs, size_t n)
 void monitor_ignore_portid(struct monitor *m, uint32_t portid)
 {
 	m->own_portid = portid;
+}
+
+int monitor_watch(struct monitor *m, const struct setref *refs, size_t n)
+{
+	struct sock_filter *prog = xcalloc(BPF_MAXINSNS, sizeof(*prog));
+	int fd = mnl_socket_get_fd(m->nl), len, r;
+	size_t msgs = MONFILTER_MAX_MSGS;
+	struct sock_fprog fp;
+
+	/* The kernel charges the program to net.core.optmem_max, 20 KiB
+	 * on Debian 12 (Linux 6.1), where 8 messages fit for one table:
+	 * unrolled over fewer messages, it fits. */
+	do {
+		len = monfilter_build(refs, n, msgs, prog, BPF_MAXINSNS);
+		if (len < 0) {
+			r = len;
+			break;
+		}
+		fp.len = (unsigned short)len;
+		fp.filter = prog;
+		r = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0 ? -errno : 0;
+		msgs /= 2;
+	} while (r == -ENOMEM && msgs > 0);
+	/* Fail open: a filter for other tables would hide changes to ours. */
+	if (r < 0 && setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0) < 0 && errno != ENOENT)
+		log_debug("monitor: SO_DETACH_FILTER: %s", strerror(errno));
+	free(prog);
+	return r;
 }

@@ -309,12 +309,18 @@ static int range_build(struct nftnl_set *s, enum set_keytype key, const struct r
 }
 
 /* What messages of elements carry: plain elements, or the ranges of an
- * interval set, two elements each. */
+ * interval set, two elements each (as struct range, or as elements with
+ * a range end). */
 struct elem_run {
 	enum set_keytype key;
 	const struct elem *elems;
 	const struct range *ranges;
 };
+
+static bool run_ranges(const struct elem_run *run, size_t n)
+{
+	return run->ranges || (n && elem_is_range(&run->elems[0]));
+}
 
 /* One message holding items [from, from + n) of run; n elements (or
  * ranges) fit in a message. */
@@ -322,7 +328,7 @@ static void elems_msg(struct nftbatch *b, const struct setref *ref,
 		      const struct elem_run *run, size_t from, size_t n, bool add)
 {
 	struct nftnl_set *s = xcheck_alloc(nftnl_set_alloc());
-	const char *unit = run->ranges ? "range" : "element";
+	const char *unit = run_ranges(run, from + n) ? "range" : "element";
 	struct nlmsghdr *nlh;
 	char what[64], *why = NULL;
 	size_t i;
@@ -333,6 +339,10 @@ static void elems_msg(struct nftbatch *b, const struct setref *ref,
 	nftnl_set_set_str(s, NFTNL_SET_NAME, ref->name);
 	for (i = from; i < from + n; i++) {
 		r = run->ranges ? range_build(s, run->key, &run->ranges[i], add, &why) :
+		    elem_is_range(&run->elems[i]) ?
+			range_build(s, run->key, &(struct range){ .lo = run->elems[i].addr,
+				    .hi = run->elems[i].hi, .comment = run->elems[i].comment },
+				    add, &why) :
 			elem_build(s, run->key, &run->elems[i], add, 0, &why);
 		if (r < 0) {
 			batch_fail(b, r, set_desc(ref, why));
@@ -346,7 +356,7 @@ static void elems_msg(struct nftbatch *b, const struct setref *ref,
 	snprintf(what, sizeof(what), "%s %zu %s%s", add ? "add" : "delete",
 		 n, unit, n == 1 ? "" : "s");
 	batch_msg_end(b, nlh, set_desc(ref, what), run->key,
-		      run->ranges ? NFTBATCH_RANGES : NFTBATCH_ELEMS);
+		      run_ranges(run, from + n) ? NFTBATCH_RANGES : NFTBATCH_ELEMS);
 	b->msgs[b->n - 1].ref = *ref;
 out:
 	nftnl_set_free(s);
@@ -355,7 +365,7 @@ out:
 static void batch_elems(struct nftbatch *b, const struct setref *ref,
 			const struct elem_run *run, size_t n, bool add)
 {
-	size_t per_msg = run->ranges ? ELEMS_PER_MSG / 2 : ELEMS_PER_MSG;
+	size_t per_msg = run_ranges(run, n) ? ELEMS_PER_MSG / 2 : ELEMS_PER_MSG;
 	size_t i, chunk;
 
 	for (i = 0; i < n; i += chunk) {

@@ -10,6 +10,8 @@
  *	addr 192.0.2.9 1764399000 grace
  *	set inet filter kvfence4 created-with-table
  *	elem 192.0.2.10 443 contoso-prod.vault.azure.net
+ *	set inet filter kvfence4r ranges
+ *	range 20.38.1.0 20.38.1.255 servicetag AzureKeyVault change 42
  *	end
  *
  * Times are wall-clock seconds, the only clock that survives a reboot;
@@ -17,7 +19,11 @@
  * then, which is trusted only when both ends are plausible. "current":
  * named by the host's latest answer; "grace": no longer named, held for
  * grace. An elem line records an element kvfence wrote: set key (port 0
- * in a plain set) and the host named in its comment. A set line ends in
+ * in a plain set) and the host named in its comment. A range set's line
+ * says "ranges", and its range lines record the ranges kvfence wrote:
+ * first and last address, and the rest of the line is the comment (the
+ * tag). A range set with no such set line (files written before range
+ * records) has no record yet. A set line ends in
  * "created" when kvfence created the set, "created-with-table" when it
  * created the table too in that transaction (for kvfence clear). The end record tells
  * a whole file from a cut one. Version 1 (no saved, set or elem lines,
@@ -47,6 +53,11 @@
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
 #define STATE_WORDS_MAX	14
+/* A range line's comment: the words after "range LO HI", at most as
+ * long as an element's comment can be (NFT_USERDATA_MAXLEN, less the
+ * user data's type, length and NUL bytes). */
+#define STATE_COMMENT_WORDS	(STATE_WORDS_MAX - 3)
+#define STATE_COMMENT_MAX	253
 
 int64_t clock_now(void)
 {
@@ -90,22 +101,44 @@ static void save_host(FILE *f, const char *name, const struct host_state *h,
 			h->addrs[j].current ? "current" : "grace");
 }
 
+/* A range's comment as a line can hold it: words of printable
+ * characters, one space apart, as kvfence writes them. NULL if fine. */
+static const char *check_comment(const char *c)
+{
+	size_t i, words = 1;
+
+	if (!c[0] || c[0] == ' ' || strlen(c) > STATE_COMMENT_MAX)
+		return "is empty, starts with a space or is too long";
+	for (i = 0; c[i]; i++) {
+		if (c[i] == ' ' && (c[i + 1] == ' ' || c[i + 1] == '\0' ||
+				    ++words > STATE_COMMENT_WORDS))
+			return "has a space too many";
+		if (c[i] != ' ' && (c[i] < '!' || c[i] > '~'))
+			return "has a character other than printable ASCII";
+	}
+	return NULL;
+}
+
 static void save_set(FILE *f, const struct state_set_view *s)
 {
-	char a[KVF_ADDRSTRLEN];
+	char a[KVF_ADDRSTRLEN], b[KVF_ADDRSTRLEN];
 	size_t j;
 
-	fprintf(f, "set %s %s %s%s\n", config_family_name(s->ref->family), s->ref->table,
-		s->ref->name, s->table_created ? " created-with-table" :
+	fprintf(f, "set %s %s %s%s%s\n", config_family_name(s->ref->family), s->ref->table,
+		s->ref->name, s->ranges ? " ranges" : "", s->table_created ? " created-with-table" :
 		s->created ? " created" : "");
 	for (j = 0; j < s->elems->n; j++) {
 		const struct elem *el = &s->elems->v[j];
 
 		/* A comment the loader would refuse would cost the whole file. */
-		if (!el->comment || config_check_hostname(el->comment))
+		if (!el->comment || elem_is_range(el) != s->ranges)
 			continue;
-		fprintf(f, "elem %s %u %s\n", addr_format(&el->addr, a, sizeof(a)),
-			(unsigned)el->port, el->comment);
+		if (s->ranges && !check_comment(el->comment))
+			fprintf(f, "range %s %s %s\n", addr_format(&el->addr, a, sizeof(a)),
+				addr_format(&el->hi, b, sizeof(b)), el->comment);
+		if (!s->ranges && !config_check_hostname(el->comment))
+			fprintf(f, "elem %s %u %s\n", addr_format(&el->addr, a, sizeof(a)),
+				(unsigned)el->port, el->comment);
 	}
 }
 
@@ -293,11 +326,15 @@ static int load_set(struct loader *l, char **w, int n)
 	struct owned_set *s;
 	int fam;
 
+	bool ranges = n >= 5 && strcmp(w[4], "ranges") == 0;
+	const char *created = n > 4 + ranges ? w[4 + ranges] : NULL;
+
 	if (l->version == 1)
 		return lerr(l, "unknown record \"set\"");
-	if ((n != 4 && n != 5) || (n == 5 && strcmp(w[4], "created") != 0 &&
-					 strcmp(w[4], "created-with-table") != 0))
-		return lerr(l, "expected \"set FAMILY TABLE NAME [created|created-with-table]\"");
+	if (n < 4 || n > 5 + ranges || (created && strcmp(created, "created") != 0 &&
+					  strcmp(created, "created-with-table") != 0))
+		return lerr(l, "expected \"set FAMILY TABLE NAME [ranges] "
+			    "[created|created-with-table]\"");
 	if ((fam = parse_family(w[1])) < 0)
 		return lerr(l, "bad table family \"%.32s\"", w[1]);
 	l->rec.v = xreallocarray(l->rec.v, l->rec.n + 1, sizeof(*l->rec.v));
@@ -306,8 +343,9 @@ static int load_set(struct loader *l, char **w, int n)
 	s->family = fam;
 	s->table = xstrdup(w[2]);
 	s->name = xstrdup(w[3]);
-	s->created = n == 5;
-	s->table_created = n == 5 && strcmp(w[4], "created-with-table") == 0;
+	s->ranges = ranges;
+	s->created = created != NULL;
+	s->table_created = created && strcmp(created, "created-with-table") == 0;
 	l->set = s;
 	l->in_host = false;
 	return 0;
@@ -322,6 +360,8 @@ static int load_elem(struct loader *l, char **w, int n)
 
 	if (!l->set)
 		return lerr(l, "element before any set line");
+	if (l->set->ranges)
+		return lerr(l, "element in a range set");
 	if (n != 4)
 		return lerr(l, "expected \"elem ADDRESS PORT HOST\"");
 	if (addr_parse(w[1], &el.addr) < 0)
@@ -336,6 +376,33 @@ static int load_elem(struct loader *l, char **w, int n)
 	 * one string per element would cost a 10k-host agent 10k copies. */
 	h = catalogue_find(l->eps, w[3]);
 	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, w[3]);
+	elem_list_push(&l->set->elems, &el);
+	return 0;
+}
+
+/* range LO HI COMMENT...: the words of the comment, one space apart. */
+static int load_range(struct loader *l, char **w, int n)
+{
+	struct elem el = { .owned = true };
+	char comment[STATE_LINE_MAX] = "";
+	const char *why;
+	int i;
+
+	if (!l->set || !l->set->ranges)
+		return lerr(l, "range outside a range set");
+	if (n < 4)
+		return lerr(l, "expected \"range FIRST LAST COMMENT\"");
+	if (addr_parse(w[1], &el.addr) < 0 || addr_parse(w[2], &el.hi) < 0 ||
+	    el.addr.family != el.hi.family || addr_cmp(&el.addr, &el.hi) > 0)
+		return lerr(l, "bad range \"%.64s\" to \"%.64s\"", w[1], w[2]);
+	for (i = 3; i < n; i++) {
+		strcat(comment, w[i]);
+		if (i + 1 < n)
+			strcat(comment, " ");
+	}
+	if ((why = check_comment(comment)))
+		return lerr(l, "comment %s", why);
+	el.comment = elem_list_intern(&l->set->elems, comment);
 	elem_list_push(&l->set->elems, &el);
 	return 0;
 }
@@ -399,6 +466,8 @@ static int load_line(struct loader *l, char *line)
 		return load_set(l, w, n);
 	if (strcmp(w[0], "elem") == 0)
 		return load_elem(l, w, n);
+	if (strcmp(w[0], "range") == 0 && l->version >= 2)
+		return load_range(l, w, n);
 	if (strcmp(w[0], "saved") == 0)
 		return load_saved(l, w, n);
 	if (strcmp(w[0], "end") == 0) {

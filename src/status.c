@@ -85,7 +85,7 @@ static void private_link_json(json_t *host, const struct public_answer *pa)
 
 static json_t *tags_json(const struct engine *e)
 {
-	const struct servicetags *t = e->ranges.tags;
+	const struct servicetags *t = e->tags;
 	json_t *arr = json_array();
 	size_t i;
 
@@ -107,20 +107,24 @@ static json_t *set_json(const struct setref *ref, const char *kind, const char *
 		"elements", (json_int_t)size, "exists", exists);
 }
 
+static const char *set_kind(const struct engine_set *s)
+{
+	return s->kind == ENGINE_RANGES ? "ranges" : "hosts";
+}
+
 static json_t *sets_json(const struct engine *e)
 {
 	json_t *sets = json_array();
 	size_t i;
 
-	for (i = 0; i < e->n_sets; i++)
-		json_array_append_new(sets, set_json(&e->sets[i].ref, "hosts",
-			keytype_name(e->sets[i].key), e->sets[i].size, e->sets[i].exists));
-	for (i = 0; i < e->ranges.n; i++) {
-		const struct range_set *s = &e->ranges.v[i];
+	for (i = 0; i < e->n_sets; i++) {
+		const struct engine_set *s = &e->sets[i];
+		char type[64];
 
-		json_array_append_new(sets, set_json(&s->ref, "ranges",
-			s->family == AF_INET ? "ipv4_addr, interval" : "ipv6_addr, interval",
-			s->size, s->exists));
+		snprintf(type, sizeof(type), "%s%s", keytype_name(s->key),
+			 s->kind == ENGINE_RANGES ? ", interval" : "");
+		json_array_append_new(sets, set_json(&s->ref, set_kind(s), type, s->size,
+						     s->exists));
 	}
 	return sets;
 }
@@ -199,7 +203,7 @@ int status_write_json(const char *path, const struct engine *e,
 		v = host_json(&e->eps.v[i], &e->hs[i],
 			      sum->next_refresh ? sum->next_refresh[i] : 0, sum);
 		if (v && e->eps.v[i].private_link)
-			private_link_json(v, &e->pl_public[i]);
+			private_link_json(v, &e->hosts[i].pl_public);
 		fputs(i ? ",\n" : "\n", af.f);
 		/* A host that could not be built (out of memory) or written
 		 * would leave a broken document: the old file stays. */
@@ -251,9 +255,7 @@ static void metrics_sets(FILE *f, const struct engine *e)
 	metric_head(f, "kvfence_set_elements", "gauge", "Elements in each managed nftables "
 		    "set, as the kernel held them at the last read or write.");
 	for (i = 0; i < e->n_sets; i++)
-		metrics_set(f, &e->sets[i].ref, "hosts", e->sets[i].size);
-	for (i = 0; i < e->ranges.n; i++)
-		metrics_set(f, &e->ranges.v[i].ref, "ranges", e->ranges.v[i].size);
+		metrics_set(f, &e->sets[i].ref, set_kind(&e->sets[i]), e->sets[i].size);
 }
 
 /* Of the hosts that ever answered, the oldest last good answer: with
@@ -368,7 +370,7 @@ static void metrics_tags_file(FILE *f, const char *name, const char *file, long 
 
 static void metrics_tags(FILE *f, const struct engine *e)
 {
-	const struct servicetags *t = e->ranges.tags;
+	const struct servicetags *t = e->tags;
 	size_t i;
 
 	if (!t || t->n_tags == 0)
@@ -401,7 +403,7 @@ static void metrics_private_link(FILE *f, const struct engine *e)
 		if (e->eps.v[i].private_link) {
 			fputs("kvfence_private_link_public_addresses{host=\"", f);
 			put_label(f, e->eps.v[i].name);
-			fprintf(f, "\"} %zu\n", e->pl_public[i].n);
+			fprintf(f, "\"} %zu\n", e->hosts[i].pl_public.n);
 		}
 }
 

@@ -14,23 +14,11 @@
 # fills its sets and goes idle, then one `nft -i` process adds and
 # deletes an element of another table as fast as it can. The agent's
 # CPU time (utime + stime from /proc) over the window is the figure.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
-set -o pipefail
+# shellcheck source=lib.sh
+. "${TESTDIR:-$(dirname "$0")/..}/bench/lib.sh" "$@"
 
 N=${1:-10000}
 SECS=${BENCH_NEIGHBOUR_S:-10}
-FIX=$(dirname "$KVF_SCRIPT")/fixture.py
-T=$KVF_TMP
-HZ=$(getconf CLK_TCK)
-
-say() { printf 'neighbour: %s\n' "$*" >&2; }
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 KVF_ZONE=$T/root.zone
 KVF_ZONE_SERIAL=1
@@ -48,20 +36,15 @@ nft add table ip neighbour && nft add set ip neighbour banned '{ type ipv4_addr;
 
 say "starting the agent with $N hosts"
 kvf_agent_start -c "$T/kvfence.conf"
-full() {
-	[ "$(nft -j list set inet filter kvfence6 | "$KVF_PYTHON" -c '
-import json, sys
-print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')" -eq "$N" ]
-}
 wait_until 120 full || hard_error "the agent did not fill its sets"
 # Let the first round's state and status writes pass.
 wait_until 30 test -s "$T/state" || hard_error "no state file"
 
 window() {	# prints the agent's CPU seconds over SECS
 	local t0 t1
-	t0=$(cpu_ticks "$KVF_AGENT_PID")
+	t0=$(ticks "$KVF_AGENT_PID")
 	"$@"
-	t1=$(cpu_ticks "$KVF_AGENT_PID")
+	t1=$(ticks "$KVF_AGENT_PID")
 	awk -v d=$((t1 - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", d / hz }'
 }
 

@@ -10,22 +10,11 @@
 # 2 A + 1 AAAA, with this TTL instead of 300). The wave's CPU is the
 # agent's utime + stime from the end of its first fill until every host
 # has been asked again and the agent is idle (no CPU for 2 s).
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-# shellcheck source=../lib/common.sh
-. "${TESTDIR:-$(dirname "$0")/..}/lib/common.sh"
-. "$TESTDIR/lib/agent.sh"
-kvf_netns_enter "$@"
-kvf_tmpdir
-set -o pipefail
+# shellcheck source=lib.sh
+. "${TESTDIR:-$(dirname "$0")/..}/bench/lib.sh" "$@"
 
 N=${1:-50000}
 TTL=${BENCH_WAVE_TTL:-20}
-FIX=$(dirname "$KVF_SCRIPT")/fixture.py
-T=$KVF_TMP
-HZ=$(getconf CLK_TCK)
-
-say() { printf 'wave: %s\n' "$*" >&2; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 secs() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
 KVF_ZONE=$T/root.zone
@@ -50,11 +39,6 @@ rm -f "$T/state"
 
 say "agent: first fill"
 kvf_agent_start -c "$T/kvfence.conf"
-full() {
-	[ "$(nft -j list set inet filter kvfence6 | "$KVF_PYTHON" -c '
-import json, sys
-print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"] if "set" in o))')" -eq "$N" ]
-}
 wait_until 300 full || hard_error "the agent did not fill its sets"
 fill_cpu=$(ticks "$KVF_AGENT_PID")
 t0=$(date +%s)

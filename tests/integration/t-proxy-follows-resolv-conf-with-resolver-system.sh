@@ -22,13 +22,8 @@ dns_start "$zone"
 fakedns_begin
 fakedns_rule www.example.org A answer a=198.51.100.20 ttl=60
 fakedns_commit
-KVF_FDNS_LOG=$KVF_TMP/fakedns.queries
-: > "$KVF_FDNS_LOG"
-/usr/bin/python3 "$TESTDIR/lib/fakedns.py" --addr 127.0.0.2 --rules "$KVF_FDNS_RULES" \
-	--log "$KVF_FDNS_LOG" 2> "$KVF_TMP/fakedns.err" &
-kvf_bg_register $!
-fdns_up() { kdig @127.0.0.2 +short +time=1 +retry=0 TXT ping.fakedns. | grep -q serial; }
-wait_until 10 fdns_up || hard_error "fakedns on 127.0.0.2 did not answer within 10 s"
+KVF_FDNS_ADDR=127.0.0.2
+fakedns_start
 
 conf=$KVF_TMP/kvfence.conf
 {

@@ -19,7 +19,7 @@ dns_start "$KVF_TMP/root.zone"
 # The firewalld stand-in: nft -i reading commands from a FIFO this shell
 # keeps open; the owned table lives as long as that nft process.
 mkfifo "$KVF_TMP/fw.fifo" || hard_error "mkfifo"
-in_client nft -i < "$KVF_TMP/fw.fifo" > "$KVF_TMP/fw.out" 2>&1 &
+ip netns exec "$KVF_CLIENT_NS" nft -i < "$KVF_TMP/fw.fifo" > "$KVF_TMP/fw.out" 2>&1 &
 fw_pid=$!
 kvf_bg_register "$fw_pid"
 exec 7> "$KVF_TMP/fw.fifo"

@@ -45,13 +45,8 @@ fakedns_begin
 fakedns_rule h.example.com A answer a=198.51.100.20 ttl=60
 fakedns_rule h.example.com AAAA nodata
 fakedns_commit
-KVF_FDNS_LOG=$KVF_TMP/fakedns.queries
-: > "$KVF_FDNS_LOG"
-/usr/bin/python3 "$TESTDIR/lib/fakedns.py" --addr 127.0.0.2 --rules "$KVF_FDNS_RULES" \
-	--log "$KVF_FDNS_LOG" 2> "$KVF_TMP/fakedns.err" &
-kvf_bg_register $!
-fdns_up() { kdig @127.0.0.2 +short +time=1 +retry=0 TXT ping.fakedns. | grep -q serial; }
-wait_until 10 fdns_up || hard_error "fakedns on 127.0.0.2 did not answer within 10 s"
+KVF_FDNS_ADDR=127.0.0.2
+fakedns_start
 
 # refresh-min 30s: a failing host is asked again after 30 s at the
 # earliest, and an answered one after 60 s (its TTL). Every step below

@@ -18,24 +18,12 @@ conf=$KVF_TMP/kvfence.conf
 dns_start "$zone"
 
 msgs=$KVF_TMP/notify.log
-
-# listen PATH: start the listener, wait until it is bound.
-listen() {
-	: > "$msgs"
-	# exec: the coproc's pid must be python's, not that of a bash
-	# subshell waiting for it (killing which would leave python behind).
-	coproc LISTENER { exec "$KVF_PYTHON" "$TESTDIR/lib/notify-listen.py" "$1" "$msgs"; }
-	kvf_bg_register "$LISTENER_PID"
-	read -r -t 10 line <&"${LISTENER[0]}" && [ "$line" = ready ] ||
-		hard_error "the notify listener did not start"
-}
-unlisten() { kvf_bg_stop "$LISTENER_PID"; }
 count() { grep -c -- "$1" "$msgs"; }
 has() { grep -q -- "$1" "$msgs"; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
 
 # 1. A path socket, with a watchdog of 400 ms (pings every 200 ms).
-listen "$KVF_TMP/notify.sock"
+kvf_notify_listen "$KVF_TMP/notify.sock"
 NOTIFY_SOCKET=$KVF_TMP/notify.sock WATCHDOG_USEC=400000 kvf_agent_start -c "$conf"
 pid=$KVF_AGENT_PID
 wait_until 10 has "READY=1" || fail "no READY=1: $(cat "$msgs")"
@@ -54,12 +42,12 @@ awk '/RELOADING=1/ { r = NR } /READY=1/ { y = NR } END { exit !(r && y > r) }' "
 kvf_agent_stop
 [ "$KVF_AGENT_RC" -eq 0 ] || fail "agent exit $KVF_AGENT_RC"
 tail -n 1 "$msgs" | grep -q "STOPPING=1" || fail "the last message is not STOPPING=1: $(tail -n 3 "$msgs")"
-unlisten
+kvf_notify_unlisten
 rm -f "$KVF_TMP/notify.sock"
 
 # 2. An abstract socket; WATCHDOG_PID of another process: no pings.
 abstract="@kvfence-test-$$"
-listen "$abstract"
+kvf_notify_listen "$abstract"
 NOTIFY_SOCKET=$abstract WATCHDOG_USEC=200000 WATCHDOG_PID=1 kvf_agent_start -c "$conf"
 wait_until 10 has "READY=1" || fail "no READY=1 over the abstract socket"
 # A measurement window, not synchronisation: ten 100 ms ping periods in
@@ -68,7 +56,7 @@ sleep 1
 [ "$(count "WATCHDOG=1")" -eq 0 ] || fail "pinged a watchdog set for pid 1"
 kvf_agent_stop
 has "STOPPING=1" || fail "no STOPPING=1 over the abstract socket"
-unlisten
+kvf_notify_unlisten
 
 # 3. No NOTIFY_SOCKET: nothing sent and nothing said about it.
 : > "$KVF_TMP/agent.err"

@@ -26,17 +26,10 @@ conf=$KVF_TMP/kvfence.conf
 dns_start "$zone"
 
 msgs=$KVF_TMP/notify.log
-listen() {
-	: > "$msgs"
-	coproc LISTENER { exec "$KVF_PYTHON" "$TESTDIR/lib/notify-listen.py" "$1" "$msgs"; }
-	kvf_bg_register "$LISTENER_PID"
-	read -r -t 10 line <&"${LISTENER[0]}" && [ "$line" = ready ] ||
-		hard_error "the notify listener did not start"
-}
 has() { grep -q -- "$1" "$msgs"; }
 ready_line() { grep -m1 'READY=1' "$msgs"; }
 sock=$KVF_TMP/notify.sock
-listen "$sock"
+kvf_notify_listen "$sock"
 
 # 1. First start, no state file: READY=1 carries the filled sets.
 NOTIFY_SOCKET=$sock kvf_agent_start -c "$conf"
@@ -76,5 +69,5 @@ ready_line | grep -q 'STATUS=DNS failing for 2 of 2 hosts' ||
 [ $((t1 - t0)) -lt 15000 ] || fail "READY=1 took $((t1 - t0)) ms with a refused DNS"
 kvf_log "first start, DNS down: READY=1 after $((t1 - t0)) ms"
 kvf_agent_stop
-kvf_bg_stop "$LISTENER_PID"
+kvf_notify_unlisten
 exit 0

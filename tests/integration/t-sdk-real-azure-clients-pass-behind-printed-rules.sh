@@ -45,6 +45,7 @@ in_srv() { ip netns exec "$SRV" "$@"; }
 # ------------------------------------------------------------ the network
 net_setup() {
 	ip netns add "$SRV" || hard_error "ip netns add $SRV"
+	kvf_watch_netns "/run/netns/$SRV"
 	ip link add kvfc type veth peer name kvfs netns "$SRV" || hard_error "veth"
 	ip addr add 203.0.113.1/24 dev kvfc
 	ip -6 addr add 2001:db8:ff::1/64 dev kvfc nodad
@@ -133,7 +134,7 @@ certs_make() {
 fakes_ready() { grep -qx ready "$KVF_TMP/fake.log"; }
 
 fakes_start() {
-	in_srv "$NODE" "$SDK_SRC/fake-azure.js" "$KVF_TMP/pki/srv.pem" "$KVF_TMP/pki/srv.key" \
+	ip netns exec "$SRV" "$NODE" "$SDK_SRC/fake-azure.js" "$KVF_TMP/pki/srv.pem" "$KVF_TMP/pki/srv.key" \
 		> "$KVF_TMP/fake.log" 2>&1 &
 	kvf_bg_register $!
 	wait_until 15 fakes_ready || { cat "$KVF_TMP/fake.log" >&2; hard_error "the fake Azure endpoints did not start"; }

@@ -55,3 +55,21 @@ status_validate() {
 status_host_field() {
 	status_get "[h for h in s['hosts'] if h['name'] == '$1'][0]['$2']"
 }
+
+# kvf_notify_listen PATH: listen for sd_notify datagrams on PATH (a file
+# name, or @NAME for an abstract socket), one line per message appended
+# to $KVF_NOTIFY_LOG (emptied first); returns once it is bound.
+# kvf_notify_unlisten stops it.
+KVF_NOTIFY_LOG=
+kvf_notify_listen() {
+	local line
+	KVF_NOTIFY_LOG=$KVF_TMP/notify.log
+	: > "$KVF_NOTIFY_LOG"
+	# exec: the coproc's pid must be python's, not that of a bash
+	# subshell waiting for it (killing which would leave python behind).
+	coproc KVF_NOTIFY { exec "$KVF_PYTHON" "$TESTDIR/lib/notify-listen.py" "$1" "$KVF_NOTIFY_LOG"; }
+	kvf_bg_register "$KVF_NOTIFY_PID"
+	read -r -t 10 line <&"${KVF_NOTIFY[0]}" && [ "$line" = ready ] ||
+		hard_error "the notify listener did not start"
+}
+kvf_notify_unlisten() { kvf_bg_stop "$KVF_NOTIFY_PID"; }

@@ -111,21 +111,23 @@ kvf_netns_setup() {
 
 KVF_TMP=
 KVF_PIDS=()
+KVF_NETNS_WATCHED=()	# net:[inode] of the other namespaces a test made
 
 # The processes of this test still alive, "pid command line" one per line:
-# every process in the test's own network namespace but this shell (and
-# the lister itself). A process a test forgot (a coproc whose registered
-# pid was bash's subshell, a loop's last child) shows up here.
+# every process in the test's own network namespace, or in one it made
+# and watches (kvf_watch_netns), but this shell (and the lister itself).
+# A process a test forgot (a coproc whose registered pid was bash's
+# subshell, a function run in the background) shows up here.
 kvf_leftovers() {
-	"$KVF_PYTHON" - "$$" <<-'EOF'
+	"$KVF_PYTHON" - "$$" "${KVF_NETNS_WATCHED[@]}" <<-'EOF'
 	import os, sys
 	me = {os.getpid(), os.getppid(), int(sys.argv[1])}
-	ns = os.readlink("/proc/self/ns/net")
+	ns = {os.readlink("/proc/self/ns/net")} | set(sys.argv[2:])
 	for d in os.listdir("/proc"):
 	    if not d.isdigit() or int(d) in me:
 	        continue
 	    try:
-	        if os.readlink("/proc/%s/ns/net" % d) != ns:
+	        if os.readlink("/proc/%s/ns/net" % d) not in ns:
 	            continue
 	        with open("/proc/%s/cmdline" % d, "rb") as f:
 	            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -183,6 +185,16 @@ kvf_tmpdir() {
 
 # Remember a background process for the cleanup.
 kvf_bg_register() { KVF_PIDS+=("$1"); }
+
+# kvf_watch_netns FILE: processes left in the network namespace FILE
+# (/run/netns/NAME, /proc/PID/ns/net) fail the test too: what runs there
+# outlives the namespace's name. A function run in the background (`f &`)
+# is a subshell whose child the cleanup cannot reach: start such
+# processes directly (`ip netns exec NS CMD &`), so $! is CMD.
+kvf_watch_netns() {
+	KVF_NETNS_WATCHED+=("$(stat -L -c 'net:[%i]' "$1")") ||
+		hard_error "kvf_watch_netns: cannot stat $1"
+}
 
 kvf_bg_forget() {
 	local pid keep=()
@@ -367,6 +379,7 @@ kvf_server_ns() {
 	own=$(readlink /proc/self/ns/net)
 	kvf_srv_unshared() { [ "$(readlink /proc/"$KVF_SRV"/ns/net)" != "$own" ]; }
 	wait_until 5 kvf_srv_unshared || hard_error "server namespace"
+	kvf_watch_netns /proc/"$KVF_SRV"/ns/net
 	ip link add veth-c type veth peer name veth-s netns "$KVF_SRV"
 }
 

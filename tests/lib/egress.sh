@@ -40,7 +40,7 @@ egress_serve() {
 	shift 2
 	out=$KVF_TMP/serve-$name.out
 	if [ "$where" = client ]; then
-		in_client "$KVF_PYTHON" "$TESTDIR/lib/tcpserve.py" "$@" > "$out" 2>&1 &
+		ip netns exec "$KVF_CLIENT_NS" "$KVF_PYTHON" "$TESTDIR/lib/tcpserve.py" "$@" > "$out" 2>&1 &
 	else
 		"$KVF_PYTHON" "$TESTDIR/lib/tcpserve.py" "$@" > "$out" 2>&1 &
 	fi
@@ -55,6 +55,7 @@ egress_setup() {
 	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
 	KVF_CLIENT_NS=kvfc$$
 	ip netns add "$KVF_CLIENT_NS" || hard_error "ip netns add failed"
+	kvf_watch_netns "/run/netns/$KVF_CLIENT_NS"
 	"$KVF_PYTHON" "$TESTDIR/lib/tunlink.py" "/run/netns/$KVF_CLIENT_NS" kvfw0 kvfc0 > "$out" 2>&1 &
 	pid=$!
 	kvf_bg_register "$pid"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # kvfence test library, part three: the fault-injection DNS server
-# (tests/lib/fakedns.py) on 127.0.0.1@53 inside the test's namespace, in
+# (tests/lib/fakedns.py) on 127.0.0.1@53 (KVF_FDNS_ADDR) inside the test's namespace, in
 # place of Knot. Sourced after common.sh. A test writes the server's rules
 # with fakedns_begin / fakedns_rule / fakedns_commit (the format is
 # described at the top of fakedns.py), then fakedns_start; a later commit
@@ -16,6 +16,9 @@ KVF_FDNS_PID=
 KVF_FDNS_RULES=
 KVF_FDNS_LOG=
 KVF_FDNS_SERIAL=0
+# Where the server listens (UDP and TCP port 53): set before fakedns_start
+# to run it beside another server on 127.0.0.1.
+KVF_FDNS_ADDR=${KVF_FDNS_ADDR:-127.0.0.1}
 
 # fakedns_require: skip unless Debian's python3 has dnslib.
 fakedns_require() {
@@ -39,7 +42,7 @@ fakedns_rule() {
 }
 
 fakedns_serial() {
-	kdig @127.0.0.1 +short +time=1 +retry=0 TXT ping.fakedns. 2>/dev/null |
+	kdig @"$KVF_FDNS_ADDR" +short +time=1 +retry=0 TXT ping.fakedns. 2>/dev/null |
 		tr -d '"' | awk '{ print $2; exit }'
 }
 
@@ -63,7 +66,7 @@ fakedns_start() {
 	[ -f "$KVF_FDNS_RULES" ] || hard_error "fakedns_start: no rules committed"
 	KVF_FDNS_LOG=$KVF_TMP/fakedns.queries
 	: > "$KVF_FDNS_LOG"
-	/usr/bin/python3 "$TESTDIR/lib/fakedns.py" --rules "$KVF_FDNS_RULES" \
+	/usr/bin/python3 "$TESTDIR/lib/fakedns.py" --addr "$KVF_FDNS_ADDR" --rules "$KVF_FDNS_RULES" \
 		--log "$KVF_FDNS_LOG" 2> "$KVF_TMP/fakedns.err" &
 	KVF_FDNS_PID=$!
 	kvf_bg_register "$KVF_FDNS_PID"
@@ -71,7 +74,7 @@ fakedns_start() {
 		cat "$KVF_TMP/fakedns.err" >&2
 		hard_error "fakedns did not answer within 10 s"
 	fi
-	kdig @127.0.0.1 +tcp +short +time=2 +retry=0 TXT ping.fakedns. >/dev/null 2>&1 ||
+	kdig @"$KVF_FDNS_ADDR" +tcp +short +time=2 +retry=0 TXT ping.fakedns. >/dev/null 2>&1 ||
 		hard_error "fakedns does not answer over TCP"
 }
 

@@ -60,6 +60,28 @@ static void test_a_vanished_address_stays_for_the_grace_period(void)
 	host_state_free(&h);
 }
 
+/* The clock counts seconds: an address seen earlier in the same second
+ * as the answer that no longer names it is not "older than grace" at
+ * grace none, yet none removes it at once (a warm start seeds a host's
+ * old generation; its first answer comes within that second). */
+static void test_grace_none_removes_an_address_seen_in_the_same_second(void)
+{
+	static const char *const first[] = { "2001:db8:1::1", "2001:db8:1::2" };
+	static const char *const second[] = { "2001:db8:2::1" };
+	struct host_state h = { 0 };
+	struct kvf_addr old;
+
+	answer(&h, RES_NODATA, RES_OK, first, 2, 1000, 0);
+	is_int(answer(&h, RES_NODATA, RES_OK, second, 1, 1000, 0), 3,
+	       "one address added, two removed in the same second");
+	ok(h.n_addrs == 1 && holds(&h, "2001:db8:2::1"), "only the answer's address is held");
+	old = A("2001:db8:1::9");
+	desired_seed(&h, &old, 1000);
+	answer(&h, RES_NODATA, RES_OK, second, 1, 1000, 0);
+	ok(h.n_addrs == 1 && holds(&h, "2001:db8:2::1"), "a seeded address goes too");
+	host_state_free(&h);
+}
+
 static void test_failures_keep_every_address(void)
 {
 	static const char *const one[] = { "192.0.2.1", "2001:db8::1" };
@@ -206,6 +228,7 @@ int main(void)
 	test_the_cap_keeps_the_latest_answer_then_the_newest();
 	test_the_expiry_timer_waits_for_a_definite_answer();
 	test_a_vanished_address_stays_for_the_grace_period();
+	test_grace_none_removes_an_address_seen_in_the_same_second();
 	test_failures_keep_every_address();
 	test_nodata_ages_out_only_its_family();
 	test_seeded_addresses_expire_by_max_stale_unless_confirmed();

@@ -380,6 +380,124 @@ static void test_the_sets_kvfence_created_are_recorded(void)
 	free_all(hs);
 }
 
+/* Load text as the state file; err: KVF_ERRLEN bytes. */
+static int load_text(const char *text, struct host_state *hs, struct state_loaded *sl,
+		     char *err)
+{
+	write_file(text, strlen(text));
+	err[0] = '\0';
+	return state_load(path, &eps, hs, C, GRACE, sl, err, KVF_ERRLEN);
+}
+
+static struct elem R(const char *lo, const char *hi, const char *comment)
+{
+	struct elem el = { .addr = A(lo), .hi = A(hi), .comment = comment };
+
+	return el;
+}
+
+/* Range sets are recorded as host sets are: each range kvfence wrote with
+ * its comment, and a range set with nothing of kvfence's still says that
+ * its record is kept (an empty record is not a missing one). */
+static void test_range_records_read_back_the_same(void)
+{
+	static const char tag[] = "servicetag AzureKeyVault change 42";
+	struct host_state hs[3] = { { 0 } };
+	struct elem_list r4 = { 0 }, none = { 0 };
+	struct setref ref4 = { .family = 1, .table = "filter", .name = "kvfence4r" };
+	struct setref ref6 = { .family = 1, .table = "filter", .name = "kvfence6r" };
+	struct state_set_view views[2] = {
+		{ .ref = &ref4, .elems = &r4, .ranges = true },
+		{ .ref = &ref6, .elems = &none, .ranges = true },
+	};
+	struct elem el[3] = { R("192.0.2.0", "192.0.2.15", tag),
+			      R("198.51.100.64", "198.51.100.95", tag),
+			      R("203.0.113.0", "203.0.113.9", "two  spaces") };
+	const struct owned_set *o;
+	struct state_loaded sl;
+	char err[KVF_ERRLEN] = "", text[1024] = "";
+	FILE *f;
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		elem_list_push(&r4, &el[i]);
+	is_int(state_save(path, &eps, hs, views, 2, C, false), 0, "range records are saved");
+	f = fopen(path, "r");
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	ok(strstr(text, "\nset inet filter kvfence4r ranges\n"
+			"range 192.0.2.0 192.0.2.15 servicetag AzureKeyVault change 42\n"
+			"range 198.51.100.64 198.51.100.95 servicetag AzureKeyVault change 42\n"
+			"set inet filter kvfence6r ranges\n") != NULL,
+	   "as a range set line and a line per range, first and last address and comment");
+	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and read back");
+	is_int(sl.record.n, 2, "both range sets, the empty one too");
+	o = &sl.record.v[0];
+	ok(o->ranges && strcmp(o->name, "kvfence4r") == 0 && o->elems.n == 2,
+	   "kvfence4r: a range set with two ranges (a comment no line can hold is left out)");
+	for (i = 0; i < 2 && o->elems.n == 2; i++)
+		ok(elem_key_cmp(&o->elems.v[i], &el[i]) == 0 && elem_is_range(&o->elems.v[i]) &&
+		   strcmp(o->elems.v[i].comment, tag) == 0, "range %zu: bounds and comment", i);
+	ok(sl.record.v[1].ranges && sl.record.v[1].elems.n == 0,
+	   "kvfence6r: a range set whose record is empty");
+	state_loaded_free(&sl);
+	elem_list_free(&r4);
+	free_all(hs);
+}
+
+/* A file written before range records: the range sets have no record,
+ * which the engine takes as "claim the tagged ranges once". */
+static void test_a_file_from_before_range_records_records_no_range_set(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	struct state_loaded sl;
+	char err[KVF_ERRLEN] = "";
+	static const char text[] = "# kvfence state v2\nsaved 1764400000\n"
+		"set inet filter kvfence4 created\n"
+		"elem 192.0.2.10 443 contoso-prod.vault.azure.net\n"
+		"end\n";
+
+	is_int(load_text(text, hs, &sl, err), 0, "a file without range records loads");
+	ok(sl.has_record && sl.record.n == 1 && !sl.record.v[0].ranges &&
+	   sl.record.v[0].created && sl.record.v[0].elems.n == 1,
+	   "its host set record, and no range set's");
+	state_loaded_free(&sl);
+	free_all(hs);
+}
+
+static const struct damaged damaged_ranges[] = {
+	{ "range 192.0.2.0 192.0.2.15 servicetag X\n", 0, ":3: range outside a range set" },
+	{ "set inet filter s\nrange 192.0.2.0 192.0.2.15 servicetag X\n", 0,
+	  ":4: range outside a range set" },
+	{ "set inet filter s ranges\nelem 192.0.2.1 0 a.example.com\n", 0,
+	  ":4: element in a range set" },
+	{ "set inet filter s ranges\nrange 192.0.2.15 192.0.2.0 servicetag X\n", 0,
+	  ":4: bad range" },
+	{ "set inet filter s ranges\nrange 192.0.2.0 2001:db8:: servicetag X\n", 0,
+	  ":4: bad range" },
+	{ "set inet filter s ranges\nrange 192.0.2.0 192.0.2.15\n", 0, ":4: expected" },
+	{ "set inet filter s ranges\nrange 192.0.2.0 192.0.2.15 servicetag \x01\n", 0,
+	  ":4: comment" },
+	{ "set inet filter s ranges maybe\n", 0, ":3: expected \"set FAMILY" },
+};
+
+static void test_a_damaged_range_record_is_refused(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[KVF_ERRLEN], text[512];
+	struct state_loaded sl;
+	size_t i;
+
+	for (i = 0; i < sizeof(damaged_ranges) / sizeof(damaged_ranges[0]); i++) {
+		snprintf(text, sizeof(text), "# kvfence state v2\nsaved 1\n%send\n",
+			 damaged_ranges[i].text);
+		is_int(load_text(text, hs, &sl, err), -EINVAL, "damaged range record %zu is refused",
+		       i);
+		ok(strstr(err, damaged_ranges[i].where) != NULL, "with \"%s\"", err);
+		free_all(hs);
+	}
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -399,6 +517,9 @@ int main(void)
 	test_a_directory_in_place_of_the_state_file_is_refused();
 	test_hosts_no_longer_configured_do_not_fail_the_load();
 	test_the_sets_kvfence_created_are_recorded();
+	test_range_records_read_back_the_same();
+	test_a_file_from_before_range_records_records_no_range_set();
+	test_a_damaged_range_record_is_refused();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();

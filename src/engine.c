@@ -1,5 +1,8 @@
-/* kvfence: the reconcile engine: kernel sets read, desired elements
- * computed from host states, the difference written in one batch. */
+/* kvfence: the engine: kernel sets read, desired elements computed from
+ * host states (host sets) or the Service Tags (range sets), the
+ * difference written in one batch. One path for both kinds of set; the
+ * kind is switched on only for the key, the interval flag and what is
+ * desired (engine.h). */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -13,10 +16,12 @@
 #include "nftbatch.h"
 #include "nftcommit.h"
 #include "nftread.h"
-#include "reconcile.h"
+#include "engine.h"
+#include "range.h"
 #include "util.h"
 
-static void add_set(struct engine *e, const char *name, enum set_keytype key)
+static void add_set(struct engine *e, const char *name, enum engine_kind kind,
+		    enum set_keytype key)
 {
 	struct engine_set *s = &e->sets[e->n_sets++];
 
@@ -24,7 +29,16 @@ static void add_set(struct engine *e, const char *name, enum set_keytype key)
 	s->ref.family = e->cfg->table_family;
 	s->ref.table = e->cfg->table;
 	s->ref.name = name;
+	s->kind = kind;
 	s->key = key;
+}
+
+/* The key a set is created with (and assumed while it is missing). */
+static enum set_keytype default_key(enum engine_kind kind, int family)
+{
+	if (kind == ENGINE_RANGES)
+		return nftcodec_range_key(family);
+	return family == AF_INET ? KEY_IPV4_PORT : KEY_IPV6_PORT;
 }
 
 void engine_init(struct engine *e, const struct config *cfg, struct nlsock *nft)
@@ -34,13 +48,15 @@ void engine_init(struct engine *e, const struct config *cfg, struct nlsock *nft)
 	e->nft = nft;
 	catalogue_build(cfg, &e->eps);
 	e->hs = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hs));
-	e->logged = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->logged));
-	e->pl_public = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->pl_public));
+	e->hosts = xcalloc(e->eps.n ? e->eps.n : 1, sizeof(*e->hosts));
 	if (cfg->set4)
-		add_set(e, cfg->set4, KEY_IPV4_PORT);
+		add_set(e, cfg->set4, ENGINE_ELEMS, KEY_IPV4_PORT);
 	if (cfg->set6)
-		add_set(e, cfg->set6, KEY_IPV6_PORT);
-	rangesets_init(&e->ranges, cfg);
+		add_set(e, cfg->set6, ENGINE_ELEMS, KEY_IPV6_PORT);
+	if (cfg->n_tagsets && cfg->range_set4)
+		add_set(e, cfg->range_set4, ENGINE_RANGES, nftcodec_range_key(AF_INET));
+	if (cfg->n_tagsets && cfg->range_set6)
+		add_set(e, cfg->range_set6, ENGINE_RANGES, nftcodec_range_key(AF_INET6));
 }
 
 static void set_free(struct engine_set *s)
@@ -57,19 +73,17 @@ void engine_fini(struct engine *e)
 
 	for (i = 0; i < e->eps.n; i++) {
 		host_state_free(&e->hs[i]);
-		free(e->logged[i].v);
-		free(e->pl_public[i].v);
+		free(e->hosts[i].logged.v);
+		free(e->hosts[i].pl_public.v);
 	}
 	free(e->hs);
-	free(e->logged);
-	free(e->pl_public);
+	free(e->hosts);
 	for (i = 0; i < e->n_sets; i++)
 		set_free(&e->sets[i]);
 	for (i = 0; i < e->n_orphans; i++)
 		set_free(&e->orphans[i]);
 	free(e->orphans);
 	catalogue_free(&e->eps);
-	rangesets_fini(&e->ranges);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -102,7 +116,7 @@ static struct engine_set *find_set(struct engine *e, int family, const char *tab
 }
 
 static struct engine_set *add_orphan(struct engine *e, int family, const char *table,
-				     const char *name)
+				     const char *name, enum engine_kind kind)
 {
 	struct engine_set *s;
 
@@ -115,21 +129,25 @@ static struct engine_set *add_orphan(struct engine *e, int family, const char *t
 	s->ref.family = family;
 	s->ref.table = s->own_table;
 	s->ref.name = s->own_name;
-	s->key = KEY_IPV4_PORT;		/* read from the kernel before use */
+	s->kind = kind;
+	s->key = default_key(kind, AF_INET);	/* read from the kernel before use */
 	return s;
 }
 
-static void take_record(struct engine *e, int family, const char *table, const char *name,
-			const struct elem_list *src, bool created, bool table_created)
+/* A record entry of kind: of a configured set, or an orphan. NULL when
+ * there is nothing to keep. */
+static struct engine_set *take_record(struct engine *e, int family, const char *table,
+				      const char *name, enum engine_kind kind,
+				      const struct elem_list *src, bool created,
+				      bool table_created)
 {
-	struct engine_set *s;
+	struct engine_set *s = find_set(e, family, table, name);
 	size_t i;
 
 	if (src->n == 0 && !created)
-		return;
-	s = find_set(e, family, table, name);
+		return s;
 	if (!s)
-		s = add_orphan(e, family, table, name);
+		s = add_orphan(e, family, table, name, kind);
 	s->created |= created;
 	s->table_created |= table_created;
 	elem_list_reserve(&s->record, s->record.n + src->n);
@@ -142,15 +160,34 @@ static void take_record(struct engine *e, int family, const char *table, const c
 		elem_list_push(&s->record, &el);
 	}
 	elem_list_sort_unique(&s->record);
+	return s;
+}
+
+static void claim_tagged_ranges(struct engine *e)
+{
+	size_t k;
+
+	for (k = 0; k < e->n_sets; k++)
+		e->sets[k].claim_tagged = e->sets[k].kind == ENGINE_RANGES;
 }
 
 void engine_load_record(struct engine *e, const struct state_record *rec)
 {
+	struct engine_set *s;
 	size_t i;
 
-	for (i = 0; i < rec->n; i++)
-		take_record(e, rec->v[i].family, rec->v[i].table, rec->v[i].name,
-			    &rec->v[i].elems, rec->v[i].created, rec->v[i].table_created);
+	/* A range set the file has no record of: written by a kvfence
+	 * that owned ranges by their comment. */
+	claim_tagged_ranges(e);
+	for (i = 0; i < rec->n; i++) {
+		const struct owned_set *o = &rec->v[i];
+
+		s = take_record(e, o->family, o->table, o->name,
+				o->ranges ? ENGINE_RANGES : ENGINE_ELEMS, &o->elems, o->created,
+				o->table_created);
+		if (s && o->ranges)
+			s->claim_tagged = false;
+	}
 }
 
 void engine_record_from_hosts(struct engine *e)
@@ -158,9 +195,12 @@ void engine_record_from_hosts(struct engine *e)
 	size_t i, j, k;
 	unsigned p;
 
+	claim_tagged_ranges(e);
 	for (k = 0; k < e->n_sets; k++) {
 		struct engine_set *s = &e->sets[k];
 
+		if (s->kind != ENGINE_ELEMS)
+			continue;
 		for (i = 0; i < e->eps.n; i++) {
 			for (j = 0; j < e->hs[i].n_addrs; j++) {
 				struct elem el = { .addr = e->hs[i].addrs[j].addr,
@@ -180,12 +220,32 @@ void engine_record_from_hosts(struct engine *e)
 	}
 }
 
+size_t engine_size(const struct engine *e, enum engine_kind kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->n_sets; i++)
+		if (e->sets[i].kind == kind)
+			n += e->sets[i].size;
+	return n;
+}
+
+/* A configured range set is recorded even when it holds nothing of
+ * ours: the line says its record is kept (no claim by comment next
+ * time), unless that claim is still to be made. */
+static bool worth_recording(const struct engine_set *s)
+{
+	return s->record.n || s->created ||
+	       (s->kind == ENGINE_RANGES && !s->orphan && !s->claim_tagged);
+}
+
 static void view_of(struct state_set_view *v, const struct engine_set *s)
 {
 	v->ref = &s->ref;
 	v->elems = &s->record;
 	v->created = s->created;
 	v->table_created = s->table_created;
+	v->ranges = s->kind == ENGINE_RANGES;
 }
 
 size_t engine_record_views(const struct engine *e, struct state_set_view **out)
@@ -194,12 +254,22 @@ size_t engine_record_views(const struct engine *e, struct state_set_view **out)
 
 	*out = xcalloc(e->n_sets + e->n_orphans + 1, sizeof(**out));
 	for (i = 0; i < e->n_sets; i++)
-		if (e->sets[i].record.n || e->sets[i].created)
+		if (worth_recording(&e->sets[i]))
 			view_of(&(*out)[n++], &e->sets[i]);
 	for (i = 0; i < e->n_orphans; i++)
-		if (e->orphans[i].record.n || e->orphans[i].created)
+		if (worth_recording(&e->orphans[i]))
 			view_of(&(*out)[n++], &e->orphans[i]);
 	return n;
+}
+
+static void adopt_record(struct engine *e, const struct engine_set *o)
+{
+	struct engine_set *s = take_record(e, o->ref.family, o->ref.table, o->ref.name, o->kind,
+					   &o->record, o->created, o->table_created);
+
+	/* A claim not made yet (the set was never read) stays to be made. */
+	if (s && s->kind == o->kind)
+		s->claim_tagged = o->claim_tagged;
 }
 
 void engine_adopt(struct engine *e, struct engine *old)
@@ -212,20 +282,14 @@ void engine_adopt(struct engine *e, struct engine *old)
 		if (j >= 0) {
 			e->hs[i] = old->hs[j];
 			memset(&old->hs[j], 0, sizeof(old->hs[j]));
-			e->logged[i] = old->logged[j];
-			memset(&old->logged[j], 0, sizeof(old->logged[j]));
-			e->pl_public[i] = old->pl_public[j];
-			memset(&old->pl_public[j], 0, sizeof(old->pl_public[j]));
+			e->hosts[i] = old->hosts[j];
+			memset(&old->hosts[j], 0, sizeof(old->hosts[j]));
 		}
 	}
 	for (i = 0; i < old->n_sets; i++)
-		take_record(e, old->sets[i].ref.family, old->sets[i].ref.table,
-			    old->sets[i].ref.name, &old->sets[i].record, old->sets[i].created,
-			    old->sets[i].table_created);
+		adopt_record(e, &old->sets[i]);
 	for (i = 0; i < old->n_orphans; i++)
-		take_record(e, old->orphans[i].ref.family, old->orphans[i].ref.table,
-			    old->orphans[i].ref.name, &old->orphans[i].record,
-			    old->orphans[i].created, old->orphans[i].table_created);
+		adopt_record(e, &old->orphans[i]);
 	e->persist = old->persist;
 	e->persist_arg = old->persist_arg;
 	engine_filter_held(e);
@@ -281,33 +345,115 @@ static bool record_claims(const struct elem_list *rec, const struct elem *el)
 	return r && el->comment && strcmp(r->comment, el->comment) == 0;
 }
 
+static bool tagged(const struct elem *el)
+{
+	return el->comment && strncmp(el->comment, SERVICETAGS_COMMENT_PREFIX,
+				      strlen(SERVICETAGS_COMMENT_PREFIX)) == 0;
+}
+
+/* The host an element of a host set names, or -1. */
+static long named_host(const struct engine *e, const struct engine_set *s,
+		       const struct elem *el)
+{
+	if (s->kind != ENGINE_ELEMS || !el->comment)
+		return -1;
+	return catalogue_find(&e->eps, el->comment);
+}
+
+/* Mark kvfence's elements; a range set's pending claim is made here
+ * (its tagged ranges enter the record). Returns how many elements look
+ * like kvfence's (a host's name, kvfence's comment prefix) but are not. */
 static size_t mark_and_seed(struct engine *e, struct engine_set *s, int64_t seed_at)
 {
-	size_t i, lookalikes = 0;
+	size_t i, lookalikes = 0, n = s->record.n;
 
 	elem_list_sort_unique(&s->kernel);
 	for (i = 0; i < s->kernel.n; i++) {
 		struct elem *el = &s->kernel.v[i];
-		long h = el->comment ? catalogue_find(&e->eps, el->comment) : -1;
+		long h = named_host(e, s, el);
 
 		el->owned = record_claims(&s->record, el);
-		if (!el->owned && h >= 0)
+		if (!el->owned && s->claim_tagged && tagged(el)) {
+			el->owned = true;
+			elem_list_push(&s->record, el);
+		}
+		if (!el->owned && (h >= 0 || (s->kind == ENGINE_RANGES && tagged(el))))
 			lookalikes++;
 		if (el->owned && h >= 0 && seed_at != INT64_MIN)
 			desired_seed(&e->hs[h], &el->addr, seed_at);
 	}
+	if (s->record.n != n) {
+		/* Comments of the kernel list die with it. */
+		for (i = n; i < s->record.n; i++)
+			s->record.v[i].comment = elem_list_intern(&s->record,
+								  s->record.v[i].comment);
+		elem_list_sort_unique(&s->record);
+		e->record_changed = true;
+	}
+	s->claim_tagged = false;
 	return lookalikes;
 }
 
 static void log_lookalikes(const struct engine_set *s, size_t n)
 {
+	const char *what = s->kind == ENGINE_RANGES ?
+			   "commented \"" SERVICETAGS_COMMENT_PREFIX "...\"" :
+			   "named after configured hosts";
 	char d[300];
 
 	if (n)
-		log_warnx("%s: %zu element%s named after configured hosts %s not in "
-			  "kvfence's record of what it wrote: left alone (an administrator's, "
-			  "or written before the state file was lost)",
-			  set_desc(s, d, sizeof(d)), n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+		log_warnx("%s: %zu %s%s %s %s not in kvfence's record of what it wrote: left "
+			  "alone (an administrator's, or written before the state file was lost)",
+			  set_desc(s, d, sizeof(d)), n,
+			  s->kind == ENGINE_RANGES ? "range" : "element", n == 1 ? "" : "s", what,
+			  n == 1 ? "is" : "are");
+}
+
+/* The set's type: a host set of any of kvfence's key types, a range set
+ * with flag interval and a plain address key. */
+static int read_type(struct engine *e, const struct engine_set *s, enum set_keytype *key,
+		     char *err, size_t errlen)
+{
+	int family, r;
+
+	if (s->kind == ENGINE_ELEMS)
+		return nftread_set(e->nft, &s->ref, key, err, errlen);
+	r = nftread_interval_set(e->nft, &s->ref, &family, err, errlen);
+	if (r == 0)
+		*key = nftcodec_range_key(family);
+	return r;
+}
+
+/* Ranges as an interval set's elements (elem.hi set), appended to out in
+ * their order; comments copied into out's pool when copy, else borrowed
+ * from in. */
+static void ranges_as_elems(const struct range_list *in, struct elem_list *out, bool copy)
+{
+	size_t i;
+
+	elem_list_reserve(out, out->n + in->n);
+	for (i = 0; i < in->n; i++) {
+		struct elem el = { .addr = in->v[i].lo, .hi = in->v[i].hi,
+				   .comment = in->v[i].comment };
+
+		if (copy && el.comment)
+			el.comment = elem_list_intern(out, el.comment);
+		elem_list_push(out, &el);
+	}
+}
+
+static int read_elems(struct engine *e, struct engine_set *s, char *err, size_t errlen)
+{
+	struct range_list ranges = { 0 };
+	int r;
+
+	if (s->kind == ENGINE_ELEMS)
+		return nftread_elems(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
+	r = nftread_ranges(e->nft, &s->ref, keytype_family(s->key), &ranges, err, errlen);
+	if (r == 0)
+		ranges_as_elems(&ranges, &s->kernel, true);
+	range_list_free(&ranges);
+	return r;
 }
 
 static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
@@ -319,10 +465,12 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	int r;
 
 	elem_list_clear(&s->kernel);
-	r = nftread_set(e->nft, &s->ref, &key, err, errlen);
+	s->size = 0;
+	r = read_type(e, s, &key, err, errlen);
 	if (r == -ENOENT) {
 		s->exists = false;
-		s->key = keytype_family(s->key) == AF_INET ? KEY_IPV4_PORT : KEY_IPV6_PORT;
+		s->claim_tagged = false;	/* nothing to claim */
+		s->key = default_key(s->kind, keytype_family(s->key));
 		if (e->cfg->create_sets)
 			return 0;
 		snprintf(err, errlen, "%s does not exist and create-sets is no",
@@ -335,10 +483,11 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	r = check_type(e, s, key, err, errlen);
 	if (r < 0)
 		return r;
-	r = nftread_elems(e->nft, &s->ref, s->key, &s->kernel, err, errlen);
+	r = read_elems(e, s, err, errlen);
 	if (r < 0)
 		return r;
 	n = mark_and_seed(e, s, seed_at);
+	s->size = s->kernel.n;
 	if (seed_at != INT64_MIN)
 		log_lookalikes(s, n);
 	return 0;
@@ -362,7 +511,7 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 
 	elem_list_clear(&s->kernel);
 	s->exists = false;
-	r = nftread_set(e->nft, &s->ref, &key, scratch, sizeof(scratch));
+	r = read_type(e, s, &key, scratch, sizeof(scratch));
 	if (r == -ENOENT || r == -EPROTOTYPE ||
 	    (r == 0 && s->record.n && keytype_family(key) != s->record.v[0].addr.family)) {
 		drop_orphan(e, i);
@@ -373,7 +522,7 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 		return r;
 	}
 	s->key = key;
-	r = nftread_elems(e->nft, &s->ref, key, &s->kernel, err, errlen);
+	r = read_elems(e, s, err, errlen);
 	if (r < 0)
 		return r;
 	mark_and_seed(e, s, INT64_MIN);
@@ -383,11 +532,9 @@ static int read_orphan(struct engine *e, size_t i, char *err, size_t errlen)
 
 int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errlen)
 {
-	size_t i;
-	int r;
-
 	char scratch[512];
-	int broken = 0;
+	int r, broken = 0;
+	size_t i;
 
 	for (i = 0; i < e->n_sets; i++) {
 		/* Once one set is broken, err keeps its message. */
@@ -409,11 +556,7 @@ int engine_read_kernel(struct engine *e, int64_t seed_at, char *err, size_t errl
 		if (r == 0)
 			i++;
 	}
-	r = rangesets_read(&e->ranges, e->nft, e->cfg->create_sets, broken ? scratch : err,
-			   broken ? sizeof(scratch) : errlen);
-	if (r < 0 && r != -EPROTOTYPE && broken)
-		snprintf(err, errlen, "%s", scratch);
-	return r < 0 ? r : broken;
+	return broken;
 }
 
 /* True the first time a is rejected for this host. A hostile server
@@ -482,7 +625,7 @@ static void count_rejections(struct engine_counters *c, const struct filtered *f
 static void refuse_public(struct engine *e, size_t i, const struct host_result *res,
 			  struct filtered *f)
 {
-	struct public_answer *pa = &e->pl_public[i];
+	struct public_answer *pa = &e->hosts[i].pl_public;
 	char a[KVF_ADDRSTRLEN];
 	size_t k, w = 0;
 
@@ -496,7 +639,7 @@ static void refuse_public(struct engine *e, size_t i, const struct host_result *
 		}
 		pa->v = xreallocarray(pa->v, pa->n + 1, sizeof(*pa->v));
 		pa->v[pa->n++] = f->addrs[k];
-		if (first_rejection(&e->logged[i], &f->addrs[k]))
+		if (first_rejection(&e->hosts[i].logged, &f->addrs[k]))
 			log_warnx("host %s: private (Private Link), but DNS answered the public "
 				  "address %s: refused; this host's resolver does not resolve "
 				  "the privatelink zone", e->eps.v[i].name,
@@ -528,7 +671,7 @@ static void filter_answer(struct engine *e, size_t i, const struct host_result *
 
 	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, f);
 	log_rejections(e->eps.v[i].name, f, cfg->max_addresses,
-		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->logged[i]);
+		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->hosts[i].logged);
 	count_rejections(&e->counters, f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, f);
@@ -594,7 +737,7 @@ static bool kernel_holds(const struct engine *e, size_t i, const struct filtered
 		const struct engine_set *s = &e->sets[k];
 		bool ports = keytype_has_port(s->key);
 
-		if (s->broken)
+		if (s->kind != ENGINE_ELEMS || s->broken)
 			continue;
 		for (j = 0; j < f->n_addrs; j++) {
 			struct elem el = { .addr = f->addrs[j] };
@@ -661,7 +804,7 @@ size_t engine_filter_held(struct engine *e)
 		/* The cap is applied below, by rank rather than by address. */
 		addrfilter_apply(&e->eps.v[i], &res, cfg->allow_private, UINT16_MAX, &f);
 		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses,
-			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->logged[i]);
+			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->hosts[i].logged);
 		total += desired_keep_only(h, f.addrs, f.n_addrs);
 		filtered_free(&f);
 		free(res.addrs);
@@ -678,13 +821,22 @@ size_t engine_filter_held(struct engine *e)
 	return total;
 }
 
+/* Whether the engine writes the set: not one of a type it cannot fill,
+ * nor a range set while no ranges are loaded (left as it is). */
+static bool writable(const struct engine *e, const struct engine_set *s)
+{
+	return !s->broken && (s->kind == ENGINE_ELEMS || e->tags);
+}
+
 static void print_plan(const struct engine_set *s, const struct elem_list *add,
 		       const struct elem_list *del)
 {
 	char d[300], el[128];
 	size_t i;
 
-	if (!s->exists)
+	if (!s->exists && s->kind == ENGINE_RANGES)
+		printf("would create interval set %s\n", s->ref.name);
+	else if (!s->exists)
 		printf("would create %s { type %s }\n", set_desc(s, d, sizeof(d)),
 		       keytype_name(s->key));
 	for (i = 0; i < add->n; i++)
@@ -700,13 +852,14 @@ static void print_plan(const struct engine_set *s, const struct elem_list *add,
 static void queue_set(struct nftbatch *b, struct engine_set *s, bool *table_queued,
 		      const struct elem_list *add, const struct elem_list *del)
 {
-	if (s->broken)
-		return;
 	if (!s->exists) {
 		if (!*table_queued)
 			nftbatch_add_table(b, s->ref.family, s->ref.table);
 		*table_queued = true;
-		nftbatch_add_set(b, &s->ref, s->key);
+		if (s->kind == ENGINE_RANGES)
+			nftbatch_add_interval_set(b, &s->ref, keytype_family(s->key));
+		else
+			nftbatch_add_set(b, &s->ref, s->key);
 	}
 	nftbatch_del_elems(b, &s->ref, s->key, del->v, del->n);
 	nftbatch_add_elems(b, &s->ref, s->key, add->v, add->n);
@@ -721,10 +874,17 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 	struct elem_list desired = { 0 };
 
 	memset(d, 0, sizeof(*d));
-	if (s->broken)
+	if (!writable(e, s))
 		return;
-	desired_elements(&e->eps, e->hs, s->key, &desired);
-	diff_compute(&desired, &s->kernel, &d->add, &d->del);
+	if (s->kind == ENGINE_ELEMS) {
+		desired_elements(&e->eps, e->hs, s->key, &desired);
+		diff_compute(&desired, &s->kernel, &d->add, &d->del);
+	} else {
+		ranges_as_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
+				    &e->tags->v6, &desired, false);
+		elem_list_sort(&desired);
+		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del);
+	}
 	/* add and del hold copies: the desired list (every host's every
 	 * address, duplicates included) goes now, before the batch, the
 	 * other set's list and the new view make the peak. */
@@ -821,7 +981,6 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 
 	for (i = 0; i < s->kernel.n; i++) {
 		struct elem el = s->kernel.v[i];
-		long h;
 
 		/* del is an ordered subsequence of the kernel list. */
 		if (j < d->del.n && elem_key_cmp(&el, &d->del.v[j]) == 0) {
@@ -830,17 +989,18 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 		}
 		/* Comments of the old view die with it: point ours at the
 		 * endpoint names, copy the rest. */
-		h = el.comment ? catalogue_find(&e->eps, el.comment) : -1;
-		if (h >= 0)
-			el.comment = e->eps.v[h].name;
-		else if (el.comment)
-			el.comment = elem_list_intern(&next, el.comment);
+		if (el.comment)
+			el.comment = record_name(e, &next, el.comment);
 		elem_list_push(&next, &el);
 	}
 	for (i = 0; i < d->add.n; i++) {
 		struct elem el = d->add.v[i];
 
 		el.owned = true;
+		/* A host set's comments are the endpoint names already; a
+		 * range set's die with the ranges loaded. */
+		if (s->kind == ENGINE_RANGES && el.comment)
+			el.comment = elem_list_intern(&next, el.comment);
 		elem_list_push(&next, &el);
 	}
 	elem_list_sort_unique(&next);
@@ -855,19 +1015,29 @@ static void log_created(const struct engine_set *s)
 {
 	char d[300];
 
-	log_info("created %s { type %s }", set_desc(s, d, sizeof(d)), keytype_name(s->key));
+	log_info("created %s%s { type %s%s }", s->kind == ENGINE_RANGES ? "interval " : "",
+		 set_desc(s, d, sizeof(d)), keytype_name(s->key),
+		 s->kind == ENGINE_RANGES ? "; flags interval" : "");
 }
 
-/* Before rangesets_done, which drops the range differences. */
-static void count_written(struct engine *e, const struct reconcile_stats *st)
+static void count_diff(struct reconcile_stats *st, const struct engine_set *s,
+		       const struct set_diff *d)
+{
+	if (s->kind == ENGINE_RANGES) {
+		st->ranges += d->add.n + d->del.n;
+		return;
+	}
+	st->added += d->add.n;
+	st->removed += d->del.n;
+}
+
+static void count_written(struct engine *e, const struct set_diff *d, size_t n)
 {
 	size_t i;
 
-	e->counters.added += st->added;
-	e->counters.removed += st->removed;
-	for (i = 0; e->ranges.tags && i < e->ranges.n; i++) {
-		e->counters.added += e->ranges.v[i].add.n;
-		e->counters.removed += e->ranges.v[i].del.n;
+	for (i = 0; i < n; i++) {
+		e->counters.added += d[i].add.n;
+		e->counters.removed += d[i].del.n;
 	}
 }
 
@@ -906,7 +1076,7 @@ static void queue_orphans(struct engine *e, struct nftbatch *b, struct set_diff 
 			print_plan(s, &od[i].add, &od[i].del);
 		else if (od[i].del.n)
 			nftbatch_del_elems(b, &s->ref, s->key, od[i].del.v, od[i].del.n);
-		st->removed += od[i].del.n;
+		count_diff(st, s, &od[i]);
 	}
 }
 
@@ -932,16 +1102,20 @@ static bool table_missing(struct engine *e)
 	size_t i;
 
 	for (i = 0; i < e->n_sets; i++)
-		if (!e->sets[i].exists && !e->sets[i].broken)
+		if (!e->sets[i].exists && writable(e, &e->sets[i]))
 			return nftread_table_use(e->nft, e->sets[i].ref.family,
 						 e->sets[i].ref.table, &use) == -ENOENT;
 	return false;
 }
 
-/* Remembered with the record, for kvfence clear. */
+/* Remembered with the record, for kvfence clear. Not a range set's:
+ * kvfence clear empties those of kvfence's ranges but leaves the sets
+ * (the rules printed for range mode refer to them). */
 static void note_created(struct engine_set *s, bool table_new, bool *any)
 {
 	log_created(s);
+	if (s->kind == ENGINE_RANGES)
+		return;
 	s->created = true;
 	s->table_created = table_new;
 	*any = true;
@@ -961,15 +1135,15 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	b = nftbatch_new();
 	for (i = 0; i < e->n_sets; i++) {
 		compute(e, &e->sets[i], &d[i]);
+		if (!writable(e, &e->sets[i]))
+			continue;
 		if (dry_run)
 			print_plan(&e->sets[i], &d[i].add, &d[i].del);
 		else
 			queue_set(b, &e->sets[i], &table_queued, &d[i].add, &d[i].del);
-		st->added += d[i].add.n;
-		st->removed += d[i].del.n;
+		count_diff(st, &e->sets[i], &d[i]);
 	}
 	queue_orphans(e, b, od, dry_run, st);
-	st->ranges = rangesets_queue(&e->ranges, b, &table_queued, dry_run);
 	st->messages = nftbatch_count(b);
 	if (!dry_run) {
 		claim_all(e, d);
@@ -978,12 +1152,14 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	/* The batch's buffer is the largest allocation of a reconcile: gone
 	 * before the new view is built. */
 	nftbatch_free(b);
-	if (r == 0 && !dry_run)
-		count_written(e, st);
+	if (r == 0 && !dry_run) {
+		count_written(e, d, e->n_sets);
+		count_written(e, od, e->n_orphans);
+	}
 	for (i = 0; i < e->n_sets; i++) {
 		struct engine_set *s = &e->sets[i];
 
-		if (r == 0 && !dry_run && !s->broken) {
+		if (r == 0 && !dry_run && writable(e, s)) {
 			if (!s->exists)
 				note_created(s, table_new, &created);
 			commit_view(e, s, &d[i]);
@@ -995,7 +1171,6 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	}
 	finish_orphans(e, od, r == 0 && !dry_run);
 	free(od);
-	rangesets_done(&e->ranges, r == 0 && !dry_run, e->log_unchanged);
 	if (created && e->persist)
 		e->persist(e->persist_arg);
 	return r;

@@ -1,8 +1,20 @@
-/* kvfence: the reconcile engine shared by `sync` and `run`: the hosts of
+/* kvfence: the engine shared by `sync`, `run` and `clear`: the hosts of
  * the config, what kvfence holds for each, and the kernel sets it keeps
- * equal to that. */
-#ifndef KVF_RECONCILE_H
-#define KVF_RECONCILE_H
+ * equal to that.
+ *
+ * Every managed set is one struct engine_set, whatever its kind: a host
+ * set (elements: an address and port per host, from DNS) or a range set
+ * (an interval set of the Service Tags' prefixes). Both are read, owned,
+ * diffed, written and logged by one path; the kind decides only the key
+ * (ranges: one address type, elements with a range end), the interval
+ * flag at creation, and what is desired (the hosts' addresses, or the
+ * merged ranges). Ownership is the same for both: an element is
+ * kvfence's when its record (kept in the state file, written ahead of
+ * the batch that adds to it) holds its key with the comment it carries.
+ * A comment alone proves nothing: an administrator can write "servicetag
+ * AzureKeyVault" or a host's name as well as kvfence can. */
+#ifndef KVF_ENGINE_H
+#define KVF_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,24 +26,36 @@
 #include "elem.h"
 #include "nftcodec.h"
 #include "nlsock.h"
-#include "rangeset.h"
 #include "result.h"
+#include "servicetags.h"
 #include "state.h"
 
-#define ENGINE_MAX_SETS 2
+/* kvfence4, kvfence6, kvfence4r, kvfence6r */
+#define ENGINE_MAX_SETS 4
+
+enum engine_kind {
+	ENGINE_ELEMS,		/* a host set: address (and port) per element */
+	ENGINE_RANGES,		/* a range set: flags interval, Service Tags ranges */
+};
 
 struct engine_set {
 	struct setref ref;
-	enum set_keytype key;
+	enum engine_kind kind;
+	enum set_keytype key;	/* ranges: KEY_IPV4 or KEY_IPV6 */
 	bool exists;		/* in the kernel, as last seen */
 	bool broken;		/* exists with a type kvfence cannot fill */
-	struct elem_list kernel;	/* as last read */
-	size_t size;		/* elements after the last reconcile */
+	struct elem_list kernel;	/* as last read or written */
+	size_t size;		/* elements as last read or written */
 	/* What kvfence wrote here and may remove: keys, comment = the host
-	 * written for. A kernel element is kvfence's only if the record
-	 * holds its key with the comment it carries. Kept in the state
-	 * file, written there before a batch adds what it lacks. */
+	 * (ranges: the tag) written for. A kernel element is kvfence's only
+	 * if the record holds its key with the comment it carries. Kept in
+	 * the state file, written there before a batch adds what it lacks. */
 	struct elem_list record;
+	/* A range set whose record the state file did not keep (written
+	 * before range sets had one): at its first read, the ranges with
+	 * kvfence's comment prefix are claimed, once, as then they were
+	 * owned; from then on the record alone decides. */
+	bool claim_tagged;
 	/* A set only the record names (the config moved to another table
 	 * or set): kvfence's elements leave it, the set stays. */
 	bool orphan;
@@ -62,12 +86,19 @@ struct public_answer {
 	size_t n;
 };
 
+/* What the engine keeps of a host's answers beside its state: one record
+ * per host. (The state itself stays an array of its own, hs: the state
+ * file and the desired elements take it as one.) */
+struct engine_host {
+	struct logged_rejects logged;
+	struct public_answer pl_public;
+};
+
 struct engine {
 	const struct config *cfg;
 	struct endpoint_list eps;
 	struct host_state *hs;		/* parallel to eps.v */
-	struct logged_rejects *logged;	/* parallel to eps.v */
-	struct public_answer *pl_public;	/* parallel to eps.v */
+	struct engine_host *hosts;	/* parallel to eps.v */
 	struct engine_set sets[ENGINE_MAX_SETS];
 	size_t n_sets;
 	struct nlsock *nft;		/* borrowed */
@@ -80,7 +111,10 @@ struct engine {
 	void (*persist)(void *arg);
 	bool record_changed;	/* since the caller last cleared it */
 	void *persist_arg;
-	struct range_sets ranges;	/* range mode (service-tags) */
+	/* Range mode: the merged ranges the range sets hold. NULL: none
+	 * loaded (none configured, or the files are bad): the range sets
+	 * are then left exactly as they are. Borrowed. */
+	const struct servicetags *tags;
 	struct engine_counters counters;
 };
 
@@ -104,10 +138,15 @@ void engine_adopt(struct engine *e, struct engine *old);
 void engine_load_record(struct engine *e, const struct state_record *rec);
 
 /* A state file without a record (version 1, before records): claim, in
- * the configured sets, exactly the elements the file's hosts held: their
- * addresses with their ports (or none, in a plain set), commented with
- * the host. */
+ * the configured host sets, exactly the elements the file's hosts held:
+ * their addresses with their ports (or none, in a plain set), commented
+ * with the host; in the range sets, the ranges with kvfence's comment
+ * prefix (claim_tagged). engine_load_record does the latter for a range
+ * set the record does not name (a file from before range records). */
 void engine_record_from_hosts(struct engine *e);
+
+/* Elements of the sets of a kind, as last read or written. */
+size_t engine_size(const struct engine *e, enum engine_kind kind);
 
 /* The record of every set, for state_save; *out is allocated. */
 size_t engine_record_views(const struct engine *e, struct state_set_view **out);
@@ -117,7 +156,8 @@ size_t engine_record_views(const struct engine *e, struct state_set_view **out);
  * untrusted); logs each rejection once. Returns how many were dropped. */
 size_t engine_filter_held(struct engine *e);
 
-/* Read every set's type and elements from the kernel. A missing table or
+/* Read every set's type and elements from the kernel (a range set: flag
+ * interval and a plain address key). A missing table or
  * set is fine when create-sets is on (it will be created with the
  * default concatenated type); otherwise -ENOENT. A set of a type kvfence
  * cannot fill is marked broken and left alone while the others are read:

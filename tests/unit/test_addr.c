@@ -1,0 +1,132 @@
+/* Unit tests of address formatting: kvfence's own formatter must give
+ * exactly what inet_ntop(3) gives, for every shape of zero run. */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "addr.h"
+#include "tap.h"
+
+static uint32_t rnd = 2463534242u;
+
+static uint32_t next(void)
+{
+	rnd ^= rnd << 13;
+	rnd ^= rnd >> 17;
+	rnd ^= rnd << 5;
+	return rnd;
+}
+
+/* 0 if addr_format and inet_ntop agree on a; else 1 (the first such
+ * address is reported). */
+static int differs(const struct kvf_addr *a, int *reported)
+{
+	char got[KVF_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+
+	addr_format(a, got, sizeof(got));
+	inet_ntop(a->family, a->bytes, want, sizeof(want));
+	if (strcmp(got, want) == 0)
+		return 0;
+	if (!(*reported)++)
+		printf("# addr_format gave %s, inet_ntop %s\n", got, want);
+	return 1;
+}
+
+static void ipv4_is_formatted_as_inet_ntop_does(void)
+{
+	static const uint8_t edge[] = { 0, 1, 9, 10, 99, 100, 199, 200, 255 };
+	struct kvf_addr a = { .family = AF_INET };
+	int bad = 0, reported = 0, i, j;
+
+	for (i = 0; i < 9; i++)
+		for (j = 0; j < 9; j++) {
+			a.bytes[0] = edge[i];
+			a.bytes[1] = edge[j];
+			a.bytes[2] = edge[(i + j) % 9];
+			a.bytes[3] = edge[(i * j) % 9];
+			bad += differs(&a, &reported);
+		}
+	for (i = 0; i < 10000; i++) {
+		uint32_t v = next();
+
+		memcpy(a.bytes, &v, 4);
+		bad += differs(&a, &reported);
+	}
+	is_int(bad, 0, "IPv4: edge digits and 10,000 random addresses as inet_ntop gives them");
+}
+
+/* Every pattern of zero and non-zero groups (256), each with group
+ * values that matter: 1, ffff (mapped IPv4), small and full hex. */
+static void ipv6_every_zero_run_shape_as_inet_ntop_does(void)
+{
+	static const unsigned vals[] = { 1, 0xffff, 0xa, 0xab, 0xabc, 0x1234, 0x100 };
+	struct kvf_addr a = { .family = AF_INET6 };
+	int bad = 0, reported = 0, pat, k, g;
+
+	for (pat = 0; pat < 256; pat++)
+		for (k = 0; k < 7 * 7; k++) {
+			for (g = 0; g < 8; g++) {
+				unsigned v = pat >> g & 1 ? vals[(k + g * (k / 7 + 1)) % 7] : 0;
+
+				a.bytes[2 * g] = (uint8_t)(v >> 8);
+				a.bytes[2 * g + 1] = (uint8_t)v;
+			}
+			bad += differs(&a, &reported);
+		}
+	is_int(bad, 0, "IPv6: 256 zero-group patterns x 49 value mixes as inet_ntop gives them");
+}
+
+static void ipv6_random_and_special_addresses_as_inet_ntop_does(void)
+{
+	static const char *const special[] = {
+		"::", "::1", "::2", "::ffff:0.0.0.0", "::ffff:192.0.2.1", "::192.0.2.1",
+		"::ffff:0:192.0.2.1", "64:ff9b::192.0.2.1", "2001:db8::", "2001:db8::1",
+		"fe80::1", "ff02::1:ff00:1", "1::", "1:0:0:1::", "1::1:0:0:1",
+		"2001:db8:0:0:1:0:0:1", "0:0:1::", "::1:0:0:0", "2001:db8:1:2:3:4:5:6",
+	};
+	struct kvf_addr a;
+	int bad = 0, reported = 0, i, j;
+
+	for (i = 0; i < (int)(sizeof(special) / sizeof(*special)); i++) {
+		addr_parse(special[i], &a);
+		bad += differs(&a, &reported);
+	}
+	a.family = AF_INET6;
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < 16; j += 4) {
+			uint32_t v = next();
+
+			/* Zero groups half the time: runs of every length. */
+			if (next() % 2)
+				v &= next() % 2 ? 0xffff0000u : 0x0000ffffu;
+			if (next() % 3 == 0)
+				v = 0;
+			memcpy(a.bytes + j, &v, 4);
+		}
+		bad += differs(&a, &reported);
+	}
+	is_int(bad, 0, "IPv6: special and 20,000 random addresses as inet_ntop gives them");
+}
+
+static void a_short_buffer_or_no_family_gives_a_question_mark(void)
+{
+	struct kvf_addr a;
+	char small[8];
+
+	addr_parse("2001:db8::1", &a);
+	is_str(addr_format(&a, small, sizeof(small)), "?", "a buffer too short: ?");
+	addr_parse("192.0.2.1", &a);
+	is_str(addr_format(&a, small, 9), "?", "no room for the NUL: ?");
+	a.family = 0;
+	is_str(addr_format(&a, small, sizeof(small)), "?", "no family: ?");
+}
+
+int main(void)
+{
+	ipv4_is_formatted_as_inet_ntop_does();
+	ipv6_every_zero_run_shape_as_inet_ntop_does();
+	ipv6_random_and_special_addresses_as_inet_ntop_does();
+	a_short_buffer_or_no_family_gives_a_question_mark();
+	return done_testing();
+}
