@@ -661,7 +661,10 @@ static void alloc_hosts(struct agent *a)
 		/* Everything is due at start, asked in the order of the hosts. */
 		loop_timer_set(a->hosts[i].due, (int64_t)i);
 	}
-	set_expiry_at(a, 0);	/* a walk at the next turn finds the first */
+	/* A walk at the next turn finds the first to expire; sync has no
+	 * grace to keep: every host's answer decides. */
+	if (!a->once)
+		set_expiry_at(a, 0);
 }
 
 static void free_hosts(struct agent *a)
