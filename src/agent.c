@@ -91,7 +91,7 @@ struct agent {
 	struct host_rec *hosts;	/* per host; their due times are loop timers */
 	size_t n_hosts;		/* as allocated: a reload changes e.eps.n first */
 	int64_t expiry_at;	/* monotonic ms: no address expires before */
-	/* Each time-driven concern has its timer; see arm_timers(). */
+	/* Each time-driven concern has its own timer (open_loop). */
 	struct loop_timer *t_resolver, *t_batch, *t_expiry, *t_full, *t_state, *t_outputs,
 			  *t_changes, *t_ready, *t_watchdog, *t_proxy;
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
