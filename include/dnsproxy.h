@@ -40,7 +40,8 @@ void dnsproxy_reload(struct dnsproxy **px, const struct config *cfg, struct engi
 bool dnsproxy_handle_fd(struct dnsproxy *px, int fd, uint32_t events);
 
 /* Time-driven work (upstream timeouts, answers held too long, idle TCP
- * connections) at monotonic ms now; and when it is next due (INT64_MAX:
+ * connections) at now, in the loop's ms (loop_now_ms, CLOCK_BOOTTIME, the
+ * clock its own times are taken on); and when it is next due (INT64_MAX:
  * nothing). */
 void dnsproxy_tick(struct dnsproxy *px, int64_t now);
 int64_t dnsproxy_deadline(struct dnsproxy *px, int64_t now);

@@ -173,14 +173,6 @@ static void note_own_time(struct dnsproxy *px, const struct pquery *pq)
 		   (pq->t_fwd - pq->t_in) + (mono_ns() - pq->t_up));
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ep_set(struct dnsproxy *px, int fd, uint32_t events, int op)
 {
 	int r;
@@ -218,7 +210,7 @@ static uint32_t client_bucket(const struct dnsproxy *px, const struct sockaddr_s
 
 static void note_drop(struct dnsproxy *px, const char *why)
 {
-	int64_t now = mono_ms();
+	int64_t now = loop_now_ms();
 
 	px->st.dropped++;
 	if (now < px->drop_log_at)
@@ -343,7 +335,7 @@ static void finish(struct dnsproxy *px, struct pquery *pq)
 	if (c) {
 		c->inflight--;
 		if (c->inflight == 0)
-			c->idle_since = mono_ms();
+			c->idle_since = loop_now_ms();
 		if (c->eof && c->inflight == 0 && c->out_len == 0)
 			conn_close(px, c);
 	}
@@ -466,7 +458,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	memcpy(pq->reply, abuf, (size_t)alen);
 	pq->reply_len = (size_t)alen;
 	pq->held = true;
-	pq->held_at = mono_ms();
+	pq->held_at = loop_now_ms();
 	px->n_held++;
 	px->st.held++;
 }
@@ -626,7 +618,7 @@ static void on_accept(struct dnsproxy *px, int lfd)
 	c->peerlen = peerlen;
 	c->bucket = client_bucket(px, &peer);
 	c->in = xmalloc(2 + 65535);
-	c->idle_since = mono_ms();
+	c->idle_since = loop_now_ms();
 	c->next = px->conns;
 	px->conns = c;
 	px->n_conns++;
@@ -683,7 +675,7 @@ static void on_conn(struct dnsproxy *px, struct conn *c, uint32_t events)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->idle_since = mono_ms();
+	c->idle_since = loop_now_ms();
 	conn_parse(px, c);
 }
 
