@@ -1227,8 +1227,12 @@ static void persist_record(void *arg)
 {
 	struct agent *a = arg;
 
-	/* sync has no later write to make it durable: now. */
+	/* sync has no later write to make it durable: now. Saved whole, the
+	 * record needs no second write after the batch unless the commit
+	 * changes it (it removed something): a cold sync writes once. */
 	save_state(a, a->once, a->once);
+	if (a->once && !a->state_dirty)
+		a->e.record_changed = false;
 }
 
 /* A state file that exists but cannot be used is kept for the
