@@ -49,6 +49,19 @@ static int load_config(const char *path, struct config *cfg)
 	return 0;
 }
 
+/* A command's arguments, none or the one flag it knows (*has_flag set if
+ * given; flag NULL: none), then the config. An exit code: KVF_EX_OK, or
+ * KVF_EX_USAGE or KVF_EX_CONFIG with nothing left to free. */
+static int command_config(const char *conf, int argc, char **argv, const char *flag,
+			  bool *has_flag, struct config *cfg)
+{
+	if (flag && argc == 2 && strcmp(argv[1], flag) == 0)
+		*has_flag = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	return load_config(conf, cfg) ? KVF_EX_CONFIG : KVF_EX_OK;
+}
+
 static const char *ports_text(const struct endpoint *e, char *buf, size_t len)
 {
 	size_t l = 0;
@@ -66,11 +79,11 @@ static int cmd_endpoints(const char *conf, int argc, char **argv)
 	struct config cfg;
 	char ports[64];
 	size_t i;
+	int ret;
 
-	if (argc > 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, NULL, NULL, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	catalogue_build(&cfg, &eps);
 	for (i = 0; i < eps.n; i++)
 		printf("%s %s %s\n", eps.v[i].name, ports_text(&eps.v[i], ports, sizeof(ports)),
@@ -286,10 +299,9 @@ static int cmd_check(const char *conf, int argc, char **argv)
 	struct config cfg;
 	int ret;
 
-	if (argc > 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, NULL, NULL, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	catalogue_build(&cfg, &eps);
 	print_plan(&cfg, &eps);
 	if (eps.n == 0 && cfg.n_tagsets == 0)
@@ -349,12 +361,9 @@ static int cmd_sync(const char *conf, int argc, char **argv)
 	bool dry_run = false;
 	int ret;
 
-	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
-		dry_run = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, "--dry-run", &dry_run, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	ret = agent_sync(&cfg, dry_run);
 	if (ret == KVF_EX_NOPERM)
 		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
@@ -398,12 +407,9 @@ static int cmd_status(const char *conf, int argc, char **argv)
 	bool json = false;
 	int r, running;
 
-	if (argc == 2 && strcmp(argv[1], "--json") == 0)
-		json = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	r = command_config(conf, argc, argv, "--json", &json, &cfg);
+	if (r != KVF_EX_OK)
+		return r;
 	/* status.json outlives an agent killed with -9: the lock does not. */
 	running = agent_lock_held(cfg.state_file);
 	if (running < 0)
@@ -439,12 +445,9 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 	bool dry_run = false;
 	int r, lockfd, ret = KVF_EX_OK;
 
-	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
-		dry_run = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, "--dry-run", &dry_run, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	r = clear_lock_state(cfg.state_file, &lockfd, pid, sizeof(pid));
 	if (r == -EAGAIN) {
 		log_warnx("clear: the agent (pid %s) is running and would refill the sets: "
