@@ -20,6 +20,9 @@ struct heap {
 /* For indices 0..n-1; every index whose key is not absent is put in. */
 void heap_init(struct heap *h, const int64_t *key, size_t n, int64_t absent);
 void heap_free(struct heap *h);
+/* The key array moved and now holds n indices (n at least as many as
+ * before); the new ones are absent. */
+void heap_grow(struct heap *h, const int64_t *key, size_t n);
 /* key[i] changed: move i to its place, take it out (absent) or put it in. */
 void heap_update(struct heap *h, size_t i);
 /* The index of the smallest key, or HEAP_NONE when empty. */

@@ -69,7 +69,4 @@ void resolver_process_timeout(struct resolver *r);
 /* Milliseconds until c-ares needs resolver_process_timeout(); -1 if idle. */
 int resolver_timeout_ms(struct resolver *r);
 
-/* Run a private poll() loop until nothing is pending (the sync command). */
-void resolver_wait(struct resolver *r);
-
 #endif

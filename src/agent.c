@@ -2,7 +2,8 @@
  * out; answers fold into the desired state; the kernel sets follow in one
  * batch per burst of answers. Notifications of foreign ruleset changes
  * trigger an immediate re-read and refill from what is held, with no DNS
- * round trip. */
+ * round trip. `kvfence sync` is one pass of it: every host once, one
+ * reconcile, exit (agent_sync). */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -21,15 +22,14 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "dnsproxy.h"
 #include "kvfence.h"
-#include "heap.h"
 #include "log.h"
+#include "loop.h"
 #include "monitor.h"
 #include "engine.h"
 #include "resolver.h"
@@ -60,8 +60,19 @@
 #define LOCK_TRIES	50	/* the lock is retried for 0.5 s ... */
 #define LOCK_TRY_US	10000	/* ... against `kvfence status` probes */
 
+/* What the agent keeps of each host, beside the engine's host_state. */
+struct host_rec {
+	struct agent *a;
+	size_t i;		/* its index in a->e.eps and a->e.hs */
+	struct loop_timer *due;	/* its next query; disarmed while one is in flight */
+	int64_t next_wall;	/* for status.json */
+	struct schedule_hint hint;	/* for schedule_delay_ms */
+	int64_t fail_logged;	/* wall s of the last failure message */
+};
+
 struct agent {
 	const char *conf_path;
+	struct loop *loop;
 	struct config cfg;
 	struct engine e;
 	struct resolver *res;
@@ -73,18 +84,24 @@ struct agent {
 	int64_t outputs_at;
 	bool outputs_lazy;	/* only answer times changed since written_outputs */
 	int64_t outputs_written;	/* when status and metrics were last written */
-	int ep, tfd, sfd, lockfd;
+	int sfd, lockfd;
 	int ifd;		/* inotify on the service-tags directories */
 	int *tag_wd;		/* per tagset, the watch of its directory */
 	struct servicetags tags;	/* the last good load */
-	int64_t *due;		/* per host, monotonic ms; NEVER while in flight */
-	int64_t *next_wall;	/* per host, for status.json */
-	struct schedule_hint *hint;	/* per host, for schedule_delay_ms */
-	struct heap dueq;	/* the hosts by due, so a wakeup costs O(log n) */
+	struct host_rec *hosts;	/* per host; their due times are loop timers */
+	size_t n_hosts;		/* as allocated: a reload changes e.eps.n first */
 	int64_t expiry_at;	/* monotonic ms: no address expires before */
-	int64_t *fail_logged;	/* per host, wall s of the last failure message */
+	/* Each time-driven concern has its own timer (open_loop). */
+	struct loop_timer *t_resolver, *t_batch, *t_expiry, *t_full, *t_state, *t_outputs,
+			  *t_changes, *t_ready, *t_watchdog, *t_proxy;
 	unsigned res_generation;	/* of the resolver's servers, as last seen */
-	bool running, started, discard_answers;
+	bool started, discard_answers;
+	bool once;		/* `kvfence sync`: one pass, then exit */
+	bool dry_run;		/* sync --dry-run: writes nothing */
+	int64_t once_now;	/* sync: the time every answer counts as */
+	size_t once_failed;	/* sync: hosts whose resolution failed */
+	bool tags_bad;		/* sync: the service tags could not be loaded */
+	int once_exit;		/* sync: its exit code */
 	bool dirty, need_read, state_dirty;
 	bool blocked;		/* a set is missing and may not be created */
 	bool broken_logged;	/* a set of the wrong type was reported */
@@ -95,7 +112,7 @@ struct agent {
 	bool urgent;		/* an answer added an address: a client may hold it */
 	int64_t written_at;	/* when the last batch was written */
 	int64_t urgent_gap;	/* ms between batches for new addresses */
-	int64_t retry_at, full_at, state_at, watchdog_at;
+	int64_t retry_at, full_at, state_at;
 	int64_t retry_ms;	/* backoff after failed batches */
 	int64_t watchdog_ms;
 	struct status_summary sum;
@@ -109,15 +126,6 @@ struct agent {
 	unsigned stray_count[65];	/* stray signals since that line */
 };
 
-/* Schedules and ageing share one clock that does not step, and counts a
- * suspend (see clock_now): a host due before a suspend is due at resume. */
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint32_t next_random(struct agent *a)
 {
@@ -129,6 +137,10 @@ static uint32_t next_random(struct agent *a)
 }
 
 static void notify(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void on_proxy_fd(void *arg, int fd, uint32_t events);
+static void on_answer_once(struct agent *a, size_t i, const struct host_result *res);
+static void finish_once(struct agent *a);
+static void on_tags_changed(void *arg, int fd, uint32_t events);
 
 static void notify(struct agent *a, const char *fmt, ...)
 {
@@ -149,26 +161,67 @@ static void notify(struct agent *a, const char *fmt, ...)
 	a->notify_failed = r < 0;
 }
 
+/* A timer set for now runs at the next turn of the loop, after the
+ * descriptors ready by then: what today's events changed is looked at
+ * once, not once per event. */
+static void kick(struct loop_timer *t)
+{
+	loop_timer_set(t, loop_now_ms());
+}
+
+/* The reconcile is looked at again whenever its inputs change. */
+static void kick_batch(struct agent *a)
+{
+	if (a->dirty)
+		kick(a->t_batch);
+}
+
+static void set_expiry_at(struct agent *a, int64_t at)
+{
+	a->expiry_at = at;
+	loop_timer_set(a->t_expiry, at);
+}
+
+static void mark_state_dirty(struct agent *a)
+{
+	a->state_dirty = true;
+	loop_timer_set(a->t_state, a->state_at);
+}
+
+/* Status and metrics: after a batch at most once a second, after
+ * answers that changed nothing within OUTPUTS_LAZY_MS. */
+static void arm_outputs(struct agent *a)
+{
+	int64_t t = a->outputs_dirty ? a->outputs_at : NEVER;
+
+	if (a->outputs_lazy && a->outputs_written + OUTPUTS_LAZY_MS < t)
+		t = a->outputs_written + OUTPUTS_LAZY_MS;
+	loop_timer_set(a->t_outputs, t);
+}
+
+/* Readiness of a c-ares socket: answers may come, and with them a batch;
+ * c-ares's timeout moves. */
+static void on_resolver_fd(void *arg, int fd, uint32_t events)
+{
+	struct agent *a = arg;
+
+	resolver_process_fd(a->res, fd, events & (EPOLLIN | EPOLLERR | EPOLLHUP),
+			    events & EPOLLOUT);
+	kick(a->t_resolver);
+	kick_batch(a);
+}
+
 static void resolver_fd_changed(void *arg, int fd, bool readable, bool writable)
 {
 	struct agent *a = arg;
-	struct epoll_event ev = { .data.fd = fd };
 
 	if (!readable && !writable) {
-		epoll_ctl(a->ep, EPOLL_CTL_DEL, fd, NULL);
+		loop_del_fd(a->loop, fd);
 		return;
 	}
-	ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
-	if (epoll_ctl(a->ep, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
-		if (epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-			log_warn("epoll: c-ares socket %d", fd);
-}
-
-static int watch(struct agent *a, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev);
+	if (loop_mod_fd(a->loop, fd, (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0),
+			on_resolver_fd, a) < 0)
+		log_warn("epoll: c-ares socket %d", fd);
 }
 
 /* One message per host per FAIL_LOG_S while it keeps failing, and one
@@ -177,28 +230,28 @@ static void log_result(struct agent *a, size_t i, const struct host_result *res,
 		       unsigned failures_before)
 {
 	const char *host = a->e.eps.v[i].name;
+	struct host_rec *hr = &a->hosts[i];
 	int64_t now = clock_now();
 
 	if (a->e.hs[i].failures == 0) {
 		if (failures_before > 0)
 			log_info("host %s: resolving again after %u failures", host,
 				 failures_before);
-		a->fail_logged[i] = 0;
+		hr->fail_logged = 0;
 		return;
 	}
 	a->sum.resolve_failures++;
-	if (a->fail_logged[i] && now - a->fail_logged[i] < FAIL_LOG_S)
+	if (hr->fail_logged && now - hr->fail_logged < FAIL_LOG_S)
 		return;
-	a->fail_logged[i] = now;
+	hr->fail_logged = now;
 	log_warnx("host %s: resolution failed (A %s, AAAA %s, %u in a row); keeping its %zu "
 		  "addresses", host, resolve_status_name(res->status4),
 		  resolve_status_name(res->status6), a->e.hs[i].failures, a->e.hs[i].n_addrs);
 }
 
-static void set_due(struct agent *a, size_t i, int64_t t)
+static bool in_flight(const struct host_rec *hr)
 {
-	a->due[i] = t;
-	heap_update(&a->dueq, i);
+	return loop_timer_when(hr->due) == NEVER;
 }
 
 /* Host i's state changed: its addresses may expire sooner than any
@@ -210,9 +263,9 @@ static void note_expiry(struct agent *a, size_t i)
 
 	if (t == NEVER)
 		return;
-	at = mono_ms() + (t > now ? (t - now) * 1000 : 0);
+	at = loop_now_ms() + (t > now ? (t - now) * 1000 : 0);
 	if (at < a->expiry_at)
-		a->expiry_at = at;
+		set_expiry_at(a, at);
 }
 
 /* The addresses a host holds, sorted (as held); the caller frees. */
@@ -253,6 +306,10 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 
 	if (a->discard_answers)
 		return;
+	if (a->once) {
+		on_answer_once(a, i, res);
+		return;
+	}
 	h = &a->e.hs[i];
 	before = h->failures;
 	/* At a first start the sets fill in batches of COALESCE_MS; after
@@ -267,36 +324,39 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	delay = schedule_delay_ms(h->ttl, h->failures, a->cfg.refresh_min,
 				  a->cfg.refresh_max, (unsigned)(wall.tv_nsec / 1000000),
-				  next_random(a), &a->hint[i]);
+				  next_random(a), &a->hosts[i].hint);
 	if (h->failures == 0 && h->ttl < a->cfg.refresh_min && !a->short_ttl_logged) {
 		log_warnx("host %s: TTL %us is shorter than refresh-min %us: its clients may be "
 			  "handed addresses kvfence has not seen yet (logged once)",
 			  a->e.eps.v[i].name, h->ttl, a->cfg.refresh_min);
 		a->short_ttl_logged = true;
 	}
-	set_due(a, i, mono_ms() + delay);
-	a->next_wall[i] = time(NULL) + delay / 1000;
+	loop_timer_set(a->hosts[i].due, loop_now_ms() + delay);
+	a->hosts[i].next_wall = time(NULL) + delay / 1000;
 	note_expiry(a, i);
-	a->state_dirty = true;
+	mark_state_dirty(a);
 	/* An answer that changes no element needs no batch (a refresh wave
 	 * at 50k hosts is mostly these): status shows it within a second. */
 	if (!changed && a->ready && h->failures == before) {
 		a->outputs_lazy = true;
+		arm_outputs(a);
 		return;
 	}
 	if (!a->dirty)
-		a->dirty_at = mono_ms();
+		a->dirty_at = loop_now_ms();
 	a->dirty = true;
+	kick_batch(a);
 }
 
-static void resolve_due(struct agent *a, int64_t now)
+/* A host's timer: its query goes out (its timer stays disarmed until the
+ * answer comes). */
+static void on_host_due(void *arg)
 {
-	size_t i;
+	struct host_rec *hr = arg;
+	struct agent *a = hr->a;
 
-	while ((i = heap_top(&a->dueq)) != HEAP_NONE && a->due[i] <= now) {
-		set_due(a, i, NEVER);
-		resolver_resolve(a->res, a->e.eps.v[i].name, on_answer, a, i);
-	}
+	resolver_resolve(a->res, a->e.eps.v[hr->i].name, on_answer, a, hr->i);
+	kick(a->t_resolver);
 }
 
 /* Addresses past grace (or max-stale) leave on time, not at the next
@@ -306,7 +366,7 @@ static void resolve_due(struct agent *a, int64_t now)
  * them. */
 static void expire(struct agent *a)
 {
-	int64_t now = clock_now(), now_ms = mono_ms(), next = NEVER;
+	int64_t now = clock_now(), now_ms = loop_now_ms(), next = NEVER;
 	size_t i, n = 0, stale = 0;
 
 	if (now_ms < a->expiry_at)
@@ -314,7 +374,7 @@ static void expire(struct agent *a)
 	for (i = 0; i < a->e.eps.n; i++) {
 		int64_t t;
 
-		if (a->due[i] == NEVER)
+		if (in_flight(&a->hosts[i]))
 			continue;	/* in flight: its answer decides */
 		n += desired_expire(&a->e.hs[i], now, a->cfg.grace);
 		stale += desired_expire_stale(&a->e.hs[i], now, a->cfg.max_stale);
@@ -324,27 +384,37 @@ static void expire(struct agent *a)
 	}
 	/* The clock counts seconds: something due now that did not go
 	 * (it cannot) is looked at again in a second, not in a loop. */
-	a->expiry_at = next == NEVER ? NEVER :
-		       now_ms + (next > now ? (next - now) * 1000 : 1000);
+	set_expiry_at(a, next == NEVER ? NEVER :
+			 now_ms + (next > now ? (next - now) * 1000 : 1000));
 	if (stale)
 		log_msg(LOG_ERR, "max-stale %us: removed %zu addresses that no DNS answer "
 			"confirmed for that long (failing closed)", a->cfg.max_stale, stale);
 	if (n || stale) {
 		a->dirty = true;
 		a->dirty_at = 0;
-		a->state_dirty = true;
+		mark_state_dirty(a);
+		kick_batch(a);
 	}
+}
+
+static void on_expiry(void *arg)
+{
+	expire(arg);
 }
 
 static void write_outputs(struct agent *a)
 {
+	int64_t *next_wall = xcalloc(a->e.eps.n ? a->e.eps.n : 1, sizeof(*next_wall));
+	size_t i;
 	int r;
 
+	for (i = 0; i < a->e.eps.n; i++)
+		next_wall[i] = a->hosts[i].next_wall;
 	a->outputs_lazy = false;
-	a->outputs_written = mono_ms();
+	a->outputs_written = loop_now_ms();
 	a->sum.now = time(NULL);
 	a->sum.clock = clock_now();
-	a->sum.next_refresh = a->next_wall;
+	a->sum.next_refresh = next_wall;
 	r = status_write_json(a->cfg.status_file, &a->e, &a->sum);
 	if (r < 0)
 		log_warnx("status file %s: %s", a->cfg.status_file, strerror(-r));
@@ -353,6 +423,9 @@ static void write_outputs(struct agent *a)
 		if (r < 0)
 			log_warnx("metrics file %s: %s", a->cfg.metrics_file, strerror(-r));
 	}
+	a->sum.next_refresh = NULL;
+	free(next_wall);
+	arm_outputs(a);
 }
 
 static void save_state(struct agent *a, bool last, bool durable)
@@ -373,7 +446,26 @@ static void save_state(struct agent *a, bool last, bool durable)
 			  strerror(-r), STATE_RETRY_MS / 1000);
 	/* What was written without fsync is written again with it soon. */
 	a->state_dirty = r < 0 || !durable;
-	a->state_at = mono_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
+	a->state_at = loop_now_ms() + (r < 0 ? STATE_RETRY_MS : STATE_SAVE_MS);
+	loop_timer_set(a->t_state, a->state_dirty ? a->state_at : NEVER);
+}
+
+static void on_state_save(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->state_dirty)
+		save_state(a, false, true);
+}
+
+static void on_outputs(void *arg)
+{
+	struct agent *a = arg;
+
+	write_outputs(a);
+	a->outputs_dirty = false;
+	a->outputs_at = loop_now_ms() + OUTPUTS_MIN_MS;
+	arm_outputs(a);
 }
 
 static size_t held_total(const struct agent *a)
@@ -440,6 +532,7 @@ static void send_ready(struct agent *a)
 {
 	a->ready = true;
 	a->ready_by = NEVER;
+	loop_timer_cancel(a->t_ready);
 	notify_status(a, "READY=1\n");
 }
 
@@ -468,6 +561,7 @@ static void reconcile(struct agent *a)
 	/* Acked: answers held for these addresses go now, not after the
 	 * status file's fsync. */
 	dnsproxy_batch_done(a->px, true);
+	kick(a->t_proxy);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->dirty = false;
 	if (a->foreign_change && (st.added || st.ranges))
@@ -491,13 +585,14 @@ static void reconcile(struct agent *a)
 	/* Batches for proxied answers can come one per query: their status
 	 * rewrites (2 MB at 10k hosts) are coalesced to one a second, off
 	 * the path of the next query. */
-	if (a->proxy_batch && mono_ms() < a->outputs_at) {
+	if (a->proxy_batch && loop_now_ms() < a->outputs_at) {
 		a->outputs_dirty = true;
 	} else {
 		write_outputs(a);
 		a->outputs_dirty = false;
-		a->outputs_at = mono_ms() + OUTPUTS_MIN_MS;
+		a->outputs_at = loop_now_ms() + OUTPUTS_MIN_MS;
 	}
+	arm_outputs(a);
 	a->proxy_batch = false;
 	if (!a->ready && a->started && first_round_done(a))
 		send_ready(a);
@@ -510,6 +605,7 @@ fail:
 	 * rules to come back; the monitor will tell us. */
 	a->need_read = true;
 	dnsproxy_batch_done(a->px, false);
+	kick(a->t_proxy);
 	if (r == -ENOENT && !a->cfg.create_sets) {
 		if (!a->blocked)
 			log_warnx("%s; waiting for it to appear", err);
@@ -521,12 +617,12 @@ fail:
 		a->retry_ms = RETRY_MAX_MS;
 	log_warnx("reconcile failed: %s; retrying in %llds", err,
 		  (long long)a->retry_ms / 1000);
-	a->retry_at = mono_ms() + a->retry_ms;
+	a->retry_at = loop_now_ms() + a->retry_ms;
 }
 
 static void dump_state(struct agent *a)
 {
-	int64_t now = clock_now(), mono = mono_ms();
+	int64_t now = clock_now(), mono = loop_now_ms();
 	char addrs[1024], buf[KVF_ADDRSTRLEN];
 	size_t i, j, l;
 
@@ -545,7 +641,8 @@ static void dump_state(struct agent *a)
 		log_info("host=%s ttl=%u age=%llds next=%llds a=%s aaaa=%s failures=%u addresses=%s",
 			 a->e.eps.v[i].name, h->ttl,
 			 (long long)(h->last_answer ? now - h->last_answer : -1),
-			 (long long)(a->due[i] == NEVER ? 0 : (a->due[i] - mono) / 1000),
+			 (long long)(in_flight(&a->hosts[i]) ? 0 :
+				     (loop_timer_when(a->hosts[i].due) - mono) / 1000),
 			 resolve_status_name(h->last4), resolve_status_name(h->last6),
 			 h->failures, addrs[0] ? addrs : "none");
 	}
@@ -553,25 +650,32 @@ static void dump_state(struct agent *a)
 
 static void alloc_hosts(struct agent *a)
 {
-	size_t n = a->e.eps.n ? a->e.eps.n : 1, i;
+	size_t i;
 
-	a->due = xcalloc(n, sizeof(*a->due));
-	a->next_wall = xcalloc(n, sizeof(*a->next_wall));
-	a->hint = xcalloc(n, sizeof(*a->hint));
-	a->fail_logged = xcalloc(n, sizeof(*a->fail_logged));
-	for (i = 0; i < a->e.eps.n; i++)
-		a->due[i] = 0;	/* everything is due at start */
-	heap_init(&a->dueq, a->due, a->e.eps.n, NEVER);
-	a->expiry_at = 0;	/* a walk at the next tick finds the first */
+	a->n_hosts = a->e.eps.n;
+	a->hosts = xcalloc(a->n_hosts ? a->n_hosts : 1, sizeof(*a->hosts));
+	for (i = 0; i < a->n_hosts; i++) {
+		a->hosts[i].a = a;
+		a->hosts[i].i = i;
+		a->hosts[i].due = loop_timer_new(a->loop, on_host_due, &a->hosts[i]);
+		/* Everything is due at start, asked in the order of the hosts. */
+		loop_timer_set(a->hosts[i].due, (int64_t)i);
+	}
+	/* A walk at the next turn finds the first to expire; sync has no
+	 * grace to keep: every host's answer decides. */
+	if (!a->once)
+		set_expiry_at(a, 0);
 }
 
 static void free_hosts(struct agent *a)
 {
-	free(a->due);
-	free(a->next_wall);
-	free(a->hint);
-	free(a->fail_logged);
-	heap_free(&a->dueq);
+	size_t i;
+
+	for (i = 0; i < a->n_hosts; i++)
+		loop_timer_free(a->hosts[i].due);
+	free(a->hosts);
+	a->hosts = NULL;
+	a->n_hosts = 0;
 }
 
 static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
@@ -597,7 +701,7 @@ static size_t remap_host(void *arg, const char *name, size_t old_idx)
 	(void)old_idx;
 	if (i < 0)
 		return RESOLVER_DROP;
-	set_due(a, (size_t)i, NEVER);
+	loop_timer_cancel(a->hosts[i].due);
 	return (size_t)i;
 }
 
@@ -615,11 +719,27 @@ static void resolve_after_server_change(struct agent *a, int64_t now)
 	a->res_generation = gen;
 	/* The proxy forwards to the same servers (a resolv.conf naming the
 	 * proxy itself is refused there, and the running one kept). */
-	if (a->cfg.resolver_system)
-		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
+	if (a->cfg.resolver_system) {
+		dnsproxy_reload(&a->px, &a->cfg, &a->e, a->loop, on_proxy_fd, a);
+		kick(a->t_proxy);
+	}
 	for (i = 0; i < a->e.eps.n; i++)
-		if (a->due[i] != NEVER)
-			set_due(a, i, now);
+		if (!in_flight(&a->hosts[i]))
+			loop_timer_set(a->hosts[i].due, now);
+}
+
+/* c-ares's timeouts, and the servers it follows in resolv.conf. */
+static void on_resolver_timer(void *arg)
+{
+	struct agent *a = arg;
+	int64_t now = loop_now_ms();
+	int ms;
+
+	resolve_after_server_change(a, now);
+	resolver_process_timeout(a->res);
+	ms = resolver_timeout_ms(a->res);
+	loop_timer_set(a->t_resolver, ms >= 0 ? now + ms : NEVER);
+	kick_batch(a);
 }
 
 static void drop_resolver(struct agent *a)
@@ -640,17 +760,24 @@ static void load_tags(struct agent *a)
 	if (a->cfg.n_tagsets == 0)
 		return;
 	if (servicetags_load(&a->cfg, &nt, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
-			a->e.tags ? "previous" : "kernel's");
+		if (a->once) {
+			log_warnx("%s; the range sets are left as they are", err);
+			a->tags_bad = true;
+		} else {
+			log_msg(LOG_ERR, "%s; keeping the %s ranges", err,
+				a->e.tags ? "previous" : "kernel's");
+		}
 		return;
 	}
 	servicetags_free(&a->tags);
 	a->tags = nt;
 	a->e.tags = &a->tags;
-	log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags, nt.v4.n,
-		 nt.v6.n);
+	if (!a->once)
+		log_info("service tags: %zu tags, %zu IPv4 and %zu IPv6 ranges", nt.n_tags,
+			 nt.v4.n, nt.v6.n);
 	a->dirty = true;
 	a->dirty_at = 0;
+	kick_batch(a);
 }
 
 /* A new weekly file dropped in place is noticed when it is complete:
@@ -660,7 +787,7 @@ static void watch_tags(struct agent *a)
 	size_t i;
 
 	if (a->ifd >= 0) {
-		epoll_ctl(a->ep, EPOLL_CTL_DEL, a->ifd, NULL);
+		loop_del_fd(a->loop, a->ifd);
 		close(a->ifd);
 		a->ifd = -1;
 	}
@@ -670,7 +797,7 @@ static void watch_tags(struct agent *a)
 		return;
 	a->tag_wd = xcalloc(a->cfg.n_tagsets, sizeof(*a->tag_wd));
 	a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (a->ifd < 0 || watch(a, a->ifd) < 0) {
+	if (a->ifd < 0 || loop_add_fd(a->loop, a->ifd, EPOLLIN, on_tags_changed, a) < 0) {
 		log_warn("inotify: service-tags files are read at reload only");
 		return;
 	}
@@ -707,15 +834,17 @@ static bool tags_event_relevant(const struct agent *a, const struct inotify_even
 	return false;
 }
 
-static void on_tags_changed(struct agent *a)
+static void on_tags_changed(void *arg, int fd, uint32_t events)
 {
+	struct agent *a = arg;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	bool relevant = false;
 	ssize_t n;
 	char *p;
 
-	while ((n = read(a->ifd, buf, sizeof(buf))) > 0)
+	(void)events;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			relevant = relevant || tags_event_relevant(a, ev);
@@ -786,7 +915,10 @@ static void reload(struct agent *a)
 	watch_tags(a);
 	a->need_read = a->dirty = true;
 	a->dirty_at = 0;
-	dnsproxy_reload(&a->px, &a->cfg, &a->e, a->ep);
+	kick_batch(a);
+	kick(a->t_resolver);
+	dnsproxy_reload(&a->px, &a->cfg, &a->e, a->loop, on_proxy_fd, a);
+	kick(a->t_proxy);
 	log_info("reload: %s: %zu hosts", a->conf_path, a->e.eps.n);
 }
 
@@ -795,7 +927,7 @@ static void reload(struct agent *a)
 static void log_stray_signal(struct agent *a, const struct signalfd_siginfo *si)
 {
 	unsigned n = si->ssi_signo < 65 ? si->ssi_signo : 64;
-	int64_t now = mono_ms();
+	int64_t now = loop_now_ms();
 
 	if (a->stray_logged[n] && now - a->stray_logged[n] < STRAY_LOG_MS) {
 		a->stray_count[n]++;
@@ -812,17 +944,19 @@ static void log_stray_signal(struct agent *a, const struct signalfd_siginfo *si)
 	a->stray_count[n] = 0;
 }
 
-static void on_signal(struct agent *a)
+static void on_signal(void *arg, int fd, uint32_t events)
 {
+	struct agent *a = arg;
 	struct signalfd_siginfo si;
 
-	while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
 			log_info("signal %u: exiting; the sets stay filled", si.ssi_signo);
 			notify(a, "STOPPING=1");
-			a->running = false;
+			loop_stop(a->loop);
 			break;
 		case SIGHUP:
 			notify(a, "RELOADING=1");
@@ -848,6 +982,15 @@ static void flush_foreign_changes(struct agent *a, int64_t now)
 		 (long long)((now - a->mon_logged) / 1000));
 	a->mon_logged = now;
 	a->mon_unlogged = 0;
+	loop_timer_cancel(a->t_changes);
+}
+
+static void on_changes_log(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->mon_unlogged)
+		flush_foreign_changes(a, loop_now_ms());
 }
 
 /* A neighbour looping `nft add/delete element` on our sets (fail2ban,
@@ -855,7 +998,7 @@ static void flush_foreign_changes(struct agent *a, int64_t now)
  * one per CHANGE_LOG_MS with the number of changes it stands for. */
 static void log_foreign_change(struct agent *a, unsigned ev)
 {
-	int64_t now = mono_ms();
+	int64_t now = loop_now_ms();
 
 	/* Lost notifications cost a full re-read: always worth a line. */
 	if (ev & MON_RESYNC) {
@@ -864,6 +1007,7 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 	}
 	if (a->mon_logged && now - a->mon_logged < CHANGE_LOG_MS) {
 		a->mon_unlogged++;
+		loop_timer_set(a->t_changes, a->mon_logged + CHANGE_LOG_MS);
 		return;
 	}
 	if (a->mon_unlogged)
@@ -872,78 +1016,29 @@ static void log_foreign_change(struct agent *a, unsigned ev)
 	log_info("ruleset changed by another process; re-reading and refilling the sets");
 }
 
-/* Whether the notifications concerned our sets (or were lost). */
-static bool on_monitor(struct agent *a)
+/* Notifications: a change by another process to our sets (or lost
+ * notifications) refills them at once; a neighbour's change in another
+ * table costs this read and nothing else. */
+static void on_monitor(void *arg, int fd, uint32_t events)
 {
+	struct agent *a = arg;
 	struct setref refs[ENGINE_MAX_SETS];
 	unsigned ev;
 
+	(void)fd;
+	(void)events;
 	ev = monitor_read(a->mon, refs, our_sets(a, refs));
-	if (ev)
-		log_foreign_change(a, ev);
-	if (ev) {
-		a->foreign_change = true;
-		a->need_read = a->dirty = true;
-		a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
-		a->blocked = false;
-		/* Perhaps the administrator fixed what failed: try now, and
-		 * keep the backoff for a failure that persists. */
-		a->retry_at = NEVER;
-	}
-	return ev != 0;
-}
-
-static int64_t min64(int64_t x, int64_t y)
-{
-	return x < y ? x : y;
-}
-
-/* The earliest thing the loop must do without an event. */
-static int64_t next_deadline(struct agent *a, int64_t now)
-{
-	int64_t t = min64(a->full_at, a->retry_at);
-	int ms;
-	size_t i;
-
-	if ((i = heap_top(&a->dueq)) != HEAP_NONE)
-		t = min64(t, a->due[i]);
-	ms = resolver_timeout_ms(a->res);
-	if (ms >= 0)
-		t = min64(t, now + ms);
-	if (a->dirty && !a->blocked && a->retry_at != NEVER)
-		t = min64(t, a->retry_at);
-	else if (a->dirty && !a->blocked)
-		t = min64(t, a->urgent ? a->written_at + a->urgent_gap : a->dirty_at + COALESCE_MS);
-	if (a->state_dirty)
-		t = min64(t, a->state_at);
-	if (a->watchdog_ms)
-		t = min64(t, a->watchdog_at);
-	t = min64(t, dnsproxy_deadline(a->px, now));
-	if (a->outputs_dirty)
-		t = min64(t, a->outputs_at);
-	if (a->outputs_lazy)
-		t = min64(t, a->outputs_written + OUTPUTS_LAZY_MS);
-	if (!a->ready)
-		t = min64(t, a->ready_by);
-	if (a->mon_unlogged)
-		t = min64(t, a->mon_logged + CHANGE_LOG_MS);
-	return min64(t, a->expiry_at);
-}
-
-static void arm_timer(struct agent *a, int64_t deadline, int64_t now)
-{
-	struct itimerspec its = { 0 };
-	int64_t d = deadline - now;
-
-	if (deadline == NEVER) {
-		timerfd_settime(a->tfd, 0, &its, NULL);	/* disarm */
+	if (!ev)
 		return;
-	}
-	if (d < 1)
-		d = 1;	/* 0 would disarm */
-	its.it_value.tv_sec = d / 1000;
-	its.it_value.tv_nsec = (d % 1000) * 1000000;
-	timerfd_settime(a->tfd, 0, &its, NULL);
+	log_foreign_change(a, ev);
+	a->foreign_change = true;
+	a->need_read = a->dirty = true;
+	a->dirty_at = 0;	/* refill at once, not after COALESCE_MS */
+	a->blocked = false;
+	/* Perhaps the administrator fixed what failed: try now, and keep the
+	 * backoff for a failure that persists. */
+	a->retry_at = NEVER;
+	kick_batch(a);
 }
 
 /* Proxied answers changed the state: write it; answers held for their
@@ -953,110 +1048,101 @@ static void note_proxy(struct agent *a, int64_t now)
 	unsigned st = dnsproxy_take_state(a->px);
 
 	if (st & DNSPROXY_CHANGED) {
-		a->expiry_at = 0;	/* which hosts changed is the proxy's */
+		set_expiry_at(a, 0);	/* which hosts changed is the proxy's */
 		if (!a->dirty)
 			a->dirty_at = now;
-		a->dirty = a->state_dirty = true;
+		a->dirty = true;
+		mark_state_dirty(a);
 	}
 	if (st & DNSPROXY_WAITING) {
 		a->dirty = true;
 		a->dirty_at = 0;
 		a->proxy_batch = true;
 	}
+	kick_batch(a);
 }
 
-/* Everything time-driven, in order: queries due, c-ares timeouts, aging,
- * the safety-net re-read, the batch, the state file, the watchdog. */
-static void tick(struct agent *a)
+/* The proxy's time-driven work (upstream timeouts, answers held too
+ * long, idle connections), and what it asks of the agent. */
+static void on_proxy_timer(void *arg)
 {
-	int64_t now = mono_ms();
+	struct agent *a = arg;
+	int64_t now = loop_now_ms();
 
-	resolve_after_server_change(a, now);
-	resolve_due(a, now);
-	resolver_process_timeout(a->res);
 	dnsproxy_tick(a->px, now);
 	note_proxy(a, now);
-	expire(a);
-	if (now >= a->full_at) {
-		a->need_read = a->dirty = true;
-		a->dirty_at = 0;
-		a->blocked = false;
-		a->full_at = now + (int64_t)a->cfg.refresh_max * 1000;
+	loop_timer_set(a->t_proxy, dnsproxy_deadline(a->px, now));
+}
+
+static void on_proxy_fd(void *arg, int fd, uint32_t events)
+{
+	struct agent *a = arg;
+
+	dnsproxy_handle_fd(a->px, fd, events);
+	note_proxy(a, loop_now_ms());
+	kick(a->t_proxy);
+}
+
+/* The batch: after COALESCE_MS of answers, or at once when the re-read
+ * is due, nothing more is pending, or an answer added an address (then
+ * spaced by urgent_gap); after a failure at retry_at. */
+static void on_batch(void *arg)
+{
+	struct agent *a = arg;
+	int64_t now = loop_now_ms();
+
+	if (a->once) {
+		/* sync: one reconcile, when every host has answered. */
+		if (resolver_pending(a->res) == 0)
+			finish_once(a);
+		return;
 	}
-	if (a->dirty && !a->blocked && (a->retry_at == NEVER || now >= a->retry_at) &&
-	    (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
-	     (a->urgent && now >= a->written_at + a->urgent_gap)))
+	if (!a->dirty || a->blocked)
+		return;
+	if (a->retry_at != NEVER && now < a->retry_at) {
+		loop_timer_set(a->t_batch, a->retry_at);
+		return;
+	}
+	if (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
+	    (a->urgent && now >= a->written_at + a->urgent_gap))
 		reconcile(a);
-	if (a->state_dirty && now >= a->state_at)
-		save_state(a, false, true);
-	if ((a->outputs_dirty && now >= a->outputs_at) ||
-	    (a->outputs_lazy && now >= a->outputs_written + OUTPUTS_LAZY_MS)) {
-		write_outputs(a);
-		a->outputs_dirty = false;
-		a->outputs_at = now + OUTPUTS_MIN_MS;
-	}
-	if (a->mon_unlogged && now >= a->mon_logged + CHANGE_LOG_MS)
-		flush_foreign_changes(a, now);
-	if (!a->ready && now >= a->ready_by) {
-		log_warnx("first start: %zu of %zu hosts still unanswered after %d s; reporting "
-			  "ready with what the sets hold", unanswered(a), a->e.eps.n,
-			  READY_WAIT_MS / 1000);
-		send_ready(a);
-	}
-	if (a->watchdog_ms && now >= a->watchdog_at) {
-		notify(a, "WATCHDOG=1");
-		a->watchdog_at = now + a->watchdog_ms / 2;
-	}
+	if (!a->dirty || a->blocked)
+		return;
+	loop_timer_set(a->t_batch, a->retry_at != NEVER ? a->retry_at : a->urgent ?
+		       a->written_at + a->urgent_gap : a->dirty_at + COALESCE_MS);
 }
 
-/* Handle one event; false when it changed nothing (a neighbour's
- * nftables change in another table), so that the loop need not look at
- * its deadlines again: the timer armed for them still holds. */
-static bool dispatch(struct agent *a, const struct epoll_event *ev)
+/* The safety net: a full re-read every refresh-max. */
+static void on_full_read(void *arg)
 {
-	uint64_t expirations;
+	struct agent *a = arg;
 
-	if (ev->data.fd == a->tfd) {
-		if (read(a->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-			log_warn("timerfd");
-	} else if (ev->data.fd == a->sfd) {
-		on_signal(a);
-	} else if (a->mon && ev->data.fd == monitor_fd(a->mon)) {
-		return on_monitor(a);
-	} else if (ev->data.fd == a->ifd) {
-		on_tags_changed(a);
-	} else if (dnsproxy_handle_fd(a->px, ev->data.fd, ev->events)) {
-		/* the proxy's */
-	} else {
-		resolver_process_fd(a->res, ev->data.fd, ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP),
-				    ev->events & EPOLLOUT);
-	}
-	return true;
+	a->need_read = a->dirty = true;
+	a->dirty_at = 0;
+	a->blocked = false;
+	a->full_at = loop_now_ms() + (int64_t)a->cfg.refresh_max * 1000;
+	loop_timer_set(a->t_full, a->full_at);
+	kick_batch(a);
 }
 
-static void loop(struct agent *a)
+static void on_ready_wait(void *arg)
 {
-	struct epoll_event evs[32];
-	bool busy = true;
-	int n, i;
+	struct agent *a = arg;
 
-	while (a->running) {
-		int64_t now = mono_ms();
+	if (a->ready)
+		return;
+	log_warnx("first start: %zu of %zu hosts still unanswered after %d s; reporting "
+		  "ready with what the sets hold", unanswered(a), a->e.eps.n,
+		  READY_WAIT_MS / 1000);
+	send_ready(a);
+}
 
-		if (busy)
-			arm_timer(a, next_deadline(a, now), now);
-		n = epoll_wait(a->ep, evs, 32, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		busy = false;
-		for (i = 0; i < n && a->running; i++)
-			busy |= dispatch(a, &evs[i]);
-		if (a->running && busy)
-			tick(a);
-	}
+static void on_watchdog(void *arg)
+{
+	struct agent *a = arg;
+
+	notify(a, "WATCHDOG=1");
+	loop_timer_set(a->t_watchdog, loop_now_ms() + a->watchdog_ms / 2);
 }
 
 /* `kvfence status` probes the lock with a shared lock held for a moment:
@@ -1139,7 +1225,14 @@ static int take_lock(struct agent *a)
 /* The write-ahead of the record (engine.persist). */
 static void persist_record(void *arg)
 {
-	save_state(arg, false, false);
+	struct agent *a = arg;
+
+	/* sync has no later write to make it durable: now. Saved whole, the
+	 * record needs no second write after the batch unless the commit
+	 * changes it (it removed something): a cold sync writes once. */
+	save_state(a, a->once, a->once);
+	if (a->once && !a->state_dirty)
+		a->e.record_changed = false;
 }
 
 /* A state file that exists but cannot be used is kept for the
@@ -1208,6 +1301,30 @@ static void signal_mask(sigset_t *mask)
 		sigaddset(mask, sig);
 }
 
+/* The loop and the agent's own timers: the first thing made, the last
+ * thing freed. */
+static int open_loop(struct agent *a)
+{
+	int r = loop_new(&a->loop);
+
+	if (r < 0) {
+		errno = -r;
+		log_warn("epoll or timerfd");
+		return -1;
+	}
+	a->t_resolver = loop_timer_new(a->loop, on_resolver_timer, a);
+	a->t_batch = loop_timer_new(a->loop, on_batch, a);
+	a->t_expiry = loop_timer_new(a->loop, on_expiry, a);
+	a->t_full = loop_timer_new(a->loop, on_full_read, a);
+	a->t_state = loop_timer_new(a->loop, on_state_save, a);
+	a->t_outputs = loop_timer_new(a->loop, on_outputs, a);
+	a->t_changes = loop_timer_new(a->loop, on_changes_log, a);
+	a->t_ready = loop_timer_new(a->loop, on_ready_wait, a);
+	a->t_watchdog = loop_timer_new(a->loop, on_watchdog, a);
+	a->t_proxy = loop_timer_new(a->loop, on_proxy_timer, a);
+	return 0;
+}
+
 static int open_fds(struct agent *a)
 {
 	sigset_t mask;
@@ -1215,14 +1332,13 @@ static int open_fds(struct agent *a)
 	signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	a->ep = epoll_create1(EPOLL_CLOEXEC);
 	a->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->tfd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (a->ep < 0 || a->sfd < 0 || a->tfd < 0) {
-		log_warn("epoll, signalfd or timerfd");
+	if (a->sfd < 0) {
+		log_warn("signalfd");
 		return -1;
 	}
-	if (watch(a, a->sfd) < 0 || watch(a, a->tfd) < 0 || watch(a, monitor_fd(a->mon)) < 0) {
+	if (loop_add_fd(a->loop, a->sfd, EPOLLIN, on_signal, a) < 0 ||
+	    loop_add_fd(a->loop, monitor_fd(a->mon), EPOLLIN, on_monitor, a) < 0) {
 		log_warn("epoll_ctl");
 		return -1;
 	}
@@ -1237,7 +1353,7 @@ static void setup_watchdog(struct agent *a)
 		a->watchdog_ms = (int64_t)(usec / 1000);
 		if (a->watchdog_ms < 2)
 			a->watchdog_ms = 2;	/* pinged every half period */
-		a->watchdog_at = mono_ms();
+		kick(a->t_watchdog);
 	}
 }
 
@@ -1298,6 +1414,8 @@ static int start(struct agent *a)
 {
 	int r;
 
+	if (open_loop(a) < 0)
+		return KVF_EX_OSERR;
 	r = take_lock(a);
 	if (r == 0)
 		r = open_kernel(a);
@@ -1308,10 +1426,9 @@ static int start(struct agent *a)
 		return KVF_EX_UNAVAILABLE;
 	if (open_fds(a) < 0)
 		return KVF_EX_OSERR;
-	/* Its descriptor goes to the epoll set: after open_fds(). */
 	resolver_watch_resolv_conf(a->res, true);
 	a->res_generation = resolver_generation(a->res);
-	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->ep);
+	r = dnsproxy_open(&a->px, &a->cfg, &a->e, a->loop, on_proxy_fd, a);
 	if (r < 0)	/* ELOOP: resolv.conf names the proxy itself */
 		return r == -EACCES || r == -EPERM ? KVF_EX_NOPERM :
 		       r == -ELOOP ? KVF_EX_CONFIG : KVF_EX_UNAVAILABLE;
@@ -1320,22 +1437,27 @@ static int start(struct agent *a)
 	watch_tags(a);
 	a->sum.started = time(NULL);
 	a->retry_at = NEVER;
-	a->full_at = mono_ms() + (int64_t)a->cfg.refresh_max * 1000;
+	a->full_at = loop_now_ms() + (int64_t)a->cfg.refresh_max * 1000;
+	loop_timer_set(a->t_full, a->full_at);
+	kick(a->t_proxy);
 	/* Warm start: fill the sets from the state file before any answer,
 	 * less what max-stale already condemns. */
 	expire(a);
 	a->dirty = true;
 	reconcile(a);
+	kick_batch(a);
 	log_info("running: %zu hosts, sets %s %s, %zu elements held", a->e.eps.n,
 		 a->cfg.set4 ? a->cfg.set4 : "-", a->cfg.set6 ? a->cfg.set6 : "-", held_total(a));
 	a->started = true;
 	/* Filled from the state file or the kernel: ready now. A first
 	 * start waits for the first answers, bounded well under the unit's
 	 * TimeoutStartSec; DNS down then means ready with empty sets. */
-	if (held_total(a) || a->e.eps.n == 0)
+	if (held_total(a) || a->e.eps.n == 0) {
 		send_ready(a);
-	else
-		a->ready_by = mono_ms() + READY_WAIT_MS;
+	} else {
+		a->ready_by = loop_now_ms() + READY_WAIT_MS;
+		loop_timer_set(a->t_ready, a->ready_by);
+	}
 	return 0;
 }
 
@@ -1355,12 +1477,8 @@ static void stop(struct agent *a)
 		monitor_close(a->mon);
 	if (a->nft)
 		nlsock_close(a->nft);
-	if (a->ep >= 0)
-		close(a->ep);
 	if (a->sfd >= 0)
 		close(a->sfd);
-	if (a->tfd >= 0)
-		close(a->tfd);
 	if (a->lockfd >= 0)
 		close(a->lockfd);
 	if (a->ifd >= 0)
@@ -1368,12 +1486,12 @@ static void stop(struct agent *a)
 	servicetags_free(&a->tags);
 	free(a->tag_wd);
 	config_free(&a->cfg);
+	loop_free(a->loop);	/* and the agent's timers */
 }
 
 int agent_run(const char *conf_path, bool foreground, int verbose)
 {
-	struct agent a = { .conf_path = conf_path, .ep = -1, .sfd = -1, .tfd = -1,
-			   .lockfd = -1, .ifd = -1, .running = true };
+	struct agent a = { .conf_path = conf_path, .sfd = -1, .lockfd = -1, .ifd = -1 };
 	char err[KVF_ERRLEN];
 	int r;
 
@@ -1386,7 +1504,183 @@ int agent_run(const char *conf_path, bool foreground, int verbose)
 		a.rng = (uint32_t)getpid() | 1;
 	r = start(&a);
 	if (r == 0)
-		loop(&a);
+		loop_run(a.loop);
+	stop(&a);
+	return r;
+}
+
+/* ---- `kvfence sync`: one pass of the agent ------------------------------ */
+
+int agent_nft_exit(int r)
+{
+	return r == -EPERM || r == -EACCES ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
+}
+
+/* sync says what failed at each answer: it has no later outage report. */
+static void on_answer_once(struct agent *a, size_t i, const struct host_result *res)
+{
+	const char *host = a->e.eps.v[i].name;
+
+	if (!resolve_status_definite(res->status4) || !resolve_status_definite(res->status6))
+		a->once_failed++;
+	if (!resolve_status_definite(res->status4))
+		log_warnx("host %s: A query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status4));
+	if (!resolve_status_definite(res->status6))
+		log_warnx("host %s: AAAA query failed: %s; keeping its addresses", host,
+			  resolve_status_name(res->status6));
+	if (res->status4 == RES_NXDOMAIN)
+		log_warnx("host %s: does not exist (NXDOMAIN)", host);
+	engine_apply_result(&a->e, i, res, a->once_now);
+	a->dirty = true;
+	kick_batch(a);
+}
+
+/* Every host answered (or failed): one reconcile, unless no host could
+ * be resolved at all (fail-static: nothing is written then). */
+static void finish_once(struct agent *a)
+{
+	struct reconcile_stats st;
+	char err[KVF_ERRLEN];
+	int r;
+
+	loop_stop(a->loop);
+	if (a->e.eps.n && a->once_failed == a->e.eps.n && !a->e.tags) {
+		log_warnx("sync: no host could be resolved; the sets are left as they are");
+		a->once_exit = KVF_EX_UNAVAILABLE;
+		return;
+	}
+	r = engine_reconcile(&a->e, a->dry_run, &st, err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s", err);
+		a->once_exit = agent_nft_exit(r);
+		return;
+	}
+	/* Saved when the record changed: what sync added was saved before
+	 * the batch; what it removed leaves the record now. */
+	if (!a->dry_run && a->e.record_changed)
+		save_state(a, true, true);
+	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", a->e.eps.n, a->once_failed,
+		 a->dry_run ? 0 : st.messages, a->dry_run ? " (dry run)" : "");
+	if (a->once_failed)
+		a->once_exit = KVF_EX_UNAVAILABLE;
+	if (a->tags_bad && a->once_exit == KVF_EX_OK)
+		a->once_exit = KVF_EX_DATAERR;
+}
+
+/* sync writes the state file's record of what it wrote, so it takes the
+ * agent's lock (one writer per state file), without waiting for it. */
+static int lock_once(struct agent *a)
+{
+	char *path = xasprintf("%s.lock", a->cfg.state_file), *dir = xstrdup(path);
+	int ex = 0;
+
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		log_warn("mkdir for %s", path);
+	free(dir);
+	a->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (a->lockfd < 0) {
+		log_warn("lock file %s (sync records what it writes in the state file)", path);
+		ex = KVF_EX_CANTCREAT;
+	} else if (flock(a->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("an agent runs on %s and keeps the sets itself: sync refused",
+			  a->cfg.state_file);
+		ex = KVF_EX_TEMPFAIL;
+	}
+	free(path);
+	return ex;
+}
+
+/* Only the record of the state file: sync does not warm-start (it takes
+ * every host's answer as it comes, with no grace). An unusable file is
+ * moved aside (not in a dry run, which changes nothing). */
+static void load_record_once(struct agent *a)
+{
+	const char *file = a->cfg.state_file;
+	struct engine *e = &a->e;
+	struct state_loaded sl;
+	char err[KVF_ERRLEN], bad[PATH_MAX];
+	size_t i;
+	int r;
+
+	r = state_load(file, &e->eps, NULL, state_clock_now(), a->cfg.grace, &sl, err,
+		       sizeof(err));
+	if (r == 0 && !sl.has_record) {
+		/* A first-format file: its hosts' addresses are the record. */
+		state_loaded_free(&sl);
+		r = state_load(file, &e->eps, e->hs, state_clock_now(), a->cfg.grace, &sl, err,
+			       sizeof(err));
+	}
+	if (r == 0 && sl.has_record)
+		engine_load_record(e, &sl.record);
+	else if (r == 0)
+		engine_record_from_hosts(e);
+	else if (r != -ENOENT && a->dry_run)
+		log_warnx("state file unusable: %s; nothing counts as kvfence's", err);
+	else if (r != -ENOENT && state_set_aside(file, time(NULL), bad, sizeof(bad)) == 0)
+		log_warnx("state file unusable: %s; kept as %s", err, bad);
+	else if (r != -ENOENT)
+		log_warnx("state file unusable: %s; it will be replaced", err);
+	if (r == 0)
+		state_loaded_free(&sl);
+	for (i = 0; i < e->eps.n; i++)
+		host_state_free(&e->hs[i]);
+}
+
+static int start_once(struct agent *a)
+{
+	char err[KVF_ERRLEN];
+	int r;
+
+	a->once_now = clock_now();
+	if (open_loop(a) < 0)
+		return KVF_EX_OSERR;
+	r = nlsock_open(&a->nft);
+	if (r < 0) {
+		log_warnx("netlink: %s", strerror(-r));
+		return agent_nft_exit(r);
+	}
+	if (!a->dry_run && (r = lock_once(a)) != 0)
+		return r;
+	engine_init(&a->e, &a->cfg, a->nft);
+	a->e.log_unchanged = true;
+	if (!a->dry_run) {
+		a->e.persist = persist_record;
+		a->e.persist_arg = a;
+	}
+	load_record_once(a);
+	load_tags(a);
+	/* Kernel elements count as seen long ago: kept while DNS fails,
+	 * replaced by any definite answer. */
+	r = engine_read_kernel(&a->e, a->once_now - KVF_LONG_AGO, err, sizeof(err));
+	if (r == -EPROTOTYPE) {
+		/* That set is left alone; the others are still written. */
+		log_warnx("%s; that set is left as it is", err);
+		a->once_exit = KVF_EX_UNAVAILABLE;
+	} else if (r < 0) {
+		log_warnx("%s", err);
+		return agent_nft_exit(r);
+	}
+	engine_filter_held(&a->e);
+	if (new_resolver(a, &a->cfg, &a->res) < 0)
+		return KVF_EX_UNAVAILABLE;
+	alloc_hosts(a);
+	a->dirty = true;	/* with no hosts, the reconcile is due at once */
+	kick_batch(a);
+	return 0;
+}
+
+int agent_sync(struct config *cfg, bool dry_run)
+{
+	struct agent a = { .sfd = -1, .lockfd = -1, .ifd = -1, .once = true,
+			   .dry_run = dry_run, .cfg = *cfg };
+	int r;
+
+	r = start_once(&a);
+	if (r == 0) {
+		loop_run(a.loop);
+		r = a.once_exit;
+	}
 	stop(&a);
 	return r;
 }

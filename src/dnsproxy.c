@@ -26,6 +26,7 @@
 #include "dnsmsg.h"
 #include "dnsproxy.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 /* Per try; doubled on the second round: a dead resolver is a SERVFAIL
@@ -99,7 +100,9 @@ struct stats {
 struct dnsproxy {
 	const struct config *cfg;
 	struct engine *e;
-	int ep;
+	struct loop *loop;
+	loop_fd_cb fd_cb;	/* the agent's: back to dnsproxy_handle_fd */
+	void *fd_arg;
 	ares_channel ch;
 	bool ch_ok;
 	int *ares_fds;
@@ -170,20 +173,19 @@ static void note_own_time(struct dnsproxy *px, const struct pquery *pq)
 		   (pq->t_fwd - pq->t_in) + (mono_ns() - pq->t_up));
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ep_set(struct dnsproxy *px, int fd, uint32_t events, int op)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	int r;
 
-	if (epoll_ctl(px->ep, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL)
+	if (op == EPOLL_CTL_DEL) {
+		loop_del_fd(px->loop, fd);
+		return;
+	}
+	r = loop_mod_fd(px->loop, fd, events, px->fd_cb, px->fd_arg);
+	if (r < 0) {
+		errno = -r;
 		log_warn("dns proxy: epoll on socket %d", fd);
+	}
 }
 
 /* ---- per-client accounting ------------------------------------------ */
@@ -208,7 +210,7 @@ static uint32_t client_bucket(const struct dnsproxy *px, const struct sockaddr_s
 
 static void note_drop(struct dnsproxy *px, const char *why)
 {
-	int64_t now = mono_ms();
+	int64_t now = loop_now_ms();
 
 	px->st.dropped++;
 	if (now < px->drop_log_at)
@@ -333,7 +335,7 @@ static void finish(struct dnsproxy *px, struct pquery *pq)
 	if (c) {
 		c->inflight--;
 		if (c->inflight == 0)
-			c->idle_since = mono_ms();
+			c->idle_since = loop_now_ms();
 		if (c->eof && c->inflight == 0 && c->out_len == 0)
 			conn_close(px, c);
 	}
@@ -456,7 +458,7 @@ static void on_upstream(void *arg, int status, int timeouts, unsigned char *abuf
 	memcpy(pq->reply, abuf, (size_t)alen);
 	pq->reply_len = (size_t)alen;
 	pq->held = true;
-	pq->held_at = mono_ms();
+	pq->held_at = loop_now_ms();
 	px->n_held++;
 	px->st.held++;
 }
@@ -616,7 +618,7 @@ static void on_accept(struct dnsproxy *px, int lfd)
 	c->peerlen = peerlen;
 	c->bucket = client_bucket(px, &peer);
 	c->in = xmalloc(2 + 65535);
-	c->idle_since = mono_ms();
+	c->idle_since = loop_now_ms();
 	c->next = px->conns;
 	px->conns = c;
 	px->n_conns++;
@@ -673,7 +675,7 @@ static void on_conn(struct dnsproxy *px, struct conn *c, uint32_t events)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->idle_since = mono_ms();
+	c->idle_since = loop_now_ms();
 	conn_parse(px, c);
 }
 
@@ -887,7 +889,8 @@ static int open_listeners(struct dnsproxy *px, const struct config *cfg)
 
 /* ---- life cycle ------------------------------------------------------- */
 
-int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine *e, int ep)
+int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine *e,
+		  struct loop *loop, loop_fd_cb cb, void *arg)
 {
 	struct dnsproxy *px;
 	int r;
@@ -898,7 +901,9 @@ int dnsproxy_open(struct dnsproxy **out, const struct config *cfg, struct engine
 	px = xcalloc(1, sizeof(*px));
 	px->cfg = cfg;
 	px->e = e;
-	px->ep = ep;
+	px->loop = loop;
+	px->fd_cb = cb;
+	px->fd_arg = arg;
 	if (getrandom(&px->seed, sizeof(px->seed), GRND_NONBLOCK) != sizeof(px->seed))
 		px->seed = (uint32_t)getpid();
 	r = channel_open(px, cfg);
@@ -941,11 +946,12 @@ void dnsproxy_close(struct dnsproxy *px)
 	free(px);
 }
 
-void dnsproxy_reload(struct dnsproxy **px, const struct config *cfg, struct engine *e, int ep)
+void dnsproxy_reload(struct dnsproxy **px, const struct config *cfg, struct engine *e,
+		     struct loop *loop, loop_fd_cb cb, void *arg)
 {
 	struct dnsproxy *n;
 
-	if (dnsproxy_open(&n, cfg, e, ep) < 0) {
+	if (dnsproxy_open(&n, cfg, e, loop, cb, arg) < 0) {
 		if (*px) {
 			(*px)->cfg = cfg;
 			log_msg(LOG_ERR, "dns proxy: keeping the running listeners and resolvers");

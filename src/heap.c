@@ -60,7 +60,7 @@ void heap_init(struct heap *h, const int64_t *key, size_t n, int64_t absent)
 	h->v = xcalloc(h->cap, sizeof(*h->v));
 	h->pos = xcalloc(h->cap, sizeof(*h->pos));
 	h->n = 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < h->cap; i++)
 		h->pos[i] = HEAP_NONE;
 	for (i = 0; i < n; i++)
 		heap_update(h, i);
@@ -72,6 +72,20 @@ void heap_free(struct heap *h)
 	free(h->pos);
 	h->v = h->pos = NULL;
 	h->n = h->cap = 0;
+}
+
+void heap_grow(struct heap *h, const int64_t *key, size_t n)
+{
+	size_t i;
+
+	h->key = key;
+	if (n <= h->cap)
+		return;
+	h->v = xreallocarray(h->v, n, sizeof(*h->v));
+	h->pos = xreallocarray(h->pos, n, sizeof(*h->pos));
+	for (i = h->cap; i < n; i++)
+		h->pos[i] = HEAP_NONE;
+	h->cap = n;
 }
 
 void heap_update(struct heap *h, size_t i)

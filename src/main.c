@@ -3,19 +3,14 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <libgen.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -25,11 +20,8 @@
 #include "kvfence.h"
 #include "log.h"
 #include "nlsock.h"
-#include "engine.h"
-#include "resolver.h"
 #include "rules.h"
 #include "servicetags.h"
-#include "state.h"
 #include "status.h"
 #include "sysfiles.h"
 #include "util.h"
@@ -57,6 +49,19 @@ static int load_config(const char *path, struct config *cfg)
 	return 0;
 }
 
+/* A command's arguments, none or the one flag it knows (*has_flag set if
+ * given; flag NULL: none), then the config. An exit code: KVF_EX_OK, or
+ * KVF_EX_USAGE or KVF_EX_CONFIG with nothing left to free. */
+static int command_config(const char *conf, int argc, char **argv, const char *flag,
+			  bool *has_flag, struct config *cfg)
+{
+	if (flag && argc == 2 && strcmp(argv[1], flag) == 0)
+		*has_flag = true;
+	else if (argc != 1)
+		return KVF_EX_USAGE;
+	return load_config(conf, cfg) ? KVF_EX_CONFIG : KVF_EX_OK;
+}
+
 static const char *ports_text(const struct endpoint *e, char *buf, size_t len)
 {
 	size_t l = 0;
@@ -74,11 +79,11 @@ static int cmd_endpoints(const char *conf, int argc, char **argv)
 	struct config cfg;
 	char ports[64];
 	size_t i;
+	int ret;
 
-	if (argc > 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, NULL, NULL, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	catalogue_build(&cfg, &eps);
 	for (i = 0; i < eps.n; i++)
 		printf("%s %s %s\n", eps.v[i].name, ports_text(&eps.v[i], ports, sizeof(ports)),
@@ -264,32 +269,19 @@ static void warn_hosts_file(const struct endpoint_list *eps)
 	free(hits);
 }
 
-/* Range mode: 0 with *tags loaded (or nothing configured), else the
- * error is logged and the range sets will be left alone. */
-static int load_tags(const struct config *cfg, struct servicetags *tags)
-{
-	char err[KVF_ERRLEN];
-
-	memset(tags, 0, sizeof(*tags));
-	if (cfg->n_tagsets == 0)
-		return 0;
-	if (servicetags_load(cfg, tags, err, sizeof(err)) < 0) {
-		log_warnx("%s; the range sets are left as they are", err);
-		return -1;
-	}
-	return 0;
-}
-
 /* Range mode's plan: per tag its prefix counts and where they come from. */
 static int print_tags(const struct config *cfg)
 {
 	struct servicetags tags;
+	char err[KVF_ERRLEN];
 	size_t i;
 
 	if (cfg->n_tagsets == 0)
 		return KVF_EX_OK;
-	if (load_tags(cfg, &tags) < 0)
+	if (servicetags_load(cfg, &tags, err, sizeof(err)) < 0) {
+		log_warnx("%s; the range sets are left as they are", err);
 		return KVF_EX_DATAERR;
+	}
 	printf("%zu service tags (range sets %s, %s): %zu IPv4 and %zu IPv6 ranges merged\n",
 	       tags.n_tags, cfg->range_set4 ? cfg->range_set4 : "none",
 	       cfg->range_set6 ? cfg->range_set6 : "none", tags.v4.n, tags.v6.n);
@@ -307,10 +299,9 @@ static int cmd_check(const char *conf, int argc, char **argv)
 	struct config cfg;
 	int ret;
 
-	if (argc > 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, NULL, NULL, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	catalogue_build(&cfg, &eps);
 	print_plan(&cfg, &eps);
 	if (eps.n == 0 && cfg.n_tagsets == 0)
@@ -364,227 +355,20 @@ out:
 	return ret;
 }
 
-struct sync_run {
-	struct engine *e;
-	int64_t now;
-	size_t failed;
-};
-
-static void log_failure(const char *host, const struct host_result *res)
-{
-	if (!resolve_status_definite(res->status4))
-		log_warnx("host %s: A query failed: %s; keeping its addresses", host,
-			  resolve_status_name(res->status4));
-	if (!resolve_status_definite(res->status6))
-		log_warnx("host %s: AAAA query failed: %s; keeping its addresses", host,
-			  resolve_status_name(res->status6));
-	if (res->status4 == RES_NXDOMAIN)
-		log_warnx("host %s: does not exist (NXDOMAIN)", host);
-}
-
-static void sync_answer(void *arg, size_t idx, const struct host_result *res)
-{
-	struct sync_run *run = arg;
-	const char *host = run->e->eps.v[idx].name;
-
-	if (!resolve_status_definite(res->status4) || !resolve_status_definite(res->status6))
-		run->failed++;
-	log_failure(host, res);
-	engine_apply_result(run->e, idx, res, run->now);
-}
-
-static int nft_exit(int r)
-{
-	return r == -EPERM || r == -EACCES ? KVF_EX_NOPERM : KVF_EX_UNAVAILABLE;
-}
-
-static int resolve_all(struct engine *e, const struct config *cfg, struct sync_run *run)
-{
-	char err[KVF_ERRLEN];
-	struct resolver *res;
-	size_t i;
-
-	if (resolver_new(&res, cfg, err, sizeof(err)) < 0) {
-		log_warnx("resolver: %s", err);
-		return -1;
-	}
-	for (i = 0; i < e->eps.n; i++)
-		resolver_resolve(res, e->eps.v[i].name, sync_answer, run, i);
-	resolver_wait(res);
-	resolver_free(res);
-	return 0;
-}
-
-/* sync writes the state file's record of what it wrote, so it takes the
- * agent's lock: one writer per state file. -1 with the reason logged. */
-static int sync_lock(const struct config *cfg, int *fd, int *ex)
-{
-	char *path = xasprintf("%s.lock", cfg->state_file), *dir = xstrdup(path);
-
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		log_warn("mkdir for %s", path);
-	free(dir);
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (*fd < 0) {
-		log_warn("lock file %s (sync records what it writes in the state file)", path);
-		*ex = KVF_EX_CANTCREAT;
-	} else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
-		log_warnx("an agent runs on %s and keeps the sets itself: sync refused",
-			  cfg->state_file);
-		close(*fd);
-		*fd = -1;
-		*ex = KVF_EX_TEMPFAIL;
-	}
-	free(path);
-	return *fd < 0 ? -1 : 0;
-}
-
-/* Only the record of the state file: sync does not warm-start (it takes
- * every host's answer as it comes, with no grace). An unusable file is
- * moved aside (not in a dry run, which changes nothing). */
-static void sync_load_record(struct engine *e, const struct config *cfg, bool dry_run)
-{
-	struct state_loaded sl;
-	char err[KVF_ERRLEN], bad[4096];
-	size_t i;
-	int r;
-
-	r = state_load(cfg->state_file, &e->eps, NULL, state_clock_now(), cfg->grace, &sl,
-		       err, sizeof(err));
-	if (r == 0 && !sl.has_record) {
-		/* A first-format file: its hosts' addresses are the record. */
-		state_loaded_free(&sl);
-		r = state_load(cfg->state_file, &e->eps, e->hs, state_clock_now(), cfg->grace,
-			       &sl, err, sizeof(err));
-	}
-	if (r == 0 && sl.has_record)
-		engine_load_record(e, &sl.record);
-	else if (r == 0)
-		engine_record_from_hosts(e);
-	else if (r != -ENOENT && dry_run)
-		log_warnx("state file unusable: %s; nothing counts as kvfence's", err);
-	else if (r != -ENOENT && state_set_aside(cfg->state_file, time(NULL), bad, sizeof(bad)) == 0)
-		log_warnx("state file unusable: %s; kept as %s", err, bad);
-	else if (r != -ENOENT)
-		log_warnx("state file unusable: %s; it will be replaced", err);
-	if (r == 0)
-		state_loaded_free(&sl);
-	for (i = 0; i < e->eps.n; i++)
-		host_state_free(&e->hs[i]);
-}
-
-static void sync_save(void *arg)
-{
-	struct engine *e = arg;
-	struct state_set_view *views;
-	size_t n = engine_record_views(e, &views);
-	int r = state_save(e->cfg->state_file, &e->eps, e->hs, views, n, state_clock_now(), true);
-
-	if (r < 0)
-		log_warnx("state file %s: %s", e->cfg->state_file, strerror(-r));
-	free(views);
-}
-
-/* Resolve every host once and reconcile once. Elements of hosts whose
- * resolution failed stay as they are (fail-static); when no host got an
- * answer nothing at all is written. */
-static int do_sync(const struct config *cfg, struct nlsock *nft, bool dry_run)
-{
-	struct sync_run run = { .now = clock_now() };
-	struct reconcile_stats st;
-	struct servicetags tags;
-	struct engine e;
-	char err[KVF_ERRLEN];
-	int r, ret = KVF_EX_OK, tags_bad;
-
-	engine_init(&e, cfg, nft);
-	e.log_unchanged = true;
-	if (!dry_run) {
-		e.persist = sync_save;
-		e.persist_arg = &e;
-	}
-	sync_load_record(&e, cfg, dry_run);
-	run.e = &e;
-	tags_bad = load_tags(cfg, &tags);
-	if (cfg->n_tagsets && !tags_bad)
-		e.tags = &tags;
-	/* Kernel elements count as seen long ago: kept while DNS fails,
-	 * replaced by any definite answer. */
-	r = engine_read_kernel(&e, run.now - KVF_LONG_AGO, err, sizeof(err));
-	if (r == -EPROTOTYPE) {
-		/* That set is left alone; the others are still written. */
-		log_warnx("%s; that set is left as it is", err);
-		ret = KVF_EX_UNAVAILABLE;
-	} else if (r < 0) {
-		log_warnx("%s", err);
-		ret = nft_exit(r);
-		goto out;
-	}
-	engine_filter_held(&e);
-	if (resolve_all(&e, cfg, &run) < 0) {
-		ret = KVF_EX_UNAVAILABLE;
-		goto out;
-	}
-	if (e.eps.n && run.failed == e.eps.n && !e.tags) {
-		log_warnx("sync: no host could be resolved; the sets are left as they are");
-		ret = KVF_EX_UNAVAILABLE;
-		goto out;
-	}
-	r = engine_reconcile(&e, dry_run, &st, err, sizeof(err));
-	if (r < 0) {
-		log_warnx("%s", err);
-		ret = nft_exit(r);
-		goto out;
-	}
-	/* Saved when the record changed: what sync added was saved before
-	 * the batch; what it removed leaves the record now. */
-	if (!dry_run && e.record_changed)
-		sync_save(&e);
-	log_info("sync: hosts=%zu failed=%zu netlink-messages=%zu%s", e.eps.n, run.failed,
-		 dry_run ? 0 : st.messages, dry_run ? " (dry run)" : "");
-	if (run.failed)
-		ret = KVF_EX_UNAVAILABLE;
-	if (tags_bad && ret == KVF_EX_OK)
-		ret = KVF_EX_DATAERR;
-out:
-	engine_fini(&e);
-	servicetags_free(&tags);
-	return ret;
-}
-
 static int cmd_sync(const char *conf, int argc, char **argv)
 {
-	struct nlsock *nft;
 	struct config cfg;
 	bool dry_run = false;
-	int r, ret, lockfd = -1;
+	int ret;
 
-	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
-		dry_run = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
-	r = nlsock_open(&nft);
-	if (r < 0) {
-		log_warnx("netlink: %s", strerror(-r));
-		config_free(&cfg);
-		return nft_exit(r);
-	}
-	if (!dry_run && sync_lock(&cfg, &lockfd, &ret) < 0) {
-		nlsock_close(nft);
-		config_free(&cfg);
+	ret = command_config(conf, argc, argv, "--dry-run", &dry_run, &cfg);
+	if (ret != KVF_EX_OK)
 		return ret;
-	}
-	ret = do_sync(&cfg, nft, dry_run);
-	if (lockfd >= 0)
-		close(lockfd);
+	ret = agent_sync(&cfg, dry_run);
 	if (ret == KVF_EX_NOPERM)
 		log_warnx("kvfence needs CAP_NET_ADMIN to read and write nftables sets, "
 			  "and a table no other process owns (flags owner, as firewalld's "
 			  "table is): see FIREWALLD in kvfence(8)");
-	nlsock_close(nft);
-	config_free(&cfg);
 	return ret;
 }
 
@@ -623,12 +407,9 @@ static int cmd_status(const char *conf, int argc, char **argv)
 	bool json = false;
 	int r, running;
 
-	if (argc == 2 && strcmp(argv[1], "--json") == 0)
-		json = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	r = command_config(conf, argc, argv, "--json", &json, &cfg);
+	if (r != KVF_EX_OK)
+		return r;
 	/* status.json outlives an agent killed with -9: the lock does not. */
 	running = agent_lock_held(cfg.state_file);
 	if (running < 0)
@@ -664,12 +445,9 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 	bool dry_run = false;
 	int r, lockfd, ret = KVF_EX_OK;
 
-	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
-		dry_run = true;
-	else if (argc != 1)
-		return KVF_EX_USAGE;
-	if (load_config(conf, &cfg))
-		return KVF_EX_CONFIG;
+	ret = command_config(conf, argc, argv, "--dry-run", &dry_run, &cfg);
+	if (ret != KVF_EX_OK)
+		return ret;
 	r = clear_lock_state(cfg.state_file, &lockfd, pid, sizeof(pid));
 	if (r == -EAGAIN) {
 		log_warnx("clear: the agent (pid %s) is running and would refill the sets: "
@@ -697,7 +475,7 @@ static int cmd_clear(const char *conf, int argc, char **argv)
 		log_warnx("netlink: %s", strerror(-r));
 	}
 	if (r < 0)
-		ret = nft_exit(r);
+		ret = agent_nft_exit(r);
 	if (lockfd >= 0)
 		close(lockfd);
 	config_free(&cfg);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +118,8 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The fd table: what is currently watched, for resolver_wait(), for
- * replaying to a hook installed late, and to find a socket's channel. */
+/* The fd table: what is currently watched, for replaying to a hook
+ * installed late, and to find a socket's channel. */
 static struct watched *fd_find(struct resolver *r, int fd)
 {
 	size_t i;
@@ -460,48 +459,6 @@ int resolver_timeout_ms(struct resolver *r)
 			ms = t;
 	}
 	return ms;
-}
-
-/* One poll() over the tracked sockets, then hand c-ares what happened. */
-static void wait_once(struct resolver *r, struct pollfd **pfds, size_t *cap)
-{
-	size_t i, n = r->n_fds;
-	int ms, k;
-
-	array_reserve(pfds, cap, n, sizeof(**pfds));
-	for (i = 0; i < n; i++) {
-		(*pfds)[i].fd = r->fds[i].fd;
-		(*pfds)[i].events = (short)((r->fds[i].readable ? POLLIN : 0) |
-					    (r->fds[i].writable ? POLLOUT : 0));
-		(*pfds)[i].revents = 0;
-	}
-	ms = resolver_timeout_ms(r);
-	if (ms < 0)
-		ms = 1000;	/* cannot happen with calls in flight; never hang */
-	k = poll(*pfds, n, ms);
-	if (k <= 0) {
-		/* Timeout, or EINTR: either way let c-ares expire what is due. */
-		resolver_process_timeout(r);
-		return;
-	}
-	/* From the copy: processing one socket may close or open others. */
-	for (i = 0; i < n; i++) {
-		short ev = (*pfds)[i].revents;
-
-		if (ev)
-			resolver_process_fd(r, (*pfds)[i].fd, ev & (POLLIN | POLLERR | POLLHUP),
-					    ev & POLLOUT);
-	}
-}
-
-void resolver_wait(struct resolver *r)
-{
-	struct pollfd *pfds = NULL;
-	size_t cap = 0;
-
-	while (resolver_pending(r) > 0)
-		wait_once(r, &pfds, &cap);
-	free(pfds);
 }
 
 /* DNS only ("b"): /etc/hosts must not decide what a firewall lets out.

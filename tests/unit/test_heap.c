@@ -5,6 +5,7 @@
 
 #include "heap.h"
 #include "tap.h"
+#include "util.h"
 
 #define N 500
 #define ABSENT INT64_MAX
@@ -97,10 +98,38 @@ static void an_empty_heap_has_no_top(void)
 	heap_free(&h);
 }
 
+static void a_grown_heap_keeps_its_order_and_takes_new_indices(void)
+{
+	int64_t *key = xcalloc(1, sizeof(*key));
+	struct heap h;
+
+	heap_init(&h, key, 0, ABSENT);	/* an empty start, as the loop's */
+	key = xreallocarray(key, 2, sizeof(*key));
+	heap_grow(&h, key, 2);
+	key[0] = 50;
+	key[1] = 20;
+	heap_update(&h, 0);
+	heap_update(&h, 1);
+	key = xreallocarray(key, 600, sizeof(*key));
+	heap_grow(&h, key, 600);
+	key[599] = 10;
+	heap_update(&h, 599);
+	ok(heap_top(&h) == 599, "a new index with the smallest key is the top");
+	key[599] = ABSENT;
+	heap_update(&h, 599);
+	ok(heap_top(&h) == 1, "the old ones kept their order");
+	key[1] = ABSENT;
+	heap_update(&h, 1);
+	ok(heap_top(&h) == 0, "index 0 was in too");
+	heap_free(&h);
+	free(key);
+}
+
 int main(void)
 {
 	top_is_always_the_smallest_key_through_random_changes();
 	popping_every_due_index_in_order_leaves_the_heap_empty();
 	an_empty_heap_has_no_top();
+	a_grown_heap_keeps_its_order_and_takes_new_indices();
 	return done_testing();
 }
