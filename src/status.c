@@ -32,9 +32,15 @@ static json_int_t wall(const struct status_summary *sum, int64_t t)
 static void put_str(FILE *f, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t n;
 
 	fputc_unlocked('"', f);
-	for (; *s; s++) {
+	/* Up to the first character to escape (names and statuses have
+	 * none) at once. */
+	n = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+		    "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+	fwrite_unlocked(s, 1, n, f);
+	for (s += n; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" :
 				  c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r" :
