@@ -56,6 +56,9 @@ struct engine_set {
 	 * kvfence's comment prefix are claimed, once, as then they were
 	 * owned; from then on the record alone decides. */
 	bool claim_tagged;
+	/* Ranges held back at the last reconcile (they overlap a range not
+	 * kvfence's), keys only: each is logged once while it stays so. */
+	struct elem_list held;
 	/* A set only the record names (the config moved to another table
 	 * or set): kvfence's elements leave it, the set stays. */
 	bool orphan;
@@ -77,6 +80,7 @@ struct engine_counters {
 	uint64_t added, removed;	/* elements written, host and range sets */
 	uint64_t rejected[ADDR_CLASS_MAX + 1];	/* answered addresses, by class */
 	uint64_t capped;		/* over max-addresses-per-host */
+	uint64_t ranges_held;		/* ranges held back (overlap one not ours) */
 };
 
 /* A Private Link host's latest definite answer: the public addresses it
