@@ -146,7 +146,8 @@ void engine_load_record(struct engine *e, const struct state_record *rec);
  * their addresses with their ports (or none, in a plain set), commented
  * with the host; in the range sets, the ranges with kvfence's comment
  * prefix (claim_tagged). engine_load_record does the latter for a range
- * set the record does not name (a file from before range records). */
+ * set the record does not name, in a file from before range records
+ * (without rec->ranges_recorded) only. */
 void engine_record_from_hosts(struct engine *e);
 
 /* Elements of the sets of a kind, as last read or written. */

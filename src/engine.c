@@ -177,9 +177,10 @@ void engine_load_record(struct engine *e, const struct state_record *rec)
 	struct engine_set *s;
 	size_t i;
 
-	/* A range set the file has no record of: written by a kvfence
-	 * that owned ranges by their comment. */
-	claim_tagged_ranges(e);
+	/* A file written before range records: a range set it has no
+	 * record of was owned by its ranges' comment. */
+	if (!rec->ranges_recorded)
+		claim_tagged_ranges(e);
 	for (i = 0; i < rec->n; i++) {
 		const struct owned_set *o = &rec->v[i];
 
