@@ -19,8 +19,10 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 /* The same for an interval set's ranges: a range whose bounds both sides
  * hold stays as it is, whatever either comment says (the comment names
  * the tag and the file's changeNumber: rewriting every range for each
- * weekly file would turn a two-prefix change into thousands of writes). */
+ * weekly file would turn a two-prefix change into thousands of writes).
+ * A desired range that overlaps a kernel range not owned (the kernel
+ * would refuse it) goes to held instead of add. */
 void diff_compute_ranges(const struct elem_list *desired, const struct elem_list *kernel,
-			 struct elem_list *add, struct elem_list *del);
+			 struct elem_list *add, struct elem_list *del, struct elem_list *held);
 
 #endif

@@ -56,6 +56,9 @@ struct engine_set {
 	 * kvfence's comment prefix are claimed, once, as then they were
 	 * owned; from then on the record alone decides. */
 	bool claim_tagged;
+	/* Ranges held back at the last reconcile (they overlap a range not
+	 * kvfence's), keys only: each is logged once while it stays so. */
+	struct elem_list held;
 	/* A set only the record names (the config moved to another table
 	 * or set): kvfence's elements leave it, the set stays. */
 	bool orphan;
@@ -77,6 +80,7 @@ struct engine_counters {
 	uint64_t added, removed;	/* elements written, host and range sets */
 	uint64_t rejected[ADDR_CLASS_MAX + 1];	/* answered addresses, by class */
 	uint64_t capped;		/* over max-addresses-per-host */
+	uint64_t ranges_held;		/* ranges held back (overlap one not ours) */
 };
 
 /* A Private Link host's latest definite answer: the public addresses it
@@ -142,7 +146,8 @@ void engine_load_record(struct engine *e, const struct state_record *rec);
  * their addresses with their ports (or none, in a plain set), commented
  * with the host; in the range sets, the ranges with kvfence's comment
  * prefix (claim_tagged). engine_load_record does the latter for a range
- * set the record does not name (a file from before range records). */
+ * set the record does not name, in a file from before range records
+ * (without rec->ranges_recorded) only. */
 void engine_record_from_hosts(struct engine *e);
 
 /* Elements of the sets of a kind, as last read or written. */

@@ -53,6 +53,10 @@ struct owned_set {
 struct state_record {
 	struct owned_set *v;
 	size_t n;
+	/* Written by a kvfence that records its ranges: a range set the
+	 * record does not name holds none of kvfence's. Without it, such a
+	 * set claims its ranges commented "servicetag " (engine.h). */
+	bool ranges_recorded;
 };
 
 /* One set's record, as the engine hands it to state_save. */

@@ -85,8 +85,33 @@ void diff_compute(const struct elem_list *desired, const struct elem_list *kerne
 	walk(desired, kernel, add, del, true);
 }
 
+/* Moves out of add the ranges that overlap a kernel range not ours: the
+ * kernel refuses an interval that overlaps another, and the one batch
+ * for every set would fail with it. Both lists are sorted by their
+ * first address, and a set's ranges never overlap one another, so their
+ * last addresses are sorted too: one pointer walk. */
+static void hold_overlapping(const struct elem_list *kernel, struct elem_list *add,
+			     struct elem_list *held)
+{
+	size_t i, j = 0, n = 0;
+
+	for (i = 0; i < add->n; i++) {
+		const struct elem *a = &add->v[i];
+
+		while (j < kernel->n && (kernel->v[j].owned ||
+					 addr_cmp(&kernel->v[j].hi, &a->addr) < 0))
+			j++;
+		if (j < kernel->n && addr_cmp(&kernel->v[j].addr, &a->hi) <= 0)
+			elem_list_push(held, a);
+		else
+			add->v[n++] = *a;
+	}
+	add->n = n;
+}
+
 void diff_compute_ranges(const struct elem_list *desired, const struct elem_list *kernel,
-			 struct elem_list *add, struct elem_list *del)
+			 struct elem_list *add, struct elem_list *del, struct elem_list *held)
 {
 	walk(desired, kernel, add, del, false);
+	hold_overlapping(kernel, add, held);
 }

@@ -63,6 +63,7 @@ static void set_free(struct engine_set *s)
 {
 	elem_list_free(&s->kernel);
 	elem_list_free(&s->record);
+	elem_list_free(&s->held);
 	free(s->own_table);
 	free(s->own_name);
 }
@@ -176,9 +177,10 @@ void engine_load_record(struct engine *e, const struct state_record *rec)
 	struct engine_set *s;
 	size_t i;
 
-	/* A range set the file has no record of: written by a kvfence
-	 * that owned ranges by their comment. */
-	claim_tagged_ranges(e);
+	/* A file written before range records: a range set it has no
+	 * record of was owned by its ranges' comment. */
+	if (!rec->ranges_recorded)
+		claim_tagged_ranges(e);
 	for (i = 0; i < rec->n; i++) {
 		const struct owned_set *o = &rec->v[i];
 
@@ -871,9 +873,55 @@ struct set_diff {
 	struct elem_list add, del;
 };
 
+static bool in_sorted(const struct elem_list *l, const struct elem *k)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = elem_key_cmp(&l->v[mid], k);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Ranges held back because they overlap a range not kvfence's: each is
+ * logged (at most a few by name per reconcile) and counted when it
+ * becomes so, not at every reconcile while it stays so. */
+static void note_held(struct engine *e, struct engine_set *s, struct elem_list *held)
+{
+	size_t i, fresh = 0;
+	char d[300], r[100];
+
+	for (i = 0; i < held->n; i++) {
+		held->v[i].comment = NULL;
+		if (in_sorted(&s->held, &held->v[i]))
+			continue;
+		if (fresh++ < 5)
+			log_warnx("%s: range %s not added: it overlaps a range that is not in "
+				  "kvfence's record of what it wrote (an administrator's, or "
+				  "written before the state file was lost); the kernel refuses "
+				  "overlapping ranges", set_desc(s, d, sizeof(d)),
+				  elem_format(&held->v[i], r, sizeof(r)));
+	}
+	if (fresh > 5)
+		log_warnx("%s: %zu more ranges not added for the same reason",
+			  set_desc(s, d, sizeof(d)), fresh - 5);
+	e->counters.ranges_held += fresh;
+	elem_list_free(&s->held);
+	s->held = *held;
+	memset(held, 0, sizeof(*held));
+}
+
 static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 {
-	struct elem_list desired = { 0 };
+	struct elem_list desired = { 0 }, held = { 0 };
 
 	memset(d, 0, sizeof(*d));
 	if (!writable(e, s))
@@ -885,7 +933,8 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 		ranges_as_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
 				    &e->tags->v6, &desired, false);
 		elem_list_sort(&desired);
-		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del);
+		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del, &held);
+		note_held(e, s, &held);
 	}
 	/* add and del hold copies: the desired list (every host's every
 	 * address, duplicates included) goes now, before the batch, the

@@ -4,6 +4,7 @@
  * that it removes exactly what it wrote. Plain text, one record per line:
  *
  *	# kvfence state v2
+ *	# ranges recorded
  *	saved 1764400100
  *	host contoso-prod.vault.azure.net ttl 60 answer 1764400000 a ok aaaa ok privatelink no
  *	addr 192.0.2.10 1764400000 current
@@ -22,8 +23,11 @@
  * in a plain set) and the host named in its comment. A range set's line
  * says "ranges", and its range lines record the ranges kvfence wrote:
  * first and last address, and the rest of the line is the comment (the
- * tag). A range set with no such set line (files written before range
- * records) has no record yet. A set line ends in
+ * tag). The line "# ranges recorded" says the file was written by a
+ * kvfence that records them (a comment to the builds before, which read
+ * the file as they did): a range set the file has no set line of then
+ * has nothing of kvfence's. Without it (files written before range
+ * records), a range set has no record yet. A set line ends in
  * "created" when kvfence created the set, "created-with-table" when it
  * created the table too in that transaction (for kvfence clear). The end record tells
  * a whole file from a cut one. Version 1 (no saved, set or elem lines,
@@ -49,6 +53,7 @@
 #define STATE_MAGIC	"# kvfence state v2"
 #define STATE_MAGIC_V1	"# kvfence state v1"
 #define STATE_MAGIC_ANY	"# kvfence state v"
+#define STATE_RANGES_RECORDED	"# ranges recorded"
 /* The longest valid line: an elem line of a 127-character name, or a set
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
@@ -172,7 +177,8 @@ int state_save(const char *path, const struct endpoint_list *eps,
 	r = afile_open(&af, path, 0600);
 	if (r < 0)
 		return r;
-	fprintf(af.f, "%s\nsaved %" PRId64 "\n", STATE_MAGIC, now.wall > 0 ? now.wall : 0);
+	fprintf(af.f, "%s\n%s\nsaved %" PRId64 "\n", STATE_MAGIC, STATE_RANGES_RECORDED,
+		now.wall > 0 ? now.wall : 0);
 	for (i = 0; i < eps->n; i++) {
 		if (hs[i].n_addrs == 0 && hs[i].last_answer == 0)
 			continue;
@@ -468,6 +474,10 @@ static int load_line(struct loader *l, char *line)
 
 	if (l->line == 1)
 		return load_magic(l, line);
+	if (l->version >= 2 && !l->ended && strcmp(line, STATE_RANGES_RECORDED) == 0) {
+		l->rec.ranges_recorded = true;
+		return 0;
+	}
 	n = split(line, w);
 	if (n < 0)
 		return lerr(l, "too many fields");

@@ -390,6 +390,10 @@ static void metrics_counters(FILE *f, const struct engine *e, const struct statu
 				reject_reason[i], (unsigned long long)c->rejected[i]);
 	fprintf(f, "kvfence_rejected_addresses_total{reason=\"cap\"} %llu\n",
 		(unsigned long long)c->capped);
+	metric_head(f, "kvfence_ranges_held_total", "counter",
+		    "Service Tags ranges not added: they overlap a range in the set that is "
+		    "not kvfence's.");
+	fprintf(f, "kvfence_ranges_held_total %llu\n", (unsigned long long)c->ranges_held);
 }
 
 static bool file_listed_before(const struct servicetags *t, size_t i)

@@ -6,7 +6,9 @@
 # removes exactly kvfence's own ranges. A state file from before range
 # records claims the ranges commented "servicetag " once (they were
 # kvfence's then), and only those; a look-alike added after that is the
-# administrator's. When the config moves the range set elsewhere,
+# administrator's. That claim is made only for a file written before range
+# records: a file this kvfence wrote says it records ranges, and range mode
+# enabled later (by a restart) claims nothing by comment. When the config moves the range set elsewhere,
 # kvfence's ranges leave the old set and the administrator's stay.
 # shellcheck source=../lib/preamble.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
@@ -72,7 +74,7 @@ nft flush ruleset
 rm -f "$KVF_TMP/state"
 kvf_run sync3 -c "$conf" sync
 expect_rc 0 "sync from scratch"
-sed -i -e '/^set .* ranges$/d' -e '/^range /d' "$KVF_TMP/state"
+sed -i -e '/^set .* ranges$/d' -e '/^range /d' -e '/^# ranges recorded$/d' "$KVF_TMP/state"
 grep -q '^# kvfence state v2$' "$KVF_TMP/state" || hard_error "not a v2 state file"
 nft add element inet filter kvfence4r '{ 203.0.113.0/24 comment "admin" }' ||
 	hard_error "cannot add the administrator's range"
@@ -107,4 +109,28 @@ holds inet filter moved4r "$ours4"
 holds inet filter kvfence6r "$ours6"
 assert_grep "$KVF_TMP/moved.err" 'set=kvfence4r removed=2: set inet filter kvfence4r is no longer configured' \
 	"the move is not logged"
+# 4. A state file this kvfence wrote before range mode was enabled: the
+# administrator's look-alike in the range set it then finds is not
+# claimed, and survives the agent's start and stop, and clear.
+nft flush ruleset
+rm -f "$KVF_TMP/state"
+{ printf 'endpoints none\n'; kvf_conf_base; } > "$KVF_TMP/hosts.conf"
+kvf_run hosts -c "$KVF_TMP/hosts.conf" sync
+expect_rc 0 "sync without range mode"
+[ -f "$KVF_TMP/state" ] && ! grep -q '^set .* ranges$' "$KVF_TMP/state" ||
+	hard_error "no state file without range sets was written"
+nft add table inet filter &&
+	nft add set inet filter kvfence4r '{ type ipv4_addr; flags interval; }' &&
+	nft add element inet filter kvfence4r "{ $admin4 }" ||
+	hard_error "cannot add the administrator's range set"
+kvf_agent_start -c "$conf"
+kvf_agent_stop TERM
+[ "$KVF_AGENT_RC" -eq 0 ] || fail "agent exit $KVF_AGENT_RC"
+holds inet filter kvfence4r "$ours4
+$admin4"
+grep -q '^range 203\.0\.113\.' "$KVF_TMP/state" &&
+	fail "range mode enabled after a file that records ranges claimed a look-alike"
+kvf_run clear3 -c "$conf" clear
+expect_rc 0 "clear after range mode was enabled"
+holds inet filter kvfence4r "$admin4"
 exit 0

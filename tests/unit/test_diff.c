@@ -16,6 +16,52 @@ static void push(struct elem_list *l, const char *addr, uint16_t port, bool owne
 	elem_list_push(l, &e);
 }
 
+static void push_range(struct elem_list *l, const char *lo, const char *hi, bool owned,
+		       const char *comment)
+{
+	struct elem e = { .owned = owned, .comment = comment };
+
+	addr_parse(lo, &e.addr);
+	addr_parse(hi, &e.hi);
+	elem_list_push(l, &e);
+}
+
+/* Service Tags move a range's bounds while a range not ours overlaps it
+ * (an administrator's, or ours from before a lost state file): the
+ * kernel would refuse the overlap and fail the one batch of every set,
+ * so the range is held back; what overlaps only our own goes in, the
+ * old one leaving in the same batch. */
+static void test_a_range_overlapping_one_not_ours_is_held_back(void)
+{
+	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 }, held = { 0 };
+	char buf[64];
+
+	push_range(&want, "192.0.2.0", "192.0.2.127", true, "servicetag A");
+	push_range(&want, "198.51.100.0", "198.51.100.255", true, "servicetag A");
+	push_range(&want, "203.0.113.128", "203.0.113.255", true, "servicetag X");
+	push_range(&want, "203.0.114.0", "203.0.114.0", true, "servicetag X");
+	push_range(&kern, "192.0.2.0", "192.0.2.255", true, "servicetag A");	/* ours */
+	push_range(&kern, "203.0.113.0", "203.0.113.255", false, "servicetag X");
+	push_range(&kern, "203.0.114.0", "203.0.114.0", false, "by hand");	/* same */
+	elem_list_sort(&want);
+	elem_list_sort_unique(&kern);
+	diff_compute_ranges(&want, &kern, &add, &del, &held);
+	is_int(add.n, 2, "two ranges to add");
+	is_str(elem_format(&add.v[0], buf, sizeof(buf)), "192.0.2.0/25",
+	       "overlapping only our own: added");
+	is_str(elem_format(&add.v[1], buf, sizeof(buf)), "198.51.100.0/24",
+	       "overlapping nothing: added");
+	is_int(del.n, 1, "our old range deleted");
+	is_int(held.n, 1, "one held back");
+	is_str(held.n ? elem_format(&held.v[0], buf, sizeof(buf)) : "", "203.0.113.128/25",
+	       "the one inside a range not ours");
+	elem_list_free(&want);
+	elem_list_free(&kern);
+	elem_list_free(&add);
+	elem_list_free(&del);
+	elem_list_free(&held);
+}
+
 static void test_missing_elements_are_added_and_stale_ones_deleted(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
@@ -156,6 +202,7 @@ int main(void)
 {
 	test_kernel_key_types_are_named_as_nft_names_them();
 	test_a_shared_key_stays_while_any_host_wants_it();
+	test_a_range_overlapping_one_not_ours_is_held_back();
 	test_missing_elements_are_added_and_stale_ones_deleted();
 	test_unchanged_and_empty_sets_need_nothing();
 	test_an_element_held_by_the_administrator_is_kept();

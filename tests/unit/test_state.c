@@ -430,7 +430,10 @@ static void test_range_records_read_back_the_same(void)
 			"range 198.51.100.64 198.51.100.95 servicetag AzureKeyVault change 42\n"
 			"set inet filter kvfence6r ranges\n") != NULL,
 	   "as a range set line and a line per range, first and last address and comment");
+	ok(strncmp(text, "# kvfence state v2\n# ranges recorded\n", 37) == 0,
+	   "the file says it records ranges, in a comment below the v2 header");
 	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and read back");
+	ok(sl.record.ranges_recorded, "read back: ranges are recorded");
 	is_int(sl.record.n, 2, "both range sets, the empty one too");
 	o = &sl.record.v[0];
 	ok(o->ranges && strcmp(o->name, "kvfence4r") == 0 && o->elems.n == 2,
@@ -461,7 +464,41 @@ static void test_a_file_from_before_range_records_records_no_range_set(void)
 	ok(sl.has_record && sl.record.n == 1 && !sl.record.v[0].ranges &&
 	   sl.record.v[0].created && sl.record.v[0].elems.n == 1,
 	   "its host set record, and no range set's");
+	ok(!sl.record.ranges_recorded, "and it does not say that it records ranges");
 	state_loaded_free(&sl);
+	free_all(hs);
+}
+
+/* A file this kvfence writes without range sets still says it records
+ * ranges (range mode enabled later must claim nothing by comment), and
+ * only in a comment, which the builds before range records skip: no
+ * " ranges" token on a host set's line, nothing they would refuse. */
+static void test_a_file_without_range_sets_says_it_records_ranges(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	struct elem_list r = { 0 };
+	struct setref ref = { .family = 1, .table = "filter", .name = "kvfence4" };
+	struct state_set_view view = { .ref = &ref, .elems = &r, .created = true };
+	struct elem el = { .port = 443, .comment = "contoso-prod.vault.azure.net" };
+	struct state_loaded sl;
+	char err[KVF_ERRLEN] = "", text[1024] = "";
+	FILE *f;
+
+	addr_parse("192.0.2.10", &el.addr);
+	elem_list_push(&r, &el);
+	is_int(state_save(path, &eps, hs, &view, 1, C, false), 0, "a host set's record is saved");
+	f = fopen(path, "r");
+	text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+	fclose(f);
+	ok(strstr(text, "\nset inet filter kvfence4 created\n"
+			"elem 192.0.2.10 443 contoso-prod.vault.azure.net\n") != NULL &&
+	   !strstr(text, " ranges\n"), "a host set's line has no ranges token");
+	ok(strstr(text, "\n# ranges recorded\n") != NULL, "the file says it records ranges");
+	is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), 0, "and is read back");
+	ok(sl.record.ranges_recorded && sl.record.n == 1 && !sl.record.v[0].ranges,
+	   "ranges recorded, none of them: a range set enabled later claims nothing");
+	state_loaded_free(&sl);
+	elem_list_free(&r);
 	free_all(hs);
 }
 
@@ -519,6 +556,7 @@ int main(void)
 	test_the_sets_kvfence_created_are_recorded();
 	test_range_records_read_back_the_same();
 	test_a_file_from_before_range_records_records_no_range_set();
+	test_a_file_without_range_sets_says_it_records_ranges();
 	test_a_damaged_range_record_is_refused();
 	unlink(path);
 	rmdir(dir);
