@@ -100,6 +100,7 @@ struct agent {
 	bool dry_run;		/* sync --dry-run: writes nothing */
 	int64_t once_now;	/* sync: the time every answer counts as */
 	size_t once_failed;	/* sync: hosts whose resolution failed */
+	size_t once_answered;	/* sync: hosts answered (or failed) */
 	bool tags_bad;		/* sync: the service tags could not be loaded */
 	int once_exit;		/* sync: its exit code */
 	bool dirty, need_read, state_dirty;
@@ -650,6 +651,10 @@ static void dump_state(struct agent *a)
 
 static void alloc_hosts(struct agent *a)
 {
+	/* Everything is due at start, asked in the order of the hosts: due
+	 * times just before now (the clock counts from boot, and may read
+	 * less than the number of hosts in ms). */
+	int64_t base = loop_now_ms() - (int64_t)a->e.eps.n;
 	size_t i;
 
 	a->n_hosts = a->e.eps.n;
@@ -658,8 +663,7 @@ static void alloc_hosts(struct agent *a)
 		a->hosts[i].a = a;
 		a->hosts[i].i = i;
 		a->hosts[i].due = loop_timer_new(a->loop, on_host_due, &a->hosts[i]);
-		/* Everything is due at start, asked in the order of the hosts. */
-		loop_timer_set(a->hosts[i].due, (int64_t)i);
+		loop_timer_set(a->hosts[i].due, base + (int64_t)i);
 	}
 	/* A walk at the next turn finds the first to expire; sync has no
 	 * grace to keep: every host's answer decides. */
@@ -1092,8 +1096,9 @@ static void on_batch(void *arg)
 	int64_t now = loop_now_ms();
 
 	if (a->once) {
-		/* sync: one reconcile, when every host has answered. */
-		if (resolver_pending(a->res) == 0)
+		/* sync: one reconcile, when every host has answered (nothing
+		 * pending is not enough: a host not asked yet is not pending). */
+		if (a->once_answered >= a->n_hosts && resolver_pending(a->res) == 0)
 			finish_once(a);
 		return;
 	}
@@ -1521,6 +1526,7 @@ static void on_answer_once(struct agent *a, size_t i, const struct host_result *
 {
 	const char *host = a->e.eps.v[i].name;
 
+	a->once_answered++;
 	if (!resolve_status_definite(res->status4) || !resolve_status_definite(res->status6))
 		a->once_failed++;
 	if (!resolve_status_definite(res->status4))

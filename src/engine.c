@@ -493,8 +493,10 @@ static int read_set(struct engine *e, struct engine_set *s, int64_t seed_at,
 	return 0;
 }
 
+/* Its record leaves the state file with it: the caller saves. */
 static void drop_orphan(struct engine *e, size_t i)
 {
+	e->record_changed = true;
 	set_free(&e->orphans[i]);
 	memmove(&e->orphans[i], &e->orphans[i + 1], (e->n_orphans - i - 1) * sizeof(*e->orphans));
 	e->n_orphans--;

@@ -19,6 +19,7 @@
 struct fd_handler {
 	loop_fd_cb cb;		/* NULL: not watched */
 	void *arg;
+	uint32_t gen;		/* of this registration, in its epoll events */
 };
 
 struct loop_timer {
@@ -42,6 +43,7 @@ struct loop {
 	struct heap q;		/* the armed timers, by when */
 	int64_t armed;		/* what the timerfd is set to */
 	unsigned turn;		/* counts the timer passes of loop_run */
+	uint32_t gen;		/* the last registration's; 0: the timerfd */
 };
 
 int64_t loop_now_ms(void)
@@ -94,18 +96,30 @@ void loop_free(struct loop *l)
 	free(l);
 }
 
+/* Each registration tags its events with a generation: when a callback
+ * closes a descriptor and a later one in the same epoll batch gets the
+ * same number for a new one, the old descriptor's events left in the
+ * batch are not handed to the new one's callback. */
 static int fd_ctl(struct loop *l, int op, int fd, uint32_t events, loop_fd_cb cb, void *arg)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	struct epoll_event ev = { .events = events };
 	size_t cap = l->cap_fds;
+	uint32_t gen;
 
 	if (fd < 0)
 		return -EBADF;
+	if (op == EPOLL_CTL_MOD && (size_t)fd < l->cap_fds && l->fds[fd].cb)
+		gen = l->fds[fd].gen;
+	else if (++l->gen == 0)
+		gen = ++l->gen;
+	else
+		gen = l->gen;
+	ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
 	if (epoll_ctl(l->ep, op, fd, &ev) < 0)
 		return -errno;
 	array_reserve(&l->fds, &l->cap_fds, (size_t)fd + 1, sizeof(*l->fds));
 	memset(l->fds + cap, 0, (l->cap_fds - cap) * sizeof(*l->fds));
-	l->fds[fd] = (struct fd_handler){ cb, arg };
+	l->fds[fd] = (struct fd_handler){ cb, arg, gen };
 	return 0;
 }
 
@@ -237,7 +251,8 @@ static int arm(struct loop *l, int64_t now)
 
 static void dispatch(struct loop *l, const struct epoll_event *ev)
 {
-	int fd = ev->data.fd;
+	int fd = (int)(uint32_t)ev->data.u64;
+	uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
 	uint64_t expirations;
 
 	if (fd == l->tfd) {
@@ -246,8 +261,9 @@ static void dispatch(struct loop *l, const struct epoll_event *ev)
 		l->armed = LOOP_NEVER;	/* fired: armed again by the next turn */
 		return;
 	}
-	/* A callback earlier in this batch may have dropped it. */
-	if ((size_t)fd < l->cap_fds && l->fds[fd].cb)
+	/* A callback earlier in this batch may have dropped it, or closed it
+	 * and registered another under the same number. */
+	if ((size_t)fd < l->cap_fds && l->fds[fd].cb && l->fds[fd].gen == gen)
 		l->fds[fd].cb(l->fds[fd].arg, fd, ev->events);
 }
 

@@ -217,6 +217,83 @@ static void freed_timers_ids_are_reused_and_many_timers_keep_order(void)
 	loop_free(r.l);
 }
 
+/* Two pipes ready in one epoll batch; the first callback served closes
+ * the other's read end and opens a new pipe, whose read end takes the
+ * same number, and watches it. The closed one's event, still in the
+ * batch, must not reach the new descriptor's callback. */
+struct reuse {
+	struct loop *l;
+	int a[2], b[2];		/* the two pipes; b[0] is replaced */
+	int fresh[2];
+	int first_calls, fresh_calls, reused;
+	struct loop_timer *stop;	/* at the next turn, after the batch */
+};
+
+static void on_stop(void *arg)
+{
+	loop_stop(arg);
+}
+
+static void on_fresh(void *arg, int fd, uint32_t events)
+{
+	struct reuse *u = arg;
+
+	(void)fd;
+	(void)events;
+	u->fresh_calls++;
+}
+
+static void on_first(void *arg, int fd, uint32_t events)
+{
+	struct reuse *u = arg;
+	int other = fd == u->a[0] ? u->b[0] : u->a[0];
+
+	(void)events;
+	if (u->first_calls++)
+		return;
+	close(other);
+	if (pipe(u->fresh) < 0) {
+		printf("Bail out! pipe\n");
+		exit(1);
+	}
+	u->reused = u->fresh[0] == other;
+	if (other == u->a[0])
+		u->a[0] = -1;
+	else
+		u->b[0] = -1;
+	loop_add_fd(u->l, u->fresh[0], EPOLLIN, on_fresh, u);
+	loop_timer_set(u->stop, loop_now_ms());
+}
+
+static void a_closed_descriptors_event_does_not_reach_its_numbers_next_owner(void)
+{
+	struct reuse u = { .l = new_loop() };
+
+	if (pipe(u.a) < 0 || pipe(u.b) < 0 || write(u.a[1], "x", 1) != 1 ||
+	    write(u.b[1], "y", 1) != 1) {
+		printf("Bail out! pipe\n");
+		exit(1);
+	}
+	loop_add_fd(u.l, u.a[0], EPOLLIN, on_first, &u);
+	loop_add_fd(u.l, u.b[0], EPOLLIN, on_first, &u);
+	u.stop = loop_timer_new(u.l, on_stop, u.l);
+	loop_run(u.l);
+	loop_timer_free(u.stop);
+	ok(u.reused, "the new pipe took the closed descriptor's number");
+	is_int(u.fresh_calls, 0, "the closed one's event was not handed to the new one");
+	is_int(u.first_calls, 1, "nor to the closed one's own callback");
+	loop_del_fd(u.l, u.fresh[0]);
+	close(u.fresh[0]);
+	close(u.fresh[1]);
+	if (u.a[0] >= 0)
+		close(u.a[0]);
+	if (u.b[0] >= 0)
+		close(u.b[0]);
+	close(u.a[1]);
+	close(u.b[1]);
+	loop_free(u.l);
+}
+
 int main(void)
 {
 	alarm(20);	/* a loop that never returns fails, not hangs */
@@ -226,5 +303,6 @@ int main(void)
 	a_descriptor_is_served_while_a_timer_keeps_setting_itself_for_now();
 	loop_stop_ends_the_run_before_the_next_callback();
 	freed_timers_ids_are_reused_and_many_timers_keep_order();
+	a_closed_descriptors_event_does_not_reach_its_numbers_next_owner();
 	return done_testing();
 }
