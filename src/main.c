@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -506,6 +507,18 @@ static void usage(FILE *out)
 		"  -V, --version      print the version\n", KVF_DEFAULT_CONFIG);
 }
 
+/* glibc raises its mmap threshold to the size of each large block freed
+ * (up to 32 MiB): after the first, the big lists of a reconcile (desired,
+ * diffs, views, the batch) come from the heap and leave holes there that
+ * stay resident. At the default 128 KiB, fixed, they are mapped and given
+ * back whole: a 10k-host sync peaks about 1 MiB lower. */
+static void large_blocks_mapped(void)
+{
+#ifdef M_MMAP_THRESHOLD
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -519,6 +532,7 @@ int main(int argc, char **argv)
 	int c, ret;
 	size_t i;
 
+	large_blocks_mapped();
 	while ((c = getopt_long(argc, argv, "+c:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
