@@ -318,8 +318,9 @@ static int check_type(struct engine *e, struct engine_set *s, enum set_keytype k
 	return 0;
 }
 
-/* The record entry for el's key, or NULL. */
-static const struct elem *record_find(const struct elem_list *rec, const struct elem *el)
+/* The element of the sorted list rec (a record, a kernel view) with
+ * el's key, or NULL. */
+static const struct elem *find_key(const struct elem_list *rec, const struct elem *el)
 {
 	size_t lo = 0, hi = rec->n;
 
@@ -342,7 +343,7 @@ static const struct elem *record_find(const struct elem_list *rec, const struct 
  * the key alone (an administrator may have re-written the element). */
 static bool record_claims(const struct elem_list *rec, const struct elem *el)
 {
-	const struct elem *r = record_find(rec, el);
+	const struct elem *r = find_key(rec, el);
 
 	return r && el->comment && strcmp(r->comment, el->comment) == 0;
 }
@@ -710,24 +711,6 @@ size_t engine_apply_result(struct engine *e, size_t i, const struct host_result 
 	return changed;
 }
 
-static bool kernel_has(const struct elem_list *l, const struct elem *want)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = elem_key_cmp(&l->v[mid], want);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* Whether every accepted address of host i, with each of its ports, is
  * in the kernel as kvfence last saw it (after its own last commit). A
  * set that cannot be written (broken) cannot be waited for. */
@@ -752,7 +735,7 @@ static bool kernel_holds(const struct engine *e, size_t i, const struct filtered
 				return false;
 			for (p = 0; p < (ports ? ep->n_ports : 1); p++) {
 				el.port = ports ? ep->ports[p] : 0;
-				if (!kernel_has(&s->kernel, &el))
+				if (!find_key(&s->kernel, &el))
 					return false;
 			}
 		}
@@ -873,24 +856,6 @@ struct set_diff {
 	struct elem_list add, del;
 };
 
-static bool in_sorted(const struct elem_list *l, const struct elem *k)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = elem_key_cmp(&l->v[mid], k);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* Ranges held back because they overlap a range not kvfence's: each is
  * logged (at most a few by name per reconcile) and counted when it
  * becomes so, not at every reconcile while it stays so. */
@@ -901,7 +866,7 @@ static void note_held(struct engine *e, struct engine_set *s, struct elem_list *
 
 	for (i = 0; i < held->n; i++) {
 		held->v[i].comment = NULL;
-		if (in_sorted(&s->held, &held->v[i]))
+		if (find_key(&s->held, &held->v[i]))
 			continue;
 		if (fresh++ < 5)
 			log_warnx("%s: range %s not added: it overlaps a range that is not in "
@@ -1010,7 +975,7 @@ static bool claim(struct engine *e, struct engine_set *s, const struct elem_list
 		el.comment = record_name(e, &s->record, el.comment);
 		/* A key re-written for another host: the new comment is the
 		 * one the kernel will hold. Entries past n are unsorted yet. */
-		r = (struct elem *)record_find(&(struct elem_list){ .v = s->record.v, .n = n }, &el);
+		r = (struct elem *)find_key(&(struct elem_list){ .v = s->record.v, .n = n }, &el);
 		if (r)
 			r->comment = el.comment;
 		else
