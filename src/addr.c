@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <endian.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,10 +11,33 @@
 
 #include "addr.h"
 
+/* Dotted quad as inet_pton(3) takes it: four decimals of 0-255, no
+ * leading zero. Anything it refuses goes to inet_pton, which decides. */
+static bool quad(const char *s, uint8_t *out)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+
+		for (; *s >= '0' && *s <= '9'; s++, digits++) {
+			if ((digits && v == 0) || (v = v * 10 + (unsigned)(*s - '0')) > 255)
+				return false;
+		}
+		if (!digits || *s != (i < 3 ? '.' : '\0'))
+			return false;
+		out[i] = (uint8_t)v;
+		s++;
+	}
+	return true;
+}
+
 int addr_parse(const char *text, struct kvf_addr *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, text, out->bytes) == 1) {
+	/* A colon is never in IPv4 text: skip that attempt for IPv6. */
+	if (quad(text, out->bytes) ||
+	    (!strchr(text, ':') && inet_pton(AF_INET, text, out->bytes) == 1)) {
 		out->family = AF_INET;
 		return 0;
 	}
