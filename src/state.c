@@ -54,6 +54,7 @@
 #define STATE_MAGIC_V1	"# kvfence state v1"
 #define STATE_MAGIC_ANY	"# kvfence state v"
 #define STATE_RANGES_RECORDED	"# ranges recorded"
+#define STATE_READ_BUF		65536
 /* The longest valid line: an elem line of a 127-character name, or a set
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
@@ -445,6 +446,8 @@ static int load_range(struct loader *l, char **w, int n)
 	const char *why;
 	int i;
 
+	if (l->version == 1)
+		return lerr(l, "unknown record \"range\"");
 	if (!l->set || !l->set->ranges)
 		return lerr(l, "range outside a range set");
 	if (n < 4)
@@ -490,14 +493,31 @@ static int load_magic(struct loader *l, const char *line)
 	return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 }
 
+static int load_end(struct loader *l, char **w, int n)
+{
+	l->ended = true;
+	return n == 1 ? 0 : lerr(l, "expected \"end\"");
+}
+
+static const struct {
+	const char *word;
+	int (*load)(struct loader *, char **, int);
+} records[] = {
+	{ "addr", load_addr }, { "elem", load_elem }, { "host", load_host },
+	{ "range", load_range }, { "set", load_set }, { "saved", load_saved },
+	{ "end", load_end },
+};
+
 static int load_line(struct loader *l, char *line)
 {
 	char *w[STATE_WORDS_MAX];
+	size_t i;
 	int n;
 
 	if (l->line == 1)
 		return load_magic(l, line);
-	if (l->version >= 2 && !l->ended && strcmp(line, STATE_RANGES_RECORDED) == 0) {
+	if (l->version >= 2 && !l->ended && line[0] == '#' &&
+	    strcmp(line, STATE_RANGES_RECORDED) == 0) {
 		l->rec.ranges_recorded = true;
 		return 0;
 	}
@@ -508,22 +528,10 @@ static int load_line(struct loader *l, char *line)
 		return 0;
 	if (l->ended)
 		return lerr(l, "data after the end record");
-	if (strcmp(w[0], "host") == 0)
-		return load_host(l, w, n);
-	if (strcmp(w[0], "addr") == 0)
-		return load_addr(l, w, n);
-	if (strcmp(w[0], "set") == 0)
-		return load_set(l, w, n);
-	if (strcmp(w[0], "elem") == 0)
-		return load_elem(l, w, n);
-	if (strcmp(w[0], "range") == 0 && l->version >= 2)
-		return load_range(l, w, n);
-	if (strcmp(w[0], "saved") == 0)
-		return load_saved(l, w, n);
-	if (strcmp(w[0], "end") == 0) {
-		l->ended = true;
-		return n == 1 ? 0 : lerr(l, "expected \"end\"");
-	}
+	/* 50k lines at 10k hosts: the first letter spares most strcmp. */
+	for (i = 0; i < sizeof(records) / sizeof(records[0]); i++)
+		if (w[0][0] == records[i].word[0] && strcmp(w[0], records[i].word) == 0)
+			return records[i].load(l, w, n);
 	return lerr(l, "unknown record \"%.32s\"", w[0]);
 }
 
@@ -679,6 +687,8 @@ static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
 		fclose(f);
 		return -EINVAL;
 	}
+	/* 2.5 MiB at 10k hosts: 40 reads instead of 640. */
+	setvbuf(f, NULL, _IOFBF, STATE_READ_BUF);
 	*out = f;
 	return 0;
 }
