@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <ares.h>
@@ -106,40 +107,44 @@ static size_t merge_nodes(struct host_result *res, int family,
 /* A chain target as the rest of kvfence compares names: lower case, no
  * trailing dot. NULL for nothing usable (NULL, "", "."). Returns memory
  * the caller frees. */
-static char *normalise_name(const char *name)
+/* The length of name without its trailing dots. */
+static size_t name_len(const char *name)
 {
-	size_t len, i;
-	char *s;
+	size_t len = strlen(name);
 
-	if (!name)
-		return NULL;
-	len = strlen(name);
 	while (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0)
-		return NULL;
-	s = xmalloc(len + 1);
+	return len;
+}
+
+/* Whether the chain holds name (its first len bytes), in any case. Both
+ * families' answers carry the same chain: the second one's names are
+ * found here, before anything is copied. */
+static bool holds_cname(const struct host_result *res, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < res->n_cnames; i++)
+		if (strncasecmp(res->cnames[i], name, len) == 0 && res->cnames[i][len] == '\0')
+			return true;
+	return false;
+}
+
+static char *lower_copy(const char *name, size_t len)
+{
+	char *s = xmalloc(len + 1);
+	size_t i;
+
 	for (i = 0; i < len; i++)
 		s[i] = (char)tolower((unsigned char)name[i]);
 	s[len] = '\0';
 	return s;
 }
 
-static bool holds_cname(const struct host_result *res, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < res->n_cnames; i++)
-		if (strcmp(res->cnames[i], name) == 0)
-			return true;
-	return false;
-}
-
 static void merge_cnames(struct host_result *res, const struct ares_addrinfo_cname *cnames)
 {
 	const struct ares_addrinfo_cname *c;
-	size_t count = 0;
-	char *name;
+	size_t count = 0, len;
 
 	for (c = cnames; c; c = c->next)
 		count++;
@@ -147,20 +152,14 @@ static void merge_cnames(struct host_result *res, const struct ares_addrinfo_cna
 		return;
 	res->cnames = xreallocarray(res->cnames, res->n_cnames + count, sizeof(*res->cnames));
 	for (c = cnames; c; c = c->next) {
-		name = normalise_name(c->name);
-		if (!name)
+		if (!c->name || (len = name_len(c->name)) == 0)
 			continue;
 		note_ttl(res, c->ttl);
-		if (holds_cname(res, name))
-			free(name);
-		else
-			res->cnames[res->n_cnames++] = name;
+		if (!holds_cname(res, c->name, len))
+			res->cnames[res->n_cnames++] = lower_copy(c->name, len);
 	}
 }
 
-/* Records are taken only from a successful answer: c-ares hands no
- * addrinfo with an error, and anything that did arrive with one is not
- * an answer to trust. */
 void answer_merge(struct host_result *res, int family, int ares_status,
 		  const struct ares_addrinfo *ai)
 {
