@@ -445,37 +445,45 @@ static void hosts_seen_grow(struct parser *p)
 	}
 }
 
-/* Whether (name, port) is among cfg->hosts. */
-static bool hosts_seen_find(struct parser *p, const char *name, uint16_t port)
+/* The newest host named name (index + 1), or 0. */
+static size_t hosts_seen_find(struct parser *p, const char *name)
 {
 	ENTRY e = { .key = (char *)name }, *ep;
-	size_t i;
 
 	if (!p->n_slots || !hsearch_r(e, FIND, &ep, &p->hosts_seen))
-		return false;
-	for (i = (size_t)ep->data; i; i = p->same_name[i - 1])
+		return 0;
+	return (size_t)ep->data;
+}
+
+/* Whether a host of that name (newest first: newest + 1) has port. */
+static bool hosts_seen_port(const struct parser *p, size_t newest, uint16_t port)
+{
+	size_t i;
+
+	for (i = newest; i; i = p->same_name[i - 1])
 		if (p->cfg->hosts[i - 1].port == port)
 			return true;
 	return false;
 }
 
-/* Record cfg->hosts[idx], the newest host. */
-static void hosts_seen_add(struct parser *p, size_t idx)
+/* Record cfg->hosts[idx], the newest host; newest: the one before it of
+ * that name (index + 1) or 0, as hosts_seen_find gave it. */
+static void hosts_seen_add(struct parser *p, size_t idx, size_t newest)
 {
 	ENTRY e = { .key = p->cfg->hosts[idx].name }, *ep;
 
 	array_reserve(&p->same_name, &p->cap_same, idx + 1, sizeof(*p->same_name));
-	p->same_name[idx] = 0;
-	if (!p->n_slots || !hsearch_r(e, FIND, &ep, &p->hosts_seen)) {
-		if (2 * (p->n_names + 1) > p->n_slots)
-			hosts_seen_grow(p);	/* enters idx too */
-		/* At most half full: ENTER fails only for want of memory. */
-		if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
-			fatalx("out of memory");
+	p->same_name[idx] = newest;
+	if (!newest && 2 * (p->n_names + 1) > p->n_slots) {
+		hosts_seen_grow(p);	/* enters idx too */
 		p->n_names++;
-	} else {
-		p->same_name[idx] = (size_t)ep->data;
+		return;
 	}
+	/* At most half full: ENTER fails only for want of memory, and finds
+	 * the entry of a name already there. */
+	if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
+		fatalx("out of memory");
+	p->n_names += !newest;
 	ep->data = (void *)(idx + 1);
 }
 
@@ -485,7 +493,7 @@ static int d_host(struct parser *p, int argc, char **argv)
 	const char *why;
 	char *name, *end;
 	unsigned long port;
-	size_t len;
+	size_t len, newest;
 
 	if (cfg->n_hosts >= CONFIG_MAX_HOSTS)
 		return perr(p, "host: more than %d hosts", CONFIG_MAX_HOSTS);
@@ -505,14 +513,15 @@ static int d_host(struct parser *p, int argc, char **argv)
 		perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1], argv[2]);
 		goto fail;
 	}
-	if (hosts_seen_find(p, name, (uint16_t)port)) {
+	newest = hosts_seen_find(p, name);
+	if (hosts_seen_port(p, newest, (uint16_t)port)) {
 		perr(p, "host %s %lu is given twice", name, port);
 		goto fail;
 	}
 	array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
 	cfg->hosts[cfg->n_hosts].name = name;
 	cfg->hosts[cfg->n_hosts].port = (uint16_t)port;
-	hosts_seen_add(p, cfg->n_hosts++);
+	hosts_seen_add(p, cfg->n_hosts++, newest);
 	return 0;
 fail:
 	free(name);
