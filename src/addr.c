@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
@@ -125,9 +126,35 @@ size_t addr_len(const struct kvf_addr *a)
 	return a->family == AF_INET ? 4 : 16;
 }
 
+static uint64_t be64_at(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Sorting 10k hosts' answers calls this a million times: whole words in
+ * network order compare as memcmp would, without the call. */
 int addr_cmp(const struct kvf_addr *a, const struct kvf_addr *b)
 {
+	uint32_t x, y;
+
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	return memcmp(a->bytes, b->bytes, addr_len(a));
+	if (a->family != AF_INET) {
+		uint64_t hx = be64_at(a->bytes), hy = be64_at(b->bytes);
+
+		if (hx != hy)
+			return cmp_u64(hx, hy);
+		return cmp_u64(be64_at(a->bytes + 8), be64_at(b->bytes + 8));
+	}
+	memcpy(&x, a->bytes, sizeof(x));
+	memcpy(&y, b->bytes, sizeof(y));
+	return cmp_u64(ntohl(x), ntohl(y));
 }
