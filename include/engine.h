@@ -57,7 +57,8 @@ struct engine_set {
 	 * owned; from then on the record alone decides. */
 	bool claim_tagged;
 	/* Ranges held back at the last reconcile (they overlap a range not
-	 * kvfence's), keys only: each is logged once while it stays so. */
+	 * kvfence's), keys only: each is logged once while it stays so,
+	 * across a reload too (engine_adopt carries it). */
 	struct elem_list held;
 	/* A set only the record names (the config moved to another table
 	 * or set): kvfence's elements leave it, the set stays. */
@@ -134,8 +135,8 @@ void engine_fini(struct engine *e);
 /* Move what old holds into e (a freshly initialised engine for a new
  * config): the state of every host both know, and the record of every
  * set (a set the new config no longer names becomes an orphan, from
- * which kvfence's elements are removed). Held addresses pass the new
- * config's filter and cap. */
+ * which kvfence's elements are removed), with the ranges it holds back.
+ * Held addresses pass the new config's filter and cap. */
 void engine_adopt(struct engine *e, struct engine *old);
 
 /* Take the record read from the state file. */
@@ -191,7 +192,8 @@ size_t engine_apply_proxied(struct engine *e, size_t i, int family, enum resolve
 
 /* Write the difference between the desired elements and the kernel
  * elements last read, for all sets, in one batch (creating a missing
- * table and sets). dry_run prints the plan instead. Logs one line per
+ * table and sets). dry_run prints the plan instead (ranges it would hold
+ * back included) and changes nothing, counters included. Logs one line per
  * set. 0 or -errno with err filled; the kernel is then unchanged. */
 int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		     char *err, size_t errlen);

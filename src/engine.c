@@ -264,14 +264,19 @@ size_t engine_record_views(const struct engine *e, struct state_set_view **out)
 	return n;
 }
 
-static void adopt_record(struct engine *e, const struct engine_set *o)
+static void adopt_record(struct engine *e, struct engine_set *o)
 {
 	struct engine_set *s = take_record(e, o->ref.family, o->ref.table, o->ref.name, o->kind,
 					   &o->record, o->created, o->table_created);
 
-	/* A claim not made yet (the set was never read) stays to be made. */
-	if (s && s->kind == o->kind)
+	/* A claim not made yet (the set was never read) stays to be made.
+	 * Ranges held back stay so, not logged anew for a reload. */
+	if (s && s->kind == o->kind) {
 		s->claim_tagged = o->claim_tagged;
+		elem_list_free(&s->held);
+		s->held = o->held;
+		memset(&o->held, 0, sizeof(o->held));
+	}
 }
 
 void engine_adopt(struct engine *e, struct engine *old)
@@ -815,9 +820,17 @@ static bool writable(const struct engine *e, const struct engine_set *s)
 	return !s->broken && (s->kind == ENGINE_ELEMS || e->tags);
 }
 
-static void print_plan(const struct engine_set *s, const struct elem_list *add,
-		       const struct elem_list *del)
+/* What a reconcile would write to a set; held: the ranges it would not
+ * add (they overlap a range not kvfence's), keys only. */
+struct set_diff {
+	struct elem_list add, del, held;
+};
+
+/* sync --dry-run: every change it would make, held-back ranges included,
+ * said as what it would do. */
+static void print_plan(const struct engine_set *s, const struct set_diff *p)
 {
+	const struct elem_list *add = &p->add, *del = &p->del;
 	char d[300], el[128];
 	size_t i;
 
@@ -832,6 +845,9 @@ static void print_plan(const struct engine_set *s, const struct elem_list *add,
 	for (i = 0; i < del->n; i++)
 		printf("would remove from %s: %s\n", s->ref.name,
 		       elem_format(&del->v[i], el, sizeof(el)));
+	for (i = 0; i < p->held.n; i++)
+		printf("would not add to %s: %s: it overlaps a range that is not in kvfence's "
+		       "record\n", s->ref.name, elem_format(&p->held.v[i], el, sizeof(el)));
 }
 
 /* A missing set (and its table) is created in the same transaction that
@@ -852,41 +868,48 @@ static void queue_set(struct nftbatch *b, struct engine_set *s, bool *table_queu
 	nftbatch_add_elems(b, &s->ref, s->key, add->v, add->n);
 }
 
-struct set_diff {
-	struct elem_list add, del;
-};
-
-/* Ranges held back because they overlap a range not kvfence's: each is
- * logged (at most a few by name per reconcile) and counted when it
- * becomes so, not at every reconcile while it stays so. */
-static void note_held(struct engine *e, struct engine_set *s, struct elem_list *held)
+/* The ranges of a that b lacks, the first five logged by name with
+ * what, the others in one line with more. Returns how many. */
+static size_t log_ranges_not_in(const struct engine_set *s, const struct elem_list *a,
+				const struct elem_list *b, int prio, const char *what,
+				const char *more)
 {
-	size_t i, fresh = 0;
+	size_t i, n = 0;
 	char d[300], r[100];
 
-	for (i = 0; i < held->n; i++) {
-		held->v[i].comment = NULL;
-		if (find_key(&s->held, &held->v[i]))
-			continue;
-		if (fresh++ < 5)
-			log_warnx("%s: range %s not added: it overlaps a range that is not in "
-				  "kvfence's record of what it wrote (an administrator's, or "
-				  "written before the state file was lost); the kernel refuses "
-				  "overlapping ranges", set_desc(s, d, sizeof(d)),
-				  elem_format(&held->v[i], r, sizeof(r)));
-	}
-	if (fresh > 5)
-		log_warnx("%s: %zu more ranges not added for the same reason",
-			  set_desc(s, d, sizeof(d)), fresh - 5);
-	e->counters.ranges_held += fresh;
+	for (i = 0; i < a->n; i++)
+		if (!find_key(b, &a->v[i]) && n++ < 5)
+			log_msg(prio, "%s: range %s %s", set_desc(s, d, sizeof(d)),
+				elem_format(&a->v[i], r, sizeof(r)), what);
+	if (n > 5)
+		log_msg(prio, "%s: %zu more ranges %s", set_desc(s, d, sizeof(d)), n - 5, more);
+	return n;
+}
+
+/* Ranges held back because they overlap a range not kvfence's: a
+ * condition, logged and counted when a range becomes held, logged when
+ * it no longer is; not at every reconcile (or reload, which carries
+ * s->held over) while it stays so. */
+static void note_held(struct engine *e, struct engine_set *s, struct elem_list *held)
+{
+	e->counters.ranges_held +=
+		log_ranges_not_in(s, held, &s->held, LOG_WARNING,
+				  "not added: it overlaps a range that is not in kvfence's record "
+				  "of what it wrote (an administrator's, or written before the "
+				  "state file was lost); the kernel refuses overlapping ranges",
+				  "not added for the same reason");
+	log_ranges_not_in(s, &s->held, held, LOG_INFO, "is no longer held back",
+			  "no longer held back");
 	elem_list_free(&s->held);
 	s->held = *held;
 	memset(held, 0, sizeof(*held));
 }
 
-static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
+/* dry_run: the held ranges stay in d for the plan, and change nothing. */
+static void compute(struct engine *e, struct engine_set *s, struct set_diff *d, bool dry_run)
 {
-	struct elem_list desired = { 0 }, held = { 0 };
+	struct elem_list desired = { 0 };
+	size_t i;
 
 	memset(d, 0, sizeof(*d));
 	if (!writable(e, s))
@@ -898,8 +921,12 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d)
 		ranges_as_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
 				    &e->tags->v6, &desired, false);
 		elem_list_sort(&desired);
-		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del, &held);
-		note_held(e, s, &held);
+		diff_compute_ranges(&desired, &s->kernel, &d->add, &d->del, &d->held);
+		/* Keys only: the comments go with the ranges loaded. */
+		for (i = 0; i < d->held.n; i++)
+			d->held.v[i].comment = NULL;
+		if (!dry_run)
+			note_held(e, s, &d->held);
 	}
 	/* add and del hold copies: the desired list (every host's every
 	 * address, duplicates included) goes now, before the batch, the
@@ -921,6 +948,7 @@ static void set_diff_free(struct set_diff *d)
 {
 	elem_list_free(&d->add);
 	elem_list_free(&d->del);
+	elem_list_free(&d->held);
 }
 
 /* After a commit the record is exactly what of ours the set holds. */
@@ -1089,7 +1117,7 @@ static void queue_orphans(struct engine *e, struct nftbatch *b, struct set_diff 
 
 		compute_orphan(s, &od[i]);
 		if (dry_run && s->exists)
-			print_plan(s, &od[i].add, &od[i].del);
+			print_plan(s, &od[i]);
 		else if (od[i].del.n)
 			nftbatch_del_elems(b, &s->ref, s->key, od[i].del.v, od[i].del.n);
 		count_diff(st, s, &od[i]);
@@ -1150,11 +1178,11 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 	od = xcalloc(e->n_orphans + 1, sizeof(*od));
 	b = nftbatch_new();
 	for (i = 0; i < e->n_sets; i++) {
-		compute(e, &e->sets[i], &d[i]);
+		compute(e, &e->sets[i], &d[i], dry_run);
 		if (!writable(e, &e->sets[i]))
 			continue;
 		if (dry_run)
-			print_plan(&e->sets[i], &d[i].add, &d[i].del);
+			print_plan(&e->sets[i], &d[i]);
 		else
 			queue_set(b, &e->sets[i], &table_queued, &d[i].add, &d[i].del);
 		count_diff(st, &e->sets[i], &d[i]);

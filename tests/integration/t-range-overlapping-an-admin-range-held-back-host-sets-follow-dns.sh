@@ -10,14 +10,7 @@
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 tags=$KVF_TMP/tags
-mkdir -p "$tags"
-cat > "$tags/ServiceTags_Public_20990101.json" <<-'EOF' || hard_error "cannot write the tags file"
-	{ "changeNumber": 43, "cloud": "Public", "values": [
-	  { "name": "AzureKeyVault", "id": "AzureKeyVault",
-	    "properties": { "changeNumber": 8, "region": "", "platform": "Azure",
-	      "systemService": "AzureKeyVault",
-	      "addressPrefixes": [ "203.0.113.128/25", "198.51.100.64/27" ] } } ] }
-	EOF
+tags_beside_admin_range "$tags"
 zone=$KVF_TMP/root.zone
 zone_begin "$zone" 1
 zone_addrs contoso-prod.vault.azure.net 1 192.0.2.10
@@ -29,19 +22,12 @@ conf=$KVF_TMP/kvfence.conf
 	kvf_conf_base
 	printf 'metrics-file %s/metrics.prom\n' "$KVF_TMP"
 } | grep -v '^metrics-file none$' > "$conf"
-admin='203.0.113.0/24 comment "servicetag AzureKeyVault"'
-nft -f - <<-EOF || hard_error "cannot add the administrator's range"
-	table inet filter {
-		set kvfence4r { type ipv4_addr; flags interval; elements = { $admin } }
-	}
-	EOF
 
 kvf_agent_start -c "$conf"
 has4() { set_elems inet filter kvfence4 2>/dev/null | grep -qF "$1 . 443 "; }
 wait_until 10 has4 192.0.2.10 ||
 	fail "the host set was not filled beside a range overlapping the administrator's"
-printf '%s\n%s\n' '198.51.100.64/27 comment "servicetag AzureKeyVault change 43"' "$admin" \
-	> "$KVF_TMP/want4r"
+printf '%s\n%s\n' "$KVF_RANGE_OURS" "$KVF_ADMIN_RANGE" > "$KVF_TMP/want4r"
 assert_set_elems inet filter kvfence4r "$KVF_TMP/want4r"
 
 # DNS moves the host: the host set follows, and the held range is not

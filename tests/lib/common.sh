@@ -540,6 +540,30 @@ assert_set_lacks() {
 		fail "set $1 $2 $3 holds address $4"
 }
 
+# tags_beside_admin_range DIR: range mode next to an administrator's
+# range. Writes into DIR a Service Tags file (changeNumber 43) whose
+# AzureKeyVault ranges are KVF_RANGE_OURS (198.51.100.64/27) and
+# 203.0.113.128/25, and puts KVF_ADMIN_RANGE (203.0.113.0/24, which
+# overlaps the latter, with kvfence's comment prefix) into inet filter
+# kvfence4r, declared an interval set.
+KVF_RANGE_OURS='198.51.100.64/27 comment "servicetag AzureKeyVault change 43"'
+KVF_ADMIN_RANGE='203.0.113.0/24 comment "servicetag AzureKeyVault"'
+tags_beside_admin_range() {
+	mkdir -p "$1"
+	cat > "$1/ServiceTags_Public_20990101.json" <<-'EOF' || hard_error "cannot write the tags file"
+	{ "changeNumber": 43, "cloud": "Public", "values": [
+	  { "name": "AzureKeyVault", "id": "AzureKeyVault",
+	    "properties": { "changeNumber": 8, "region": "", "platform": "Azure",
+	      "systemService": "AzureKeyVault",
+	      "addressPrefixes": [ "203.0.113.128/25", "198.51.100.64/27" ] } } ] }
+	EOF
+	nft -f - <<-EOF || hard_error "cannot add the administrator's range"
+	table inet filter {
+		set kvfence4r { type ipv4_addr; flags interval; elements = { $KVF_ADMIN_RANGE } }
+	}
+	EOF
+}
+
 # assert_grep FILE ERE WHAT: FILE has a line matching ERE.
 assert_grep() {
 	grep -qE -- "$2" "$1" || fail "$3 (no line matching /$2/ in $(basename "$1"))"
