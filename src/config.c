@@ -425,15 +425,17 @@ static int d_create_sets(struct parser *p, int argc, char **argv)
  * ports). The table is rebuilt twice as large whenever it would pass half
  * full, so each host costs O(1) and a 10k-host config stays linear. The
  * keys are the names in cfg->hosts: nothing is copied. */
-static void hosts_seen_grow(struct parser *p)
+static void hosts_seen_resize(struct parser *p, size_t names)
 {
 	ENTRY e = { 0 }, *ep;
-	size_t i;
+	size_t i, slots = p->n_slots ? p->n_slots : 64;
 
+	while (2 * names > slots)
+		slots *= 2;
 	if (p->n_slots)
 		hdestroy_r(&p->hosts_seen);
 	memset(&p->hosts_seen, 0, sizeof(p->hosts_seen));
-	p->n_slots = p->n_slots ? 2 * p->n_slots : 64;
+	p->n_slots = slots;
 	if (!hcreate_r(p->n_slots, &p->hosts_seen))
 		fatalx("out of memory");
 	/* In order, so each name ends up on its newest host. */
@@ -475,7 +477,7 @@ static void hosts_seen_add(struct parser *p, size_t idx, size_t newest)
 	array_reserve(&p->same_name, &p->cap_same, idx + 1, sizeof(*p->same_name));
 	p->same_name[idx] = newest;
 	if (!newest && 2 * (p->n_names + 1) > p->n_slots) {
-		hosts_seen_grow(p);	/* enters idx too */
+		hosts_seen_resize(p, p->n_names + 1);	/* enters idx too */
 		p->n_names++;
 		return;
 	}
@@ -485,6 +487,20 @@ static void hosts_seen_add(struct parser *p, size_t idx, size_t newest)
 		fatalx("out of memory");
 	p->n_names += !newest;
 	ep->data = (void *)(idx + 1);
+}
+
+/* Room for a host on every line of a file about to be read, so that a
+ * 10k-host file builds its table once instead of doubling it from 64
+ * (the tables of every doubling were 1.5 MiB of fresh pages). */
+static void hosts_seen_expect(struct parser *p, const char *buf, size_t len)
+{
+	const char *end = buf + len;
+	size_t lines = 0;
+
+	for (; buf < end && (buf = memchr(buf, '\n', (size_t)(end - buf))); buf++)
+		lines++;
+	if (lines > 64 && 2 * (p->n_names + lines) > p->n_slots)
+		hosts_seen_resize(p, p->n_names + lines);
 }
 
 static int d_host(struct parser *p, int argc, char **argv)
@@ -1011,6 +1027,7 @@ static int parse_file(struct parser *p, const char *path)
 		return perr(p, "%s", msg);
 	p->at.file = keep_name(p, path);
 	p->at.line = 0;
+	hosts_seen_expect(p, buf, len);
 	ret = parse_lines(p, buf, len);
 	conffile_leave(&p->open);
 	free(buf);
