@@ -68,6 +68,7 @@ struct host_rec {
 	int64_t next_wall;	/* for status.json */
 	struct schedule_hint hint;	/* for schedule_delay_ms */
 	int64_t fail_logged;	/* wall s of the last failure message */
+	struct host_rec *wait_next;	/* due, waiting for room in the resolver */
 };
 
 struct agent {
@@ -90,6 +91,8 @@ struct agent {
 	struct servicetags tags;	/* the last good load */
 	struct host_rec *hosts;	/* per host; their due times are loop timers */
 	size_t n_hosts;		/* as allocated: a reload changes e.eps.n first */
+	struct host_rec *wait_head, *wait_tail;	/* due hosts, in order (feed_resolver) */
+	size_t n_waiting;
 	int64_t expiry_at;	/* monotonic ms: no address expires before */
 	/* Each time-driven concern has its own timer (open_loop). */
 	struct loop_timer *t_resolver, *t_batch, *t_expiry, *t_full, *t_state, *t_outputs,
@@ -200,6 +203,8 @@ static void arm_outputs(struct agent *a)
 	loop_timer_set(a->t_outputs, t);
 }
 
+static void feed_resolver(struct agent *a);
+
 /* Readiness of a c-ares socket: answers may come, and with them a batch;
  * c-ares's timeout moves. */
 static void on_resolver_fd(void *arg, int fd, uint32_t events)
@@ -208,6 +213,7 @@ static void on_resolver_fd(void *arg, int fd, uint32_t events)
 
 	resolver_process_fd(a->res, fd, events & (EPOLLIN | EPOLLERR | EPOLLHUP),
 			    events & EPOLLOUT);
+	feed_resolver(a);	/* room left by lookups that had no callback */
 	kick(a->t_resolver);
 	kick_batch(a);
 }
@@ -349,14 +355,58 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 	kick_batch(a);
 }
 
+/* The resolver's callback: the answer, then the next waiting host takes
+ * its place at once (the resolver starts it when the callback returns),
+ * so that RESOLVER_MAX_INFLIGHT stay in flight. */
+static void on_answered(void *arg, size_t i, const struct host_result *res)
+{
+	struct agent *a = arg;
+
+	on_answer(a, i, res);
+	if (!a->discard_answers)
+		feed_resolver(a);
+}
+
 /* A host's timer: its query goes out (its timer stays disarmed until the
  * answer comes). */
+/* Due hosts wait here, in order, in their own records, while the
+ * resolver has RESOLVER_MAX_INFLIGHT lookups: at a 10k-host start it
+ * would otherwise hold 10k queued lookups, each with a copy of its name
+ * (2 MiB, a tenth of the page faults of a cold sync). A waiting host is
+ * in flight for everything else (its timer is disarmed). */
+static void feed_resolver(struct agent *a)
+{
+	struct host_rec *hr;
+
+	while ((hr = a->wait_head) && a->res &&
+	       resolver_pending(a->res) < RESOLVER_MAX_INFLIGHT) {
+		a->wait_head = hr->wait_next;
+		if (!a->wait_head)
+			a->wait_tail = NULL;
+		hr->wait_next = NULL;
+		a->n_waiting--;
+		resolver_resolve(a->res, a->e.eps.v[hr->i].name, on_answered, a, hr->i);
+	}
+}
+
+/* Queued or in flight, in the agent or in the resolver. */
+static size_t pending(const struct agent *a)
+{
+	return a->n_waiting + (a->res ? resolver_pending(a->res) : 0);
+}
+
 static void on_host_due(void *arg)
 {
 	struct host_rec *hr = arg;
 	struct agent *a = hr->a;
 
-	resolver_resolve(a->res, a->e.eps.v[hr->i].name, on_answer, a, hr->i);
+	if (a->wait_tail)
+		a->wait_tail->wait_next = hr;
+	else
+		a->wait_head = hr;
+	a->wait_tail = hr;
+	a->n_waiting++;
+	feed_resolver(a);
 	kick(a->t_resolver);
 }
 
@@ -680,6 +730,8 @@ static void free_hosts(struct agent *a)
 	free(a->hosts);
 	a->hosts = NULL;
 	a->n_hosts = 0;
+	a->wait_head = a->wait_tail = NULL;
+	a->n_waiting = 0;
 }
 
 static int new_resolver(struct agent *a, const struct config *cfg, struct resolver **out)
@@ -741,6 +793,7 @@ static void on_resolver_timer(void *arg)
 
 	resolve_after_server_change(a, now);
 	resolver_process_timeout(a->res);
+	feed_resolver(a);
 	ms = resolver_timeout_ms(a->res);
 	loop_timer_set(a->t_resolver, ms >= 0 ? now + ms : NEVER);
 	kick_batch(a);
@@ -1098,7 +1151,7 @@ static void on_batch(void *arg)
 	if (a->once) {
 		/* sync: one reconcile, when every host has answered (nothing
 		 * pending is not enough: a host not asked yet is not pending). */
-		if (a->once_answered >= a->n_hosts && resolver_pending(a->res) == 0)
+		if (a->once_answered >= a->n_hosts && pending(a) == 0)
 			finish_once(a);
 		return;
 	}
@@ -1108,7 +1161,7 @@ static void on_batch(void *arg)
 		loop_timer_set(a->t_batch, a->retry_at);
 		return;
 	}
-	if (a->need_read || now >= a->dirty_at + COALESCE_MS || resolver_pending(a->res) == 0 ||
+	if (a->need_read || now >= a->dirty_at + COALESCE_MS || pending(a) == 0 ||
 	    (a->urgent && now >= a->written_at + a->urgent_gap))
 		reconcile(a);
 	if (!a->dirty || a->blocked)
