@@ -18,17 +18,8 @@ cat > "$tags/ServiceTags_Public_20990101.json" <<-'EOF' || hard_error "cannot wr
 	      "systemService": "AzureKeyVault",
 	      "addressPrefixes": [ "203.0.113.128/25", "198.51.100.64/27" ] } } ] }
 	EOF
-zone=$KVF_TMP/root.zone
-zone_begin "$zone" 1
-zone_addrs contoso-prod.vault.azure.net 1 192.0.2.10
-dns_start "$zone"
-conf=$KVF_TMP/kvfence.conf
-{
-	printf 'vault contoso-prod\nendpoints vault\nrefresh-min 1s\nrefresh-max 2s\n'
-	printf 'service-tags %s/ServiceTags_Public_*.json AzureKeyVault\n' "$tags"
-	kvf_conf_base
-	printf 'metrics-file %s/metrics.prom\n' "$KVF_TMP"
-} | grep -v '^metrics-file none$' > "$conf"
+kvf_vault_with_tags "$tags" AzureKeyVault "metrics-file $KVF_TMP/metrics.prom"
+zone=$KVF_TMP/root.zone conf=$KVF_TMP/kvfence.conf
 admin='203.0.113.0/24 comment "servicetag AzureKeyVault"'
 nft -f - <<-EOF || hard_error "cannot add the administrator's range"
 	table inet filter {
