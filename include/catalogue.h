@@ -25,6 +25,10 @@ struct endpoint {
 struct endpoint_list {
 	struct endpoint *v;
 	size_t n, cap;
+	/* catalogue_build's name index: slots of (index + 1), 0 free. A
+	 * list made by hand has none and is searched by bisection. */
+	uint32_t *slot;
+	size_t slot_mask;
 };
 
 /* Fills list (sorted by name, one entry per name, ports merged).

@@ -55,7 +55,12 @@ static const struct prefix v6_prefixes[] = {
 static bool prefix_match(const uint8_t *a, const struct prefix *p)
 {
 	unsigned full = p->len / 8, rest = p->len % 8;
+	unsigned first = p->len >= 8 ? 0xffu : 0xffu << (8 - p->len);
 
+	/* The first byte rules out nearly every prefix: look at it before
+	 * the call (each answer's addresses go through every prefix). */
+	if (((a[0] ^ p->bytes[0]) & first & 0xffu) != 0)
+		return false;
 	if (memcmp(a, p->bytes, full) != 0)
 		return false;
 	if (rest == 0)
@@ -100,12 +105,14 @@ const char *addrfilter_class_name(enum addr_class c)
 /* The Private Link zones of Key Vault and Managed HSM (ENDPOINTS.md).
  * Entra's public chain passes through ak.privatelink.msidentity.com: a
  * "privatelink." label alone proves nothing. */
-static const char *const privatelink_zones[] = {
-	"privatelink.vaultcore.azure.net",
-	"privatelink.vaultcore.usgovcloudapi.net",
-	"privatelink.vaultcore.azure.cn",
-	"privatelink.managedhsm.azure.net",
+#define ZONE(z)	{ z, sizeof(z) - 1 }
+static const struct { const char *name; size_t len; } privatelink_zones[] = {
+	ZONE("privatelink.vaultcore.azure.net"),
+	ZONE("privatelink.vaultcore.usgovcloudapi.net"),
+	ZONE("privatelink.vaultcore.azure.cn"),
+	ZONE("privatelink.managedhsm.azure.net"),
 };
+#undef ZONE
 
 bool addrfilter_privatelink_zone(const char *name)
 {
@@ -115,8 +122,8 @@ bool addrfilter_privatelink_zone(const char *name)
 	if (len && name[len - 1] == '.')
 		len--;
 	for (i = 0; i < sizeof(privatelink_zones) / sizeof(privatelink_zones[0]); i++) {
-		const char *z = privatelink_zones[i];
-		size_t lz = strlen(z);
+		const char *z = privatelink_zones[i].name;
+		size_t lz = privatelink_zones[i].len;
 
 		if (len < lz + 2 || name[len - lz - 1] != '.')
 			continue;

@@ -191,6 +191,36 @@ static void merge_duplicates(struct endpoint_list *l)
 	l->n = w;
 }
 
+/* FNV-1a: names differ in their first label, which it mixes well. */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* An agent looks names up for every record line, element and answer
+ * (40k lookups in a 10k-host cold sync); bisection walked 14 names
+ * scattered over the heap each time. Open addressing on 4-byte slots,
+ * at most two thirds full: 64 KiB at 10k hosts. */
+static void index_names(struct endpoint_list *l)
+{
+	size_t size = 16, i, s;
+
+	while (size < l->n + l->n / 2)
+		size *= 2;
+	l->slot = xcalloc(size, sizeof(*l->slot));
+	l->slot_mask = size - 1;
+	for (i = 0; i < l->n; i++) {
+		for (s = name_hash(l->v[i].name) & l->slot_mask; l->slot[s];
+		     s = (s + 1) & l->slot_mask)
+			;
+		l->slot[s] = (uint32_t)(i + 1);
+	}
+}
+
 void catalogue_build(const struct config *cfg, struct endpoint_list *list)
 {
 	size_t i;
@@ -203,6 +233,7 @@ void catalogue_build(const struct config *cfg, struct endpoint_list *list)
 	for (i = 0; i < cfg->n_hosts; i++)
 		add(list, cfg->hosts[i].name, cfg->hosts[i].port, "host");
 	merge_duplicates(list);
+	index_names(list);
 }
 
 void catalogue_free(struct endpoint_list *list)
@@ -212,6 +243,7 @@ void catalogue_free(struct endpoint_list *list)
 	for (i = 0; i < list->n; i++)
 		free(list->v[i].name);
 	free(list->v);
+	free(list->slot);
 	memset(list, 0, sizeof(*list));
 }
 
@@ -219,7 +251,15 @@ long catalogue_find(const struct endpoint_list *list, const char *name)
 {
 	struct endpoint key = { .name = (char *)name };
 	const struct endpoint *e;
+	size_t s;
 
+	if (list->slot) {
+		for (s = name_hash(name) & list->slot_mask; list->slot[s];
+		     s = (s + 1) & list->slot_mask)
+			if (strcmp(list->v[list->slot[s] - 1].name, name) == 0)
+				return (long)list->slot[s] - 1;
+		return -1;
+	}
 	if (list->n == 0)
 		return -1;
 	e = bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_endpoint);

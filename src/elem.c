@@ -119,23 +119,44 @@ int elem_key_cmp(const struct elem *a, const struct elem *b)
 	return addr_cmp(&a->hi, &b->hi);
 }
 
-/* A stable merge sort (qsort is not stable): among equal keys the element
- * pushed first keeps its place, so its comment is the one that stays. */
+#define SORT_RUN	8	/* runs this short are sorted by insertion */
+
+/* Stable (qsort is not): among equal keys the element pushed first keeps
+ * its place, so its comment is the one that stays. */
+static void insertion_sort(struct elem *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct elem e = v[i];
+
+		for (j = i; j > 0 && elem_key_cmp(&e, &v[j - 1]) < 0; j--)
+			v[j] = v[j - 1];
+		v[j] = e;
+	}
+}
+
+/* A stable merge sort. Halves already in order are left as they are, so
+ * a list read back in order (the state file's record, a kernel dump)
+ * costs one comparison per element. Only the left half is copied out:
+ * the merge writes behind the right half's read position. */
 static void merge_sort(struct elem *v, struct elem *tmp, size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
 
-	if (n < 2)
+	if (n <= SORT_RUN) {
+		insertion_sort(v, n);
 		return;
+	}
 	merge_sort(v, tmp, mid);
 	merge_sort(v + mid, tmp, n - mid);
+	if (elem_key_cmp(&v[mid], &v[mid - 1]) >= 0)
+		return;
+	memcpy(tmp, v, mid * sizeof(*v));
 	while (i < mid && j < n)
-		tmp[k++] = elem_key_cmp(&v[j], &v[i]) < 0 ? v[j++] : v[i++];
+		v[k++] = elem_key_cmp(&v[j], &tmp[i]) < 0 ? v[j++] : tmp[i++];
 	while (i < mid)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof(*v));
+		v[k++] = tmp[i++];
 }
 
 void elem_list_sort(struct elem_list *l)
@@ -144,7 +165,7 @@ void elem_list_sort(struct elem_list *l)
 
 	if (l->n < 2)
 		return;
-	tmp = xreallocarray(NULL, l->n, sizeof(*tmp));
+	tmp = xreallocarray(NULL, l->n / 2 + 1, sizeof(*tmp));
 	merge_sort(l->v, tmp, l->n);
 	free(tmp);
 }

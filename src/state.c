@@ -54,6 +54,7 @@
 #define STATE_MAGIC_V1	"# kvfence state v1"
 #define STATE_MAGIC_ANY	"# kvfence state v"
 #define STATE_RANGES_RECORDED	"# ranges recorded"
+#define STATE_READ_BUF		65536
 /* The longest valid line: an elem line of a 127-character name, or a set
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
@@ -263,6 +264,41 @@ static void note_time(struct loader *l, int64_t t)
 		l->saved = t;
 }
 
+/* Words apart by spaces and tabs, as strtok_r(line, " \t") would give
+ * them, at a third of its cost over a 10k-host file. */
+static int split(char *line, char **w)
+{
+	char *p = line;
+	int n = 0;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return n;
+		if (n == STATE_WORDS_MAX)
+			return -1;
+		w[n++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (!*p)
+			return n;
+		*p++ = '\0';
+	}
+}
+
+/* A name of the configuration was checked when it was read; any other
+ * name is checked here. Its index in eps, or -1. */
+static int check_name(struct loader *l, const char *name, long *host)
+{
+	const char *why;
+
+	*host = catalogue_find(l->eps, name);
+	if (*host < 0 && (why = config_check_hostname(name)))
+		return lerr(l, "host name \"%.128s\" %s", name, why);
+	return 0;
+}
+
 /* v2: host NAME ttl T answer T a ST aaaa ST privatelink yes|no */
 static int load_host_v2(struct loader *l, char **w, int n, struct host_state *h)
 {
@@ -282,22 +318,22 @@ static int load_host(struct loader *l, char **w, int n)
 {
 	struct host_state scratch = { 0 }, *h = &scratch;
 	int64_t ttl, answer;
-	const char *why;
+	long host;
 	int r;
 
 	if (n < 6 || strcmp(w[2], "ttl") != 0 || strcmp(w[4], "answer") != 0 ||
 	    (l->version == 1 && n != 6))
 		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME%s\"",
 			    l->version == 1 ? "" : " a STATUS aaaa STATUS privatelink yes|no");
-	if ((why = config_check_hostname(w[1])))
-		return lerr(l, "host name \"%.128s\" %s", w[1], why);
+	if ((r = check_name(l, w[1], &host)) < 0)
+		return r;
 	if (parse_i64(w[3], UINT32_MAX, &ttl) < 0)
 		return lerr(l, "bad ttl \"%.32s\"", w[3]);
 	if (parse_i64(w[5], INT64_MAX, &answer) < 0)
 		return lerr(l, "bad answer time \"%.32s\"", w[5]);
 	l->in_host = true;
 	l->set = NULL;
-	l->host = l->hosts_wanted ? catalogue_find(l->eps, w[1]) : -1;
+	l->host = l->hosts_wanted ? host : -1;
 	if (l->host >= 0)
 		h = &l->tmp[l->host].h;
 	if (l->version == 2 && (r = load_host_v2(l, w, n, h)) < 0)
@@ -378,8 +414,8 @@ static int load_elem(struct loader *l, char **w, int n)
 {
 	struct elem el = { 0 };
 	int64_t port;
-	const char *why;
 	long h;
+	int r;
 
 	if (!l->set)
 		return lerr(l, "element before any set line");
@@ -391,13 +427,12 @@ static int load_elem(struct loader *l, char **w, int n)
 		return lerr(l, "bad address \"%.64s\"", w[1]);
 	if (parse_i64(w[2], 65535, &port) < 0)
 		return lerr(l, "bad port \"%.32s\"", w[2]);
-	if ((why = config_check_hostname(w[3])))
-		return lerr(l, "host name \"%.128s\" %s", w[3], why);
+	if ((r = check_name(l, w[3], &h)) < 0)
+		return r;
 	el.port = (uint16_t)port;
 	el.owned = true;
 	/* A configured host's name lives in eps, which outlives the record:
 	 * one string per element would cost a 10k-host agent 10k copies. */
-	h = catalogue_find(l->eps, w[3]);
 	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, w[3]);
 	elem_list_push(&l->set->elems, &el);
 	return 0;
@@ -411,6 +446,8 @@ static int load_range(struct loader *l, char **w, int n)
 	const char *why;
 	int i;
 
+	if (l->version == 1)
+		return lerr(l, "unknown record \"range\"");
 	if (!l->set || !l->set->ranges)
 		return lerr(l, "range outside a range set");
 	if (n < 4)
@@ -439,18 +476,7 @@ static int load_saved(struct loader *l, char **w, int n)
 	return 0;
 }
 
-static int split(char *line, char **w)
-{
-	char *save = NULL, *tok;
-	int n = 0;
 
-	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (n == STATE_WORDS_MAX)
-			return -1;
-		w[n++] = tok;
-	}
-	return n;
-}
 
 static int load_magic(struct loader *l, const char *line)
 {
@@ -467,14 +493,31 @@ static int load_magic(struct loader *l, const char *line)
 	return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 }
 
+static int load_end(struct loader *l, char **w, int n)
+{
+	l->ended = true;
+	return n == 1 ? 0 : lerr(l, "expected \"end\"");
+}
+
+static const struct {
+	const char *word;
+	int (*load)(struct loader *, char **, int);
+} records[] = {
+	{ "addr", load_addr }, { "elem", load_elem }, { "host", load_host },
+	{ "range", load_range }, { "set", load_set }, { "saved", load_saved },
+	{ "end", load_end },
+};
+
 static int load_line(struct loader *l, char *line)
 {
 	char *w[STATE_WORDS_MAX];
+	size_t i;
 	int n;
 
 	if (l->line == 1)
 		return load_magic(l, line);
-	if (l->version >= 2 && !l->ended && strcmp(line, STATE_RANGES_RECORDED) == 0) {
+	if (l->version >= 2 && !l->ended && line[0] == '#' &&
+	    strcmp(line, STATE_RANGES_RECORDED) == 0) {
 		l->rec.ranges_recorded = true;
 		return 0;
 	}
@@ -485,22 +528,10 @@ static int load_line(struct loader *l, char *line)
 		return 0;
 	if (l->ended)
 		return lerr(l, "data after the end record");
-	if (strcmp(w[0], "host") == 0)
-		return load_host(l, w, n);
-	if (strcmp(w[0], "addr") == 0)
-		return load_addr(l, w, n);
-	if (strcmp(w[0], "set") == 0)
-		return load_set(l, w, n);
-	if (strcmp(w[0], "elem") == 0)
-		return load_elem(l, w, n);
-	if (strcmp(w[0], "range") == 0 && l->version >= 2)
-		return load_range(l, w, n);
-	if (strcmp(w[0], "saved") == 0)
-		return load_saved(l, w, n);
-	if (strcmp(w[0], "end") == 0) {
-		l->ended = true;
-		return n == 1 ? 0 : lerr(l, "expected \"end\"");
-	}
+	/* 50k lines at 10k hosts: the first letter spares most strcmp. */
+	for (i = 0; i < sizeof(records) / sizeof(records[0]); i++)
+		if (w[0][0] == records[i].word[0] && strcmp(w[0], records[i].word) == 0)
+			return records[i].load(l, w, n);
 	return lerr(l, "unknown record \"%.32s\"", w[0]);
 }
 
@@ -656,6 +687,8 @@ static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
 		fclose(f);
 		return -EINVAL;
 	}
+	/* 2.5 MiB at 10k hosts: 40 reads instead of 640. */
+	setvbuf(f, NULL, _IOFBF, STATE_READ_BUF);
 	*out = f;
 	return 0;
 }

@@ -122,11 +122,47 @@ static void a_short_buffer_or_no_family_gives_a_question_mark(void)
 	is_str(addr_format(&a, small, sizeof(small)), "?", "no family: ?");
 }
 
+/* addr_parse takes a dotted quad exactly when inet_pton does, with the
+ * same bytes: random strings of digits and dots, and the edges. */
+static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
+{
+	static const char *const edge[] = {
+		"0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3.04", "01.2.3.4",
+		"1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1.2.3.999",
+		"1.2.3.2555", "", "1.2.3.4 ", "1.2.3.-4", "0.0.0.00", "192.0.2.1",
+	};
+	char s[24];
+	int bad = 0, i, j, len;
+
+	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 300000; i++) {
+		struct kvf_addr got;
+		uint8_t want[16];
+		int ok_want, ok_got;
+
+		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
+			snprintf(s, sizeof(s), "%s", edge[i]);
+		} else {
+			len = 1 + (int)(next() % 16);
+			for (j = 0; j < len; j++)
+				s[j] = next() % 4 == 0 ? '.' : (char)('0' + next() % (next() % 2 ? 3 : 10));
+			s[len] = '\0';
+		}
+		ok_want = inet_pton(AF_INET, s, want) == 1;
+		ok_got = addr_parse(s, &got) == 0 && got.family == AF_INET;
+		if (ok_want != ok_got || (ok_want && memcmp(got.bytes, want, 4) != 0)) {
+			if (!bad++)
+				printf("# \"%s\": inet_pton %d, addr_parse %d\n", s, ok_want, ok_got);
+		}
+	}
+	is_int(bad, 0, "addr_parse and inet_pton agree on 300k strings of digits and dots");
+}
+
 int main(void)
 {
 	ipv4_is_formatted_as_inet_ntop_does();
 	ipv6_every_zero_run_shape_as_inet_ntop_does();
 	ipv6_random_and_special_addresses_as_inet_ntop_does();
 	a_short_buffer_or_no_family_gives_a_question_mark();
+	ipv4_text_is_taken_exactly_as_inet_pton_takes_it();
 	return done_testing();
 }

@@ -40,6 +40,28 @@ static void test_each_address_falls_in_its_class(void)
 		{ "fc00::1", ADDR_PRIVATE },
 		{ "::ffff:192.0.2.1", ADDR_MAPPED }, { "::192.0.2.1", ADDR_MAPPED },
 		{ "64:ff9b::192.0.2.1", ADDR_MAPPED }, { "2002:c000:201::1", ADDR_MAPPED },
+		/* Each range's first and last address, and its neighbours. */
+		{ "0.255.255.255", ADDR_RESERVED }, { "1.0.0.0", ADDR_PUBLIC },
+		{ "9.255.255.255", ADDR_PUBLIC }, { "10.0.0.0", ADDR_PRIVATE },
+		{ "10.255.255.255", ADDR_PRIVATE }, { "11.0.0.0", ADDR_PUBLIC },
+		{ "100.63.255.255", ADDR_PUBLIC }, { "100.127.255.255", ADDR_PRIVATE },
+		{ "126.255.255.255", ADDR_PUBLIC }, { "128.0.0.0", ADDR_PUBLIC },
+		{ "169.253.255.255", ADDR_PUBLIC }, { "169.255.0.0", ADDR_PUBLIC },
+		{ "172.15.255.255", ADDR_PUBLIC }, { "191.255.255.255", ADDR_PUBLIC },
+		{ "192.0.0.0", ADDR_RESERVED }, { "192.0.1.0", ADDR_PUBLIC },
+		{ "192.167.255.255", ADDR_PUBLIC }, { "192.169.0.0", ADDR_PUBLIC },
+		{ "198.17.255.255", ADDR_PUBLIC }, { "198.19.255.255", ADDR_RESERVED },
+		{ "198.20.0.0", ADDR_PUBLIC }, { "223.255.255.255", ADDR_PUBLIC },
+		{ "224.0.0.0", ADDR_MULTICAST }, { "239.255.255.255", ADDR_MULTICAST },
+		{ "255.255.255.254", ADDR_RESERVED },
+		{ "1fff:ffff::1", ADDR_RESERVED }, { "2000::1", ADDR_PUBLIC },
+		{ "2001::1", ADDR_MAPPED }, { "2001:1::1", ADDR_PUBLIC },
+		{ "2003::1", ADDR_PUBLIC }, { "3fff:ffff::1", ADDR_PUBLIC },
+		{ "fbff::1", ADDR_RESERVED }, { "fdff:ffff::1", ADDR_PRIVATE },
+		{ "fe00::1", ADDR_RESERVED }, { "febf::1", ADDR_LINKLOCAL },
+		{ "fe7f::1", ADDR_RESERVED }, { "feff::1", ADDR_RESERVED },
+		{ "100::ffff:1", ADDR_RESERVED }, { "100:0:0:1::1", ADDR_RESERVED },
+		{ "64:ff9b::1:0:0", ADDR_RESERVED }, { "::2", ADDR_MAPPED },
 	};
 	size_t i;
 

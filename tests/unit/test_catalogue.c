@@ -250,6 +250,42 @@ static void test_private_marks_only_the_vaults_of_its_line(void)
 	config_free(&cfg);
 }
 
+/* The name index finds each of thousands of names at its place, and no
+ * name it does not hold: not a prefix, a suffix or a near miss. */
+static void every_name_is_found_at_its_index_and_no_other_name(void)
+{
+	struct endpoint_list eps, plain;
+	struct config cfg;
+	size_t len = 0, i, wrong = 0, n = 3000;
+	char *text = malloc(n * 64), name[96];
+
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "host h%zu.example.net 443\n", i * 7919 % 100003);
+	build(text, &cfg, &eps);
+	ok(eps.slot != NULL, "catalogue_build indexes the names");
+	for (i = 0; i < eps.n; i++)
+		wrong += catalogue_find(&eps, eps.v[i].name) != (long)i;
+	is_int(wrong, 0, "each of %zu names is found at its index", eps.n);
+	plain = eps;
+	plain.slot = NULL;
+	for (i = 0; i < eps.n; i++)
+		wrong += catalogue_find(&plain, eps.v[i].name) != (long)i;
+	is_int(wrong, 0, "and by bisection without the index");
+	for (i = 0; i < n; i++) {
+		sprintf(name, "h%zu.example.ne", i * 7919 % 100003);
+		wrong += catalogue_find(&eps, name) >= 0;
+		sprintf(name, "h%zu.example.net.", i * 7919 % 100003);
+		wrong += catalogue_find(&eps, name) >= 0;
+		sprintf(name, "xh%zu.example.net", i * 7919 % 100003);
+		wrong += catalogue_find(&eps, name) >= 0;
+	}
+	wrong += catalogue_find(&eps, "") >= 0;
+	is_int(wrong, 0, "no near miss is found");
+	catalogue_free(&eps);
+	config_free(&cfg);
+	free(text);
+}
+
 int main(void)
 {
 	test_each_cloud_has_its_own_hosts();
@@ -258,5 +294,6 @@ int main(void)
 	test_sovereign_clouds_sign_in_through_their_own_hosts();
 	test_check_names_each_host_left_out_and_why();
 	test_private_marks_only_the_vaults_of_its_line();
+	every_name_is_found_at_its_index_and_no_other_name();
 	return done_testing();
 }
