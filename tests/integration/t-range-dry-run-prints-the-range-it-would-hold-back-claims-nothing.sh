@@ -9,16 +9,8 @@
 
 tags=$KVF_TMP/tags
 tags_beside_admin_range "$tags"
-zone=$KVF_TMP/root.zone
-zone_begin "$zone" 300
-zone_addrs contoso-prod.vault.azure.net 300 192.0.2.10
-dns_start "$zone"
+kvf_vault_with_tags "$tags" AzureKeyVault
 conf=$KVF_TMP/kvfence.conf
-{
-	printf 'vault contoso-prod\nendpoints vault\n'
-	printf 'service-tags %s/ServiceTags_Public_*.json AzureKeyVault\n' "$tags"
-	kvf_conf_base
-} > "$conf"
 
 before=$(nft list ruleset)
 kvf_run dry -c "$conf" sync --dry-run

@@ -11,17 +11,8 @@
 
 tags=$KVF_TMP/tags
 tags_beside_admin_range "$tags"
-zone=$KVF_TMP/root.zone
-zone_begin "$zone" 1
-zone_addrs contoso-prod.vault.azure.net 1 192.0.2.10
-dns_start "$zone"
-conf=$KVF_TMP/kvfence.conf
-{
-	printf 'vault contoso-prod\nendpoints vault\nrefresh-min 1s\nrefresh-max 2s\n'
-	printf 'service-tags %s/ServiceTags_Public_*.json AzureKeyVault\n' "$tags"
-	kvf_conf_base
-	printf 'metrics-file %s/metrics.prom\n' "$KVF_TMP"
-} | grep -v '^metrics-file none$' > "$conf"
+kvf_vault_with_tags "$tags" AzureKeyVault "metrics-file $KVF_TMP/metrics.prom"
+zone=$KVF_TMP/root.zone conf=$KVF_TMP/kvfence.conf
 
 kvf_agent_start -c "$conf"
 has4() { set_elems inet filter kvfence4 2>/dev/null | grep -qF "$1 . 443 "; }

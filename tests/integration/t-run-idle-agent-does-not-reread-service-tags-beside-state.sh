@@ -9,18 +9,8 @@
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent -- "$@"
 
 lib=$KVF_TMP/var/lib/kvfence
-mkdir -p "$lib"
-cp "$TESTDIR/data/service-tags/ServiceTags_Public_20990101.json" "$lib/" || hard_error "cp"
-zone=$KVF_TMP/root.zone
-zone_begin "$zone" 1
-zone_addrs contoso-prod.vault.azure.net 1 192.0.2.10
-dns_start "$zone"
+kvf_vault_with_tags "$lib" AzureKeyVault.EastUS "state-file $lib/state"
 conf=$KVF_TMP/kvfence.conf
-{
-	printf 'vault contoso-prod\nendpoints vault\nrefresh-min 1s\nrefresh-max 2s\n'
-	printf 'service-tags %s/ServiceTags_Public_*.json AzureKeyVault.EastUS\n' "$lib"
-	kvf_conf_base | sed "s|^state-file .*|state-file $lib/state|"
-} > "$conf"
 kvf_agent_start -c "$conf"
 loads() { grep -c 'service tags: ' "$KVF_TMP/agent.err"; }
 wait_until 10 eval '[ "$(loads)" -ge 1 ]' || fail "the tags were never loaded"

@@ -412,13 +412,49 @@ dns_query() {
 
 # The lines every test config needs: the namespace's DNS server and files
 # inside the test's directory (never /var/lib or /run of the host).
+# kvf_conf_base [LINE...]: each LINE (such as "metrics-file $KVF_TMP/m.prom")
+# comes in place of the base line with the same keyword.
 kvf_conf_base() {
-	cat <<-EOF
+	local line keys=" "
+	for line in "$@"; do
+		keys+="${line%% *} "
+	done
+	while read -r line; do
+		case $keys in
+		*" ${line%% *} "*) ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <<-EOF
 	resolver 127.0.0.1
 	state-file $KVF_TMP/state
 	status-file $KVF_TMP/status.json
 	metrics-file none
 	EOF
+	[ $# -eq 0 ] || printf '%s\n' "$@"
+}
+
+# kvf_vault_with_tags DIR TAG [LINE...]: one vault plus a Service Tags
+# file. The DNS server runs and serves contoso-prod.vault.azure.net,
+# 192.0.2.10 with TTL 1, from the zone file $KVF_TMP/root.zone (for a later
+# zone_begin); DIR holds the shipped ServiceTags_Public_20990101.json
+# unless the test wrote a ServiceTags_Public_*.json there first; and
+# $KVF_TMP/kvfence.conf asks for that vault refreshed every 1 to 2 s, the
+# tag TAG of DIR's files and kvf_conf_base LINE...
+kvf_vault_with_tags() {
+	local dir=$1 tag=$2
+	shift 2
+	mkdir -p "$dir" || hard_error "mkdir $dir"
+	compgen -G "$dir/ServiceTags_Public_*.json" >/dev/null ||
+		cp "$TESTDIR/data/service-tags/ServiceTags_Public_20990101.json" "$dir/" ||
+		hard_error "cannot copy the Service Tags file into $dir"
+	zone_begin "$KVF_TMP/root.zone" 1
+	zone_addrs contoso-prod.vault.azure.net 1 192.0.2.10
+	dns_start "$KVF_TMP/root.zone"
+	{
+		printf 'vault contoso-prod\nendpoints vault\nrefresh-min 1s\nrefresh-max 2s\n'
+		printf 'service-tags %s/ServiceTags_Public_*.json %s\n' "$dir" "$tag"
+		kvf_conf_base "$@"
+	} > "$KVF_TMP/kvfence.conf" || hard_error "cannot write kvfence.conf"
 }
 
 # kvf_run NAME ARGS...: run kvfence, stdout to $KVF_TMP/NAME.out, stderr to

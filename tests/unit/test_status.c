@@ -43,16 +43,28 @@ static void hold(struct host_state *h, const char *addr, int64_t seen, bool curr
 	desired_hold(h, &a, seen, current);
 }
 
-static void fill(struct engine *e, struct host_state *hs, struct engine_host *pl,
-		 struct kvf_addr *refused)
+/* The three hosts both tests write: one of everything status.c prints. */
+struct fixture {
+	struct engine e;
+	struct host_state hs[3];
+	struct engine_host pl[3];
+	struct kvf_addr refused[2];
+	int64_t next[3];
+	struct status_summary sum;
+};
+
+/* Fill f and write it to status.json (one assertion). */
+static void write_fixture(struct fixture *f)
 {
-	memset(e, 0, sizeof(*e));
+	struct engine *e = &f->e;
+	struct host_state *hs = f->hs;
+	struct engine_host *pl = f->pl;
+
+	memset(f, 0, sizeof(*f));
 	e->eps.v = ep_v;
 	e->eps.n = e->eps.cap = 3;
 	e->hs = hs;
 	e->hosts = pl;
-	memset(pl, 0, 3 * sizeof(*pl));
-	memset(hs, 0, 3 * sizeof(*hs));
 	hold(&hs[0], "192.0.2.1", CLOCK - 10, true);
 	hold(&hs[0], "2001:db8::1", CLOCK - 700, false);
 	hs[0].ttl = 300;
@@ -63,9 +75,9 @@ static void fill(struct engine *e, struct host_state *hs, struct engine_host *pl
 	hs[1].last_answer = CLOCK - 5;
 	hs[1].last4 = RES_OK;
 	hs[1].last6 = RES_NODATA;
-	refused[0] = A("203.0.113.9");
-	refused[1] = A("2001:db8:ffff::9");
-	pl[1].pl_public.v = refused;
+	f->refused[0] = A("203.0.113.9");
+	f->refused[1] = A("2001:db8:ffff::9");
+	pl[1].pl_public.v = f->refused;
 	pl[1].pl_public.n = 2;
 	/* Failing since long ago, holding an address seen before the
 	 * clock's start (wall 0, not negative). */
@@ -74,6 +86,20 @@ static void fill(struct engine *e, struct host_state *hs, struct engine_host *pl
 	hs[2].last6 = RES_SERVFAIL;
 	hs[2].failures = 3;
 	hs[2].failing_since = CLOCK - 90;
+	f->next[0] = NOW + 290;
+	f->next[1] = NOW + 55;
+	f->next[2] = NOW + 240;
+	f->sum = (struct status_summary){ .now = NOW, .clock = CLOCK, .started = NOW - 3600,
+					  .next_refresh = f->next };
+	is_int(status_write_json(path, e, &f->sum), 0, "status.json written");
+}
+
+static void free_fixture(struct fixture *f)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		host_state_free(&f->hs[i]);
 }
 
 static char *slurp(const char *p)
@@ -90,18 +116,11 @@ static char *slurp(const char *p)
 
 static void each_host_is_written_in_the_bytes_jansson_writes(void)
 {
-	struct host_state hs[3];
-	struct engine_host pl[3];
-	struct kvf_addr refused[2];
-	int64_t next[3] = { NOW + 290, NOW + 55, NOW + 240 };
-	struct status_summary sum = { .now = NOW, .clock = CLOCK, .started = NOW - 3600,
-				      .next_refresh = next };
-	struct engine e;
+	struct fixture f;
 	char *text, *line, *save = NULL;
-	int n = 0, i;
+	int n = 0;
 
-	fill(&e, hs, pl, refused);
-	is_int(status_write_json(path, &e, &sum), 0, "status.json written");
+	write_fixture(&f);
 	text = slurp(path);
 	/* Line 1 is the head, then one host a line, then "]}". */
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -123,25 +142,16 @@ static void each_host_is_written_in_the_bytes_jansson_writes(void)
 	}
 	is_int(n - 1, 3, "three host lines");
 	free(text);
-	for (i = 0; i < 3; i++)
-		host_state_free(&hs[i]);
+	free_fixture(&f);
 }
 
 static void the_values_read_back_as_written(void)
 {
-	struct host_state hs[3];
-	struct engine_host pl[3];
-	struct kvf_addr refused[2];
-	int64_t next[3] = { NOW + 290, NOW + 55, NOW + 240 };
-	struct status_summary sum = { .now = NOW, .clock = CLOCK, .started = NOW - 3600,
-				      .next_refresh = next };
-	struct engine e;
+	struct fixture f;
 	json_error_t err;
 	json_t *root, *h;
-	int i;
 
-	fill(&e, hs, pl, refused);
-	is_int(status_write_json(path, &e, &sum), 0, "status.json written");
+	write_fixture(&f);
 	root = json_load_file(path, 0, &err);
 	ok(root != NULL, "the whole file is JSON");
 	h = json_object_get(root, "hosts");
@@ -174,8 +184,7 @@ static void the_values_read_back_as_written(void)
 	is_int(json_integer_value(json_object_get(json_array_get(h, 1), "next_refresh_unix")),
 	       NOW + 55, "next refresh");
 	json_decref(root);
-	for (i = 0; i < 3; i++)
-		host_state_free(&hs[i]);
+	free_fixture(&f);
 }
 
 int main(void)
