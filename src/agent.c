@@ -1592,7 +1592,10 @@ static void on_answer_once(struct agent *a, size_t i, const struct host_result *
 		log_warnx("host %s: does not exist (NXDOMAIN)", host);
 	engine_apply_result(&a->e, i, res, a->once_now);
 	a->dirty = true;
-	kick_batch(a);
+	/* The batch waits for the last host (on_batch); a resolver turn
+	 * kicks it too (on_resolver_fd), for what ends without an answer. */
+	if (a->once_answered >= a->n_hosts)
+		kick_batch(a);
 }
 
 /* Every host answered (or failed): one reconcile, unless no host could

@@ -176,7 +176,10 @@ const char *config_check_hostname(const char *name)
 			label = 0;
 			continue;
 		}
-		if (!isalnum(c) && c != '-' && c != '_')
+		/* ASCII by hand, as isalnum is in the C locale kvfence
+		 * keeps, without a call per character. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return "may contain only letters, digits, hyphens, underscores and dots";
 		if (label == 0 && c == '-')
 			return "has a label starting with a hyphen";
