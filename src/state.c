@@ -35,6 +35,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/netfilter.h>
 
 #include "config.h"
@@ -535,40 +537,80 @@ static int load_line(struct loader *l, char *line)
 	return lerr(l, "unknown record \"%.32s\"", w[0]);
 }
 
-/* Read one line into buf without its newline. 1: a line; 0: end of
- * file; <0: error (a line too long, or the last one cut short). The
- * first line is judged by its start before anything else: a file that
- * is not a state file at all says so, not that it was cut short. */
-static int read_line(struct loader *l, FILE *f, char *buf, size_t len)
-{
-	size_t n;
+/* The file in STATE_READ_BUF pieces; lines are cut in place. */
+struct lines {
+	int fd;
+	char *buf;
+	size_t start, end;	/* what is read and not yet taken */
+	bool eof;
+};
 
-	if (!fgets(buf, (int)len, f))
-		return ferror(f) ? -EIO : 0;
+/* A line of the buffer, n bytes; nl: it ended with a newline. 1, or <0
+ * for a damaged line. The first line is judged by its start before
+ * anything else: a file that is not a state file at all says so, not
+ * that it was cut short. */
+static int take_line(struct loader *l, char *p, size_t n, bool nl)
+{
+	size_t magic = strlen(STATE_MAGIC_ANY);
+
 	l->line++;
-	if (l->line == 1 && strncmp(buf, STATE_MAGIC_ANY, strlen(STATE_MAGIC_ANY)) != 0)
+	if (l->line == 1 && (n < magic || memcmp(p, STATE_MAGIC_ANY, magic) != 0))
 		return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n') {
-		buf[n - 1] = '\0';
-		return 1;
-	}
-	if (n == len - 1)
+	if (n > STATE_LINE_MAX - 2)
 		return lerr(l, "line too long");
-	/* A NUL byte also ends fgets' count early: damage either way. */
-	return lerr(l, "truncated line");
+	/* A NUL byte is damage, as a last line without its newline. */
+	if (!nl || memchr(p, '\0', n))
+		return lerr(l, "truncated line");
+	p[n] = '\0';
+	return 1;
 }
 
-static int load_file(struct loader *l, FILE *f)
+/* The next line, without its newline, in *out. 1: a line; 0: end of
+ * file; <0: error (a line too long, or damaged, or a read error). */
+static int next_line(struct loader *l, struct lines *in, char **out)
 {
-	char buf[STATE_LINE_MAX];
+	for (;;) {
+		char *p = in->buf + in->start;
+		size_t avail = in->end - in->start;
+		char *nl = memchr(p, '\n', avail);
+		ssize_t r;
+
+		if (nl || in->eof || avail >= STATE_LINE_MAX - 1) {
+			size_t n = nl ? (size_t)(nl - p) : avail;
+			int ret;
+
+			if (!nl && n == 0)
+				return 0;
+			ret = take_line(l, p, n, nl != NULL);
+			in->start += n + 1;
+			*out = p;
+			return ret;
+		}
+		memmove(in->buf, p, avail);
+		in->start = 0;
+		in->end = avail;
+		do
+			r = read(in->fd, in->buf + in->end, STATE_READ_BUF - in->end);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			snprintf(l->err, l->errlen, "%s: %s", l->path, strerror(EIO));
+			return -EIO;
+		}
+		in->eof = r == 0;
+		in->end += (size_t)r;
+	}
+}
+
+static int load_file(struct loader *l, int fd)
+{
+	struct lines in = { .fd = fd, .buf = xmalloc(STATE_READ_BUF) };
+	char *line;
 	int r;
 
-	while ((r = read_line(l, f, buf, sizeof(buf))) > 0)
-		if ((r = load_line(l, buf)) < 0)
-			return r;
-	if (r == -EIO)
-		snprintf(l->err, l->errlen, "%s: %s", l->path, strerror(EIO));
+	while ((r = next_line(l, &in, &line)) > 0)
+		if ((r = load_line(l, line)) < 0)
+			break;
+	free(in.buf);
 	if (r < 0)
 		return r;
 	if (l->line == 0) {
@@ -668,33 +710,27 @@ void state_loaded_free(struct state_loaded *l)
 	state_record_free(&l->record);
 }
 
-static int open_regular(const char *path, FILE **out, char *err, size_t errlen)
+static int open_regular(const char *path, int *out, char *err, size_t errlen)
 {
 	struct stat st = { 0 };
-	FILE *f = fopen(path, "re");
-	int r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
-	if (!f) {
+	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	/* A directory opens, and fails only at the first read, as EISDIR
-	 * hidden behind stdio's EIO. */
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+	/* A directory opens, and fails only at the first read. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file (%s)", path,
 			 S_ISDIR(st.st_mode) ? "a directory" : "a special file");
-		fclose(f);
+		close(fd);
 		return -EINVAL;
 	}
-	/* 2.5 MiB at 10k hosts: 40 reads instead of 640. */
-	setvbuf(f, NULL, _IOFBF, STATE_READ_BUF);
-	*out = f;
+	*out = fd;
 	return 0;
 }
 
-/* Seeds go to a scratch copy first: a damaged file seeds nothing rather
- * than the half before the damage. */
 int state_load(const char *path, const struct endpoint_list *eps,
 	       struct host_state *hs, struct state_clock now, unsigned grace,
 	       struct state_loaded *out, char *err, size_t errlen)
@@ -703,16 +739,15 @@ int state_load(const char *path, const struct endpoint_list *eps,
 			    .hosts_wanted = hs != NULL };
 	int64_t elapsed;
 	size_t i;
-	FILE *f = NULL;
-	int r;
+	int fd = -1, r;
 
 	memset(out, 0, sizeof(*out));
-	r = open_regular(path, &f, err, errlen);
+	r = open_regular(path, &fd, err, errlen);
 	if (r < 0)
 		return r;
 	l.tmp = xcalloc(hs && eps->n ? eps->n : 1, sizeof(*l.tmp));
-	r = load_file(&l, f);
-	fclose(f);
+	r = load_file(&l, fd);
+	close(fd);
 	if (r == 0) {
 		elapsed = elapsed_since(&l, now, out->clock_note, sizeof(out->clock_note));
 		for (i = 0; hs && i < eps->n; i++)

@@ -535,6 +535,53 @@ static void test_a_damaged_range_record_is_refused(void)
 	}
 }
 
+/* The loader reads the file in pieces: lines cut across them, a file
+ * many times their size, and the longest line it takes (638 characters,
+ * as ever) against one character more. */
+static void lines_across_read_pieces_and_the_longest_line(void)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[KVF_ERRLEN] = "", line[700];
+	struct state_loaded sl;
+	size_t len = 0, cap = 600000, i;
+	char *text = malloc(cap);
+	int r;
+
+	len += (size_t)snprintf(text + len, cap - len, HDR);
+	for (i = 0; len < cap - 1000 && i < 8000; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"host other-%zu.example.com ttl %zu answer 1764399000\n"
+					"addr 192.0.2.%zu 1764399000 current\n", i, 60 + i % 7, 1 + i % 200);
+	len += (size_t)snprintf(text + len, cap - len, HOST "addr 198.51.100.%zu 1764399000 current\n"
+				"end\n", i % 200);
+	write_file(text, len);
+	r = state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err));
+	is_int(r, 0, "a %zu-byte file of %zu hosts loads: %s", len, i + 1, err);
+	snprintf(line, sizeof(line), "198.51.100.%zu", i % 200);
+	ok(r == 0 && hs[0].n_addrs == 1 && find(&hs[0], line) != NULL,
+	   "the last host's address, past %zu read pieces", len / 65536);
+	if (r == 0)
+		state_loaded_free(&sl);
+	free_all(hs);
+	for (i = 638; i <= 639; i++) {
+		memset(line, 'x', i);
+		memcpy(line, "# ", 2);
+		line[i] = '\0';
+		len = (size_t)snprintf(text, cap, HDR "%s\n" HOST "end\n", line);
+		write_file(text, len);
+		r = state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err));
+		if (i == 638)
+			is_int(r, 0, "a line of 638 characters is taken: %s", err);
+		else
+			ok(r == -EINVAL && strstr(err, ":2: line too long"),
+			   "a line of 639 is too long: %s", err);
+		if (r == 0)
+			state_loaded_free(&sl);
+		free_all(hs);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -558,6 +605,7 @@ int main(void)
 	test_a_file_from_before_range_records_records_no_range_set();
 	test_a_file_without_range_sets_says_it_records_ranges();
 	test_a_damaged_range_record_is_refused();
+	lines_across_read_pieces_and_the_longest_line();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
