@@ -150,6 +150,25 @@ static int cmp_addr(const void *a, const void *b)
 	return addr_cmp(a, b);
 }
 
+/* An answer holds a few addresses: insertion sort, without qsort's
+ * setup; a flood of them still goes to qsort. */
+static void sort_addrs(struct kvf_addr *v, size_t n)
+{
+	size_t i, j;
+
+	if (n > 16) {
+		qsort(v, n, sizeof(*v), cmp_addr);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		struct kvf_addr a = v[i];
+
+		for (j = i; j > 0 && addr_cmp(&a, &v[j - 1]) < 0; j--)
+			v[j] = v[j - 1];
+		v[j] = a;
+	}
+}
+
 static bool admissible(enum addr_class c, enum allow_private mode, bool via_pl)
 {
 	if (c == ADDR_PUBLIC)
@@ -190,18 +209,20 @@ void addrfilter_apply(const struct endpoint *ep, const struct host_result *res,
 
 	memset(out, 0, sizeof(*out));
 	out->addrs = xcalloc(res->n_addrs, sizeof(*out->addrs));
-	out->rejected = xcalloc(res->n_addrs, sizeof(*out->rejected));
 	for (i = 0; i < res->n_addrs; i++) {
 		enum addr_class c = addrfilter_classify(&res->addrs[i]);
 
 		if (admissible(c, mode, via_pl)) {
 			out->addrs[out->n_addrs++] = res->addrs[i];
-		} else {
-			out->rejected[out->n_rejected].addr = res->addrs[i];
-			out->rejected[out->n_rejected++].why = c;
+			continue;
 		}
+		/* Rejections are rare: their list is made at the first. */
+		if (!out->rejected)
+			out->rejected = xcalloc(res->n_addrs, sizeof(*out->rejected));
+		out->rejected[out->n_rejected].addr = res->addrs[i];
+		out->rejected[out->n_rejected++].why = c;
 	}
-	qsort(out->addrs, out->n_addrs, sizeof(*out->addrs), cmp_addr);
+	sort_addrs(out->addrs, out->n_addrs);
 	cap_per_family(out, max_addresses);
 }
 
