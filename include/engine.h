@@ -139,8 +139,9 @@ void engine_fini(struct engine *e);
  * Held addresses pass the new config's filter and cap. */
 void engine_adopt(struct engine *e, struct engine *old);
 
-/* Take the record read from the state file. */
-void engine_load_record(struct engine *e, const struct state_record *rec);
+/* Take the record state_load read against e->eps: its element lists
+ * move into the engine (rec is left with empty ones). */
+void engine_load_record(struct engine *e, struct state_record *rec);
 
 /* A state file without a record (version 1, before records): claim, in
  * the configured host sets, exactly the elements the file's hosts held:

@@ -137,13 +137,17 @@ static struct engine_set *add_orphan(struct engine *e, int family, const char *t
 
 /* A record entry of kind: of a configured set, or an orphan. NULL when
  * there is nothing to keep. */
+/* The record of a set, merged element by element; or, moved: src's
+ * comments are this engine's host names or in src's own strings (a
+ * record state_load read against e->eps), and the set has no record
+ * yet, so that the list is taken over whole. */
 static struct engine_set *take_record(struct engine *e, int family, const char *table,
 				      const char *name, enum engine_kind kind,
-				      const struct elem_list *src, bool created,
-				      bool table_created)
+				      struct elem_list *src, bool created,
+				      bool table_created, bool moved)
 {
 	struct engine_set *s = find_set(e, family, table, name);
-	size_t i;
+	size_t i, w = 0;
 
 	if (src->n == 0 && !created)
 		return s;
@@ -151,6 +155,17 @@ static struct engine_set *take_record(struct engine *e, int family, const char *
 		s = add_orphan(e, family, table, name, kind);
 	s->created |= created;
 	s->table_created |= table_created;
+	if (moved && s->record.n == 0 && s->record.n_strings == 0) {
+		elem_list_free(&s->record);
+		s->record = *src;
+		memset(src, 0, sizeof(*src));
+		for (i = 0; i < s->record.n; i++)
+			if (s->record.v[i].comment)
+				s->record.v[w++] = s->record.v[i];
+		s->record.n = w;
+		elem_list_sort_unique(&s->record);
+		return s;
+	}
 	elem_list_reserve(&s->record, s->record.n + src->n);
 	for (i = 0; i < src->n; i++) {
 		struct elem el = src->v[i];
@@ -172,7 +187,7 @@ static void claim_tagged_ranges(struct engine *e)
 		e->sets[k].claim_tagged = e->sets[k].kind == ENGINE_RANGES;
 }
 
-void engine_load_record(struct engine *e, const struct state_record *rec)
+void engine_load_record(struct engine *e, struct state_record *rec)
 {
 	struct engine_set *s;
 	size_t i;
@@ -182,11 +197,11 @@ void engine_load_record(struct engine *e, const struct state_record *rec)
 	if (!rec->ranges_recorded)
 		claim_tagged_ranges(e);
 	for (i = 0; i < rec->n; i++) {
-		const struct owned_set *o = &rec->v[i];
+		struct owned_set *o = &rec->v[i];
 
 		s = take_record(e, o->family, o->table, o->name,
 				o->ranges ? ENGINE_RANGES : ENGINE_ELEMS, &o->elems, o->created,
-				o->table_created);
+				o->table_created, true);
 		if (s && o->ranges)
 			s->claim_tagged = false;
 	}
@@ -267,7 +282,7 @@ size_t engine_record_views(const struct engine *e, struct state_set_view **out)
 static void adopt_record(struct engine *e, struct engine_set *o)
 {
 	struct engine_set *s = take_record(e, o->ref.family, o->ref.table, o->ref.name, o->kind,
-					   &o->record, o->created, o->table_created);
+					   &o->record, o->created, o->table_created, false);
 
 	/* A claim not made yet (the set was never read) stays to be made.
 	 * Ranges held back stay so, not logged anew for a reload. */
