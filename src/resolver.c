@@ -162,7 +162,6 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
 static void lookup_free(struct lookup *l)
 {
 	result_free(&l->res);
-	free(l->name);
 	free(l);
 }
 
@@ -316,10 +315,12 @@ static void pump(struct resolver *r)
 void resolver_resolve(struct resolver *r, const char *name,
 		      resolver_cb cb, void *arg, size_t idx)
 {
-	struct lookup *l = xcalloc(1, sizeof(*l));
+	size_t len = strlen(name) + 1;
+	/* The name lives in the same block, after the lookup. */
+	struct lookup *l = xcalloc(1, sizeof(*l) + len);
 
 	l->r = r;
-	l->name = xstrdup(name);
+	l->name = memcpy(l + 1, name, len);
 	l->cb = cb;
 	l->arg = arg;
 	l->idx = idx;
