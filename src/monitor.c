@@ -226,6 +226,17 @@ void monitor_ignore_portid(struct monitor *m, uint32_t portid)
 	m->own_portid = portid;
 }
 
+/* The kernel takes no option shorter than an int, even one it does not
+ * read: SO_DETACH_FILTER with a NULL value fails with EINVAL. */
+static void detach_filter(int fd)
+{
+	int unused = 0;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused)) < 0 &&
+	    errno != ENOENT)
+		log_warn("monitor: SO_DETACH_FILTER");
+}
+
 int monitor_watch(struct monitor *m, const struct setref *refs, size_t n)
 {
 	struct sock_filter *prog = xcalloc(BPF_MAXINSNS, sizeof(*prog));
@@ -235,7 +246,11 @@ int monitor_watch(struct monitor *m, const struct setref *refs, size_t n)
 
 	/* The kernel charges the program to net.core.optmem_max, 20 KiB
 	 * on Debian 12 (Linux 6.1), where 8 messages fit for one table:
-	 * unrolled over fewer messages, it fits. */
+	 * unrolled over fewer messages, it fits. A filter replaced in
+	 * place is charged beside the old one until the swap, which would
+	 * halve the count at every reload: the old one goes first (until
+	 * the new one is on, every change wakes kvfence, as on failure). */
+	detach_filter(fd);
 	do {
 		len = monfilter_build(refs, n, msgs, prog, BPF_MAXINSNS);
 		if (len < 0) {
@@ -247,9 +262,12 @@ int monitor_watch(struct monitor *m, const struct setref *refs, size_t n)
 		r = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0 ? -errno : 0;
 		msgs /= 2;
 	} while (r == -ENOMEM && msgs > 0);
+	if (r == 0)
+		log_debug("monitor: socket filter on, reading up to %zu messages a datagram",
+			  msgs * 2);
 	/* Fail open: a filter for other tables would hide changes to ours. */
-	if (r < 0 && setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0) < 0 && errno != ENOENT)
-		log_debug("monitor: SO_DETACH_FILTER: %s", strerror(errno));
+	if (r < 0)
+		detach_filter(fd);
 	free(prog);
 	return r;
 }
