@@ -62,8 +62,7 @@ conf=$KVF_TMP/kvfence.conf
 	echo "metrics-file none"
 } > "$conf"
 kvf_agent_start -c "$conf"
-# On failure, the agent's log.
-trap '[ -z "$KVF_AGENT_PID" ] || sed "s/^/  agent: /" "$KVF_TMP/agent.err" >&2; kvf_cleanup' EXIT
+kvf_agent_log_on_failure
 
 failed_once() { grep -q "host h.example.com: resolution failed" "$KVF_TMP/agent.err"; }
 wait_until 15 failed_once || fail "the host did not fail against the dead server"

@@ -30,8 +30,7 @@ write_conf() {
 }
 write_conf gone.example.com old.example.com
 kvf_agent_start -c "$conf"
-# On failure, the agent's log.
-trap '[ -z "$KVF_AGENT_PID" ] || sed "s/^/  agent: /" "$KVF_TMP/agent.err" >&2; kvf_cleanup' EXIT
+kvf_agent_log_on_failure
 has() { set_elems inet filter kvfence4 | grep -qxF "$1 . 443 comment \"$2\""; }
 wait_until 10 has 198.51.100.1 old.example.com || fail "the first host was not resolved"
 wait_until 10 has 198.51.100.3 gone.example.com || fail "the second host was not resolved"

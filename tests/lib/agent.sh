@@ -73,3 +73,17 @@ kvf_notify_listen() {
 		hard_error "the notify listener did not start"
 }
 kvf_notify_unlisten() { kvf_bg_stop "$KVF_NOTIFY_PID"; }
+
+# kvf_agent_log_on_failure: a test that exits failing (or in error) with
+# the agent still running copies the agent's log into its own first. The
+# exit status is the test's: the trap must not take that of its own
+# commands (a trap ending in `sed ...; kvf_cleanup` made every failure a
+# pass).
+kvf_agent_log_on_failure() {
+	trap 'kvf_rc=$?
+		if [ "$kvf_rc" -ne 0 ] && [ -n "$KVF_AGENT_PID" ]; then
+			tail -n 40 "$KVF_TMP/agent.err" | sed "s/^/  agent: /" >&2
+		fi
+		(exit "$kvf_rc")
+		kvf_cleanup' EXIT
+}
