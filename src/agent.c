@@ -357,7 +357,7 @@ static void on_answer(void *arg, size_t i, const struct host_result *res)
 
 /* The resolver's callback: the answer, then the next waiting host takes
  * its place at once (the resolver starts it when the callback returns),
- * so that RESOLVER_MAX_INFLIGHT stay in flight. */
+ * so that the resolver's pipeline stays full. */
 static void on_answered(void *arg, size_t i, const struct host_result *res)
 {
 	struct agent *a = arg;
@@ -367,10 +367,8 @@ static void on_answered(void *arg, size_t i, const struct host_result *res)
 		feed_resolver(a);
 }
 
-/* A host's timer: its query goes out (its timer stays disarmed until the
- * answer comes). */
 /* Due hosts wait here, in order, in their own records, while the
- * resolver has RESOLVER_MAX_INFLIGHT lookups: at a 10k-host start it
+ * resolver holds RESOLVER_MAX_INFLIGHT lookups: at a 10k-host start it
  * would otherwise hold 10k queued lookups, each with a copy of its name
  * (2 MiB, a tenth of the page faults of a cold sync). A waiting host is
  * in flight for everything else (its timer is disarmed). */
@@ -395,17 +393,24 @@ static size_t pending(const struct agent *a)
 	return a->n_waiting + (a->res ? resolver_pending(a->res) : 0);
 }
 
-static void on_host_due(void *arg)
+static void wait_for_resolver(struct agent *a, struct host_rec *hr)
 {
-	struct host_rec *hr = arg;
-	struct agent *a = hr->a;
-
 	if (a->wait_tail)
 		a->wait_tail->wait_next = hr;
 	else
 		a->wait_head = hr;
 	a->wait_tail = hr;
 	a->n_waiting++;
+}
+
+/* A host's timer: its query goes out (its timer stays disarmed until the
+ * answer comes). */
+static void on_host_due(void *arg)
+{
+	struct host_rec *hr = arg;
+	struct agent *a = hr->a;
+
+	wait_for_resolver(a, hr);
 	feed_resolver(a);
 	kick(a->t_resolver);
 }
@@ -940,11 +945,40 @@ static void watch_sets(struct agent *a)
 /* SIGHUP: a valid new config replaces the old; hosts both know keep what
  * they hold; dropped hosts' elements are removed; every host is resolved
  * again now. An invalid one changes nothing. */
+/* The hosts waiting for the resolver, by their index in the new
+ * engine ne (those it still has), in their order. */
+static size_t *waiting_in(const struct agent *a, const struct engine *ne, size_t *n)
+{
+	size_t *v = xcalloc(a->n_waiting + 1, sizeof(*v));
+	const struct host_rec *hr;
+	long i;
+
+	*n = 0;
+	for (hr = a->wait_head; hr; hr = hr->wait_next)
+		if ((i = catalogue_find(&ne->eps, a->e.eps.v[hr->i].name)) >= 0)
+			v[(*n)++] = (size_t)i;
+	return v;
+}
+
+/* After a reload, the hosts that were waiting wait again first, in their
+ * order, as queries in flight keep theirs (remap_host): a storm of
+ * reloads must not send the hosts asked last to the back every time. */
+static void wait_again(struct agent *a, const size_t *idx, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		loop_timer_cancel(a->hosts[idx[k]].due);
+		wait_for_resolver(a, &a->hosts[idx[k]]);
+	}
+}
+
 static void reload(struct agent *a)
 {
 	struct config ncfg;
 	struct engine ne;
 	char err[KVF_ERRLEN];
+	size_t *waiting, n_waiting;
 	if (config_parse_file(a->conf_path, &ncfg, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "reload: %s; keeping the running configuration", err);
 		return;
@@ -956,6 +990,7 @@ static void reload(struct agent *a)
 	}
 	engine_init(&ne, &ncfg, a->nft);
 	engine_adopt(&ne, &a->e);
+	waiting = waiting_in(a, &ne, &n_waiting);
 	engine_fini(&a->e);
 	config_free(&a->cfg);
 	/* The engine points into the config's strings, which move with it. */
@@ -966,6 +1001,8 @@ static void reload(struct agent *a)
 	/* Everything is resolved again, except what is already in flight. */
 	free_hosts(a);
 	alloc_hosts(a);
+	wait_again(a, waiting, n_waiting);
+	free(waiting);
 	resolver_remap(a->res, remap_host, a);
 	servicetags_free(&a->tags);
 	load_tags(a);
