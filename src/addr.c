@@ -34,10 +34,16 @@ static bool quad(const char *s, uint8_t *out)
 
 int addr_parse(const char *text, struct kvf_addr *out)
 {
+	uint8_t q[4];
+
 	memset(out, 0, sizeof(*out));
+	if (quad(text, q)) {
+		memcpy(out->bytes, q, sizeof(q));
+		out->family = AF_INET;
+		return 0;
+	}
 	/* A colon is never in IPv4 text: skip that attempt for IPv6. */
-	if (quad(text, out->bytes) ||
-	    (!strchr(text, ':') && inet_pton(AF_INET, text, out->bytes) == 1)) {
+	if (!strchr(text, ':') && inet_pton(AF_INET, text, out->bytes) == 1) {
 		out->family = AF_INET;
 		return 0;
 	}

@@ -104,10 +104,9 @@ static size_t merge_nodes(struct host_result *res, int family,
 	return seen;
 }
 
-/* A chain target as the rest of kvfence compares names: lower case, no
- * trailing dot. NULL for nothing usable (NULL, "", "."). Returns memory
- * the caller frees. */
-/* The length of name without its trailing dots. */
+/* Chain targets are kept as the rest of kvfence compares names: lower
+ * case, no trailing dot; nothing usable (NULL, "", ".") is skipped.
+ * The length of name without its trailing dots. */
 static size_t name_len(const char *name)
 {
 	size_t len = strlen(name);
@@ -160,6 +159,9 @@ static void merge_cnames(struct host_result *res, const struct ares_addrinfo_cna
 	}
 }
 
+/* Records are taken only from a successful answer: c-ares hands no
+ * addrinfo with an error, and anything that did arrive with one is not
+ * an answer to trust. */
 void answer_merge(struct host_result *res, int family, int ares_status,
 		  const struct ares_addrinfo *ai)
 {

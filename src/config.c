@@ -502,6 +502,9 @@ static void hosts_seen_expect(struct parser *p, const char *buf, size_t len)
 
 	for (; buf < end && (buf = memchr(buf, '\n', (size_t)(end - buf))); buf++)
 		lines++;
+	/* A file of blank lines needs no room: no more than the hosts allowed. */
+	if (lines > CONFIG_MAX_HOSTS - p->cfg->n_hosts)
+		lines = CONFIG_MAX_HOSTS - p->cfg->n_hosts;
 	if (lines > 64 && 2 * (p->n_names + lines) > p->n_slots)
 		hosts_seen_resize(p, p->n_names + lines);
 }

@@ -478,8 +478,6 @@ static int load_saved(struct loader *l, char **w, int n)
 	return 0;
 }
 
-
-
 static int load_magic(struct loader *l, const char *line)
 {
 	if (strcmp(line, STATE_MAGIC) == 0) {
@@ -556,10 +554,13 @@ static int take_line(struct loader *l, char *p, size_t n, bool nl)
 	l->line++;
 	if (l->line == 1 && (n < magic || memcmp(p, STATE_MAGIC_ANY, magic) != 0))
 		return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
+	/* A NUL byte is damage, as a last line without its newline; a NUL
+	 * is found first within the longest line taken (as fgets did). */
+	if (memchr(p, '\0', n < STATE_LINE_MAX - 1 ? n : STATE_LINE_MAX - 1))
+		return lerr(l, "truncated line");
 	if (n > STATE_LINE_MAX - 2)
 		return lerr(l, "line too long");
-	/* A NUL byte is damage, as a last line without its newline. */
-	if (!nl || memchr(p, '\0', n))
+	if (!nl)
 		return lerr(l, "truncated line");
 	p[n] = '\0';
 	return 1;
@@ -731,6 +732,8 @@ static int open_regular(const char *path, int *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* Seeds go to a scratch copy first: a damaged file seeds nothing rather
+ * than the half before the damage. */
 int state_load(const char *path, const struct endpoint_list *eps,
 	       struct host_state *hs, struct state_clock now, unsigned grace,
 	       struct state_loaded *out, char *err, size_t errlen)

@@ -245,6 +245,15 @@ static void test_a_damaged_state_file_seeds_nothing(void)
 		is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), -EINVAL,
 		       "an overlong line is refused");
 		ok(strstr(err, ":2: line too long") != NULL, "as \"%s\"", err);
+		/* Overlong too, but a NUL comes first: damage, as ever. */
+		big[10] = '\0';
+		snprintf(text, sizeof(text), HDR "%s", "");
+		memcpy(text + strlen(HDR), big, sizeof(big) - 1);
+		memcpy(text + strlen(HDR) + sizeof(big) - 1, "end\n", 4);
+		write_file(text, strlen(HDR) + sizeof(big) - 1 + 4);
+		is_int(state_load(path, &eps, hs, C, GRACE, &sl, err, sizeof(err)), -EINVAL,
+		       "an overlong line with a NUL byte is refused");
+		ok(strstr(err, ":2: truncated line") != NULL, "as \"%s\"", err);
 	}
 }
 
