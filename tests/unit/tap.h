@@ -3,6 +3,7 @@
 #ifndef KVF_TAP_H
 #define KVF_TAP_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
@@ -41,6 +42,23 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	if (!ok(p_, __VA_ARGS__)) \
 		printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
 } while (0)
+
+/* A fixed xorshift sequence: random cases that come out the same in
+ * every run. tap_seed sets its start. */
+static uint32_t tap_rnd = 2463534242u;
+
+static inline void tap_seed(uint32_t seed)
+{
+	tap_rnd = seed;
+}
+
+static inline uint32_t tap_random(void)
+{
+	tap_rnd ^= tap_rnd << 13;
+	tap_rnd ^= tap_rnd >> 17;
+	tap_rnd ^= tap_rnd << 5;
+	return tap_rnd;
+}
 
 static inline int done_testing(void)
 {

@@ -8,16 +8,6 @@
 #include "addr.h"
 #include "tap.h"
 
-static uint32_t rnd = 2463534242u;
-
-static uint32_t next(void)
-{
-	rnd ^= rnd << 13;
-	rnd ^= rnd >> 17;
-	rnd ^= rnd << 5;
-	return rnd;
-}
-
 /* 0 if addr_format and inet_ntop agree on a; else 1 (the first such
  * address is reported). */
 static int differs(const struct kvf_addr *a, int *reported)
@@ -48,7 +38,7 @@ static void ipv4_is_formatted_as_inet_ntop_does(void)
 			bad += differs(&a, &reported);
 		}
 	for (i = 0; i < 10000; i++) {
-		uint32_t v = next();
+		uint32_t v = tap_random();
 
 		memcpy(a.bytes, &v, 4);
 		bad += differs(&a, &reported);
@@ -95,12 +85,12 @@ static void ipv6_random_and_special_addresses_as_inet_ntop_does(void)
 	a.family = AF_INET6;
 	for (i = 0; i < 20000; i++) {
 		for (j = 0; j < 16; j += 4) {
-			uint32_t v = next();
+			uint32_t v = tap_random();
 
 			/* Zero groups half the time: runs of every length. */
-			if (next() % 2)
-				v &= next() % 2 ? 0xffff0000u : 0x0000ffffu;
-			if (next() % 3 == 0)
+			if (tap_random() % 2)
+				v &= tap_random() % 2 ? 0xffff0000u : 0x0000ffffu;
+			if (tap_random() % 3 == 0)
 				v = 0;
 			memcpy(a.bytes + j, &v, 4);
 		}
@@ -142,9 +132,9 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
 			snprintf(s, sizeof(s), "%s", edge[i]);
 		} else {
-			len = 1 + (int)(next() % 16);
+			len = 1 + (int)(tap_random() % 16);
 			for (j = 0; j < len; j++)
-				s[j] = next() % 4 == 0 ? '.' : (char)('0' + next() % (next() % 2 ? 3 : 10));
+				s[j] = tap_random() % 4 == 0 ? '.' : (char)('0' + tap_random() % (tap_random() % 2 ? 3 : 10));
 			s[len] = '\0';
 		}
 		ok_want = inet_pton(AF_INET, s, want) == 1;

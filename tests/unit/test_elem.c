@@ -10,16 +10,6 @@
 #include "elem.h"
 #include "tap.h"
 
-static uint32_t rnd = 2463534242u;
-
-static uint32_t next(void)
-{
-	rnd ^= rnd << 13;
-	rnd ^= rnd >> 17;
-	rnd ^= rnd << 5;
-	return rnd;
-}
-
 /* The reference: family first, then the address bytes as memcmp sees them. */
 static int ref_addr_cmp(const struct kvf_addr *a, const struct kvf_addr *b)
 {
@@ -39,9 +29,9 @@ static void random_addr(struct kvf_addr *a, int narrow)
 	size_t i;
 
 	memset(a, 0, sizeof(*a));
-	a->family = next() % 2 ? AF_INET : AF_INET6;
+	a->family = tap_random() % 2 ? AF_INET : AF_INET6;
 	for (i = 0; i < 16; i++)
-		a->bytes[i] = narrow ? pick[next() % sizeof(pick)] : (uint8_t)next();
+		a->bytes[i] = narrow ? pick[tap_random() % sizeof(pick)] : (uint8_t)tap_random();
 	/* IPv4 compares its first 4 bytes only: the rest must not matter. */
 }
 
@@ -55,7 +45,7 @@ static void addresses_compare_as_their_bytes_do(void)
 		random_addr(&b, i % 2);
 		if (i % 3 == 0) {	/* same family, share a prefix */
 			b = a;
-			b.bytes[next() % 16] = (uint8_t)next();
+			b.bytes[tap_random() % 16] = (uint8_t)tap_random();
 		}
 		if (i % 7 == 0)
 			b = a;
@@ -79,8 +69,8 @@ static void fill(struct elem_list *l, size_t n, unsigned keys, const char *const
 
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < n; i++) {
-		struct elem e = { .port = (uint16_t)(next() % 2 ? 443 : 80) };
-		unsigned k = next() % keys;
+		struct elem e = { .port = (uint16_t)(tap_random() % 2 ? 443 : 80) };
+		unsigned k = tap_random() % keys;
 
 		e.addr.family = k % 3 ? AF_INET : AF_INET6;
 		e.addr.bytes[0] = (uint8_t)(k * 37);

@@ -10,16 +10,6 @@
 #define N 500
 #define ABSENT INT64_MAX
 
-static uint32_t rnd = 12345;
-
-static uint32_t next(void)
-{
-	rnd ^= rnd << 13;
-	rnd ^= rnd >> 17;
-	rnd ^= rnd << 5;
-	return rnd;
-}
-
 /* The index of the smallest key by brute force, HEAP_NONE if all absent. */
 static size_t brute_min(const int64_t *key, size_t n)
 {
@@ -38,7 +28,7 @@ static void top_is_always_the_smallest_key_through_random_changes(void)
 	size_t i, step, bad = 0;
 
 	for (i = 0; i < N; i++)
-		key[i] = next() % 4 == 0 ? ABSENT : (int64_t)(next() % 100000);
+		key[i] = tap_random() % 4 == 0 ? ABSENT : (int64_t)(tap_random() % 100000);
 	heap_init(&h, key, N, ABSENT);
 	for (step = 0; step < 20000; step++) {
 		size_t top = heap_top(&h), m = brute_min(key, N);
@@ -46,10 +36,10 @@ static void top_is_always_the_smallest_key_through_random_changes(void)
 		if ((top == HEAP_NONE) != (m == HEAP_NONE) ||
 		    (top != HEAP_NONE && key[top] != key[m]))
 			bad++;
-		i = next() % N;
-		switch (next() % 4) {
+		i = tap_random() % N;
+		switch (tap_random() % 4) {
 		case 0: key[i] = ABSENT; break;			/* in flight */
-		case 1: key[i] = (int64_t)(next() % 100000); break;
+		case 1: key[i] = (int64_t)(tap_random() % 100000); break;
 		case 2: key[i] = key[i] == ABSENT ? 0 : key[i] / 2; break;
 		default: if (top != HEAP_NONE) { i = top; key[i] = ABSENT; } break;
 		}
@@ -68,7 +58,7 @@ static void popping_every_due_index_in_order_leaves_the_heap_empty(void)
 	int ordered = 1;
 
 	for (i = 0; i < N; i++)
-		key[i] = (int64_t)(next() % 1000);
+		key[i] = (int64_t)(tap_random() % 1000);
 	heap_init(&h, key, N, ABSENT);
 	while ((top = heap_top(&h)) != HEAP_NONE) {
 		ordered &= key[top] >= last;
@@ -127,6 +117,7 @@ static void a_grown_heap_keeps_its_order_and_takes_new_indices(void)
 
 int main(void)
 {
+	tap_seed(12345u);
 	top_is_always_the_smallest_key_through_random_changes();
 	popping_every_due_index_in_order_leaves_the_heap_empty();
 	an_empty_heap_has_no_top();
