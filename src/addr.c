@@ -32,14 +32,77 @@ static bool quad(const char *s, uint8_t *out)
 	return true;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* IPv6 text of hex groups, as inet_pton(3) takes it: eight groups of 1-4
+ * digits, or fewer around one "::" standing for at least one group. A
+ * dotted IPv4 tail, and anything else this refuses, goes to inet_pton. */
+static bool groups(const char *s, uint8_t *out)
+{
+	uint16_t g[8];
+	int n = 0, gap = -1, i, h;
+
+	if (s[0] == ':') {
+		if (s[1] != ':')
+			return false;
+		gap = 0;
+		s += 2;
+	}
+	while (*s) {
+		unsigned v = 0, digits = 0;
+
+		for (; digits < 5 && (h = hex_digit(*s)) >= 0; s++, digits++)
+			v = v * 16 + (unsigned)h;
+		if (digits == 0 || digits > 4 || n == 8)
+			return false;
+		g[n++] = (uint16_t)v;
+		if (*s == '\0')
+			break;
+		if (*s++ != ':')
+			return false;
+		if (*s == ':') {
+			if (gap >= 0)
+				return false;
+			gap = n;
+			s++;
+		} else if (*s == '\0') {
+			return false;
+		}
+	}
+	if (gap < 0 ? n != 8 : n > 7)
+		return false;
+	memset(out, 0, 16);
+	for (i = 0; i < n; i++) {
+		int at = gap < 0 || i < gap ? i : 8 - n + i;
+
+		out[2 * at] = (uint8_t)(g[i] >> 8);
+		out[2 * at + 1] = (uint8_t)g[i];
+	}
+	return true;
+}
+
 int addr_parse(const char *text, struct kvf_addr *out)
 {
-	uint8_t q[4];
+	uint8_t q[16];
 
 	memset(out, 0, sizeof(*out));
 	if (quad(text, q)) {
-		memcpy(out->bytes, q, sizeof(q));
+		memcpy(out->bytes, q, 4);
 		out->family = AF_INET;
+		return 0;
+	}
+	if (strchr(text, ':') && groups(text, q)) {
+		memcpy(out->bytes, q, 16);
+		out->family = AF_INET6;
 		return 0;
 	}
 	/* A colon is never in IPv4 text: skip that attempt for IPv6. */

@@ -147,6 +147,54 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 	is_int(bad, 0, "addr_parse and inet_pton agree on 300k strings of digits and dots");
 }
 
+/* And IPv6 text: the same verdict and bytes as inet_pton, for random
+ * strings of hex digits, colons and dots, and for real addresses in
+ * inet_ntop's form and written out in full. */
+static void ipv6_text_is_taken_exactly_as_inet_pton_takes_it(void)
+{
+	static const char *const edge[] = {
+		"::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+		"1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7", "1::2::3",
+		":1::", "1:", ":", ":::", "1:::2", "12345::", "0000:0000::", "ABCD:ef01::",
+		"::ffff:192.0.2.1", "2001:db8::192.0.2.1", "1:2:3:4:5:6:7:8:9", "g::", "",
+	};
+	static const char alphabet[] = "0123456789abcdefABCDEF:::::.";
+	char s[64];
+	int bad = 0, i, j, len;
+
+	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 600000; i++) {
+		struct kvf_addr got;
+		uint8_t want[16], raw[16];
+		int ok_want, ok_got;
+
+		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
+			snprintf(s, sizeof(s), "%s", edge[i]);
+		} else if (i % 3 == 0) {
+			for (j = 0; j < 16; j++)	/* zero runs of every length */
+				raw[j] = tap_random() % 3 ? 0 : (uint8_t)tap_random();
+			if (i % 2)
+				inet_ntop(AF_INET6, raw, s, sizeof(s));
+			else
+				snprintf(s, sizeof(s), "%x:%x:%x:%x:%x:%x:%x:%x",
+					 raw[0] << 8 | raw[1], raw[2] << 8 | raw[3], raw[4] << 8 | raw[5],
+					 raw[6] << 8 | raw[7], raw[8] << 8 | raw[9], raw[10] << 8 | raw[11],
+					 raw[12] << 8 | raw[13], raw[14] << 8 | raw[15]);
+		} else {
+			len = 1 + (int)(tap_random() % 40);
+			for (j = 0; j < len; j++)
+				s[j] = alphabet[tap_random() % (sizeof(alphabet) - 1)];
+			s[len] = '\0';
+		}
+		ok_want = inet_pton(AF_INET6, s, want) == 1;
+		ok_got = addr_parse(s, &got) == 0 && got.family == AF_INET6;
+		if (ok_want != ok_got || (ok_want && memcmp(got.bytes, want, 16) != 0)) {
+			if (!bad++)
+				printf("# \"%s\": inet_pton %d, addr_parse %d\n", s, ok_want, ok_got);
+		}
+	}
+	is_int(bad, 0, "addr_parse and inet_pton agree on 600k IPv6 strings");
+}
+
 int main(void)
 {
 	ipv4_is_formatted_as_inet_ntop_does();
@@ -154,5 +202,6 @@ int main(void)
 	ipv6_random_and_special_addresses_as_inet_ntop_does();
 	a_short_buffer_or_no_family_gives_a_question_mark();
 	ipv4_text_is_taken_exactly_as_inet_pton_takes_it();
+	ipv6_text_is_taken_exactly_as_inet_pton_takes_it();
 	return done_testing();
 }
