@@ -62,21 +62,25 @@ churn() {
 	} | nft -i > /dev/null 2>&1
 }
 
-count_events() {
-	timeout "$SECS" nft monitor > "$T/monitor.log" 2>/dev/null &
+# The churn, with nft monitor counting its changes in the same window: a
+# window whose churn did not happen (nft -i or the monitor failing, seen
+# twice) must not pass for a quiet agent.
+churn_seen() {
+	timeout "$SECS" nft monitor > "$T/monitor.log" 2> "$T/monitor.err" &
 	local m=$!
 	churn
 	wait $m 2>/dev/null
-	grep -c 'neighbour' "$T/monitor.log"
 }
 
 floor=$(window idle)
 say "idle floor: ${floor}s"
-busy=$(window churn)
-events=$(count_events)
+busy=$(window churn_seen)
+events=$(grep -c 'neighbour' "$T/monitor.log")
 printf '# kvfence neighbour benchmark: %s hosts, %s s windows, kernel %s\n' "$N" "$SECS" "$(uname -r)"
 printf '%-44s %s\n' "agent CPU, idle (floor)" "${floor} s"
 printf '%-44s %s\n' "agent CPU, neighbour adding/deleting" "${busy} s"
 printf '%-44s %s\n' "neighbour changes in a window (nft monitor)" "$events"
 awk -v b="$busy" -v s="$SECS" 'BEGIN { printf "%-44s %.2f %%\n", "agent share of one core under the neighbour", 100 * b / s }'
+[ "$events" -gt 0 ] ||
+	echo "INVALID: nft monitor saw no neighbour change in the window: $(head -c 200 "$T/monitor.err")"
 kvf_agent_stop
