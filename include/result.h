@@ -33,6 +33,8 @@ struct host_result {
 					 * 0 when none (NODATA, failures) */
 	char **cnames;			/* the chain's targets, in order */
 	size_t n_cnames;
+	size_t cap_addrs, cap_cnames;	/* answer_merge's room: one allocation
+					 * each for both families' answers */
 };
 
 void result_free(struct host_result *r);

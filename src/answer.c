@@ -91,8 +91,8 @@ static size_t merge_nodes(struct host_result *res, int family,
 		count++;
 	if (count == 0)
 		return 0;
-	/* One allocation per answer, not per address. */
-	res->addrs = xreallocarray(res->addrs, res->n_addrs + count, sizeof(*res->addrs));
+	/* Room for both families at once (array_reserve starts at 8). */
+	array_reserve(&res->addrs, &res->cap_addrs, res->n_addrs + count, sizeof(*res->addrs));
 	for (n = nodes; n; n = n->ai_next) {
 		if (!node_addr(n, family, &a))
 			continue;
@@ -149,7 +149,8 @@ static void merge_cnames(struct host_result *res, const struct ares_addrinfo_cna
 		count++;
 	if (count == 0)
 		return;
-	res->cnames = xreallocarray(res->cnames, res->n_cnames + count, sizeof(*res->cnames));
+	array_reserve(&res->cnames, &res->cap_cnames, res->n_cnames + count,
+		      sizeof(*res->cnames));
 	for (c = cnames; c; c = c->next) {
 		if (!c->name || (len = name_len(c->name)) == 0)
 			continue;
