@@ -606,10 +606,12 @@ static bool first_rejection(struct logged_rejects *l, const struct kvf_addr *a)
 /* Why a private address was refused when the chain did pass a Private
  * Link zone: the host is no vault (an administrator reading the chain
  * would expect it in). */
+/* The hint for a private address rejected; looked for only when there
+ * are rejections (the chain walk is per answer otherwise). */
 static const char *private_hint(const struct endpoint *ep, const struct host_result *res,
-				enum allow_private mode)
+				enum allow_private mode, const struct filtered *f)
 {
-	if (mode != PRIVATE_AUTO || ep->keyvault ||
+	if (f->n_rejected == 0 || mode != PRIVATE_AUTO || ep->keyvault ||
 	    !addrfilter_chain_privatelink(ep->name, res->cnames, res->n_cnames))
 		return "";
 	return " (its chain passes a Private Link zone, but allow-private auto admits "
@@ -696,7 +698,8 @@ static void filter_answer(struct engine *e, size_t i, const struct host_result *
 
 	addrfilter_apply(&e->eps.v[i], res, cfg->allow_private, cfg->max_addresses, f);
 	log_rejections(e->eps.v[i].name, f, cfg->max_addresses,
-		       private_hint(&e->eps.v[i], res, cfg->allow_private), &e->hosts[i].logged);
+		       private_hint(&e->eps.v[i], res, cfg->allow_private, f),
+		       &e->hosts[i].logged);
 	count_rejections(&e->counters, f);
 	if (e->eps.v[i].private_link)
 		refuse_public(e, i, res, f);
@@ -811,7 +814,8 @@ size_t engine_filter_held(struct engine *e)
 		/* The cap is applied below, by rank rather than by address. */
 		addrfilter_apply(&e->eps.v[i], &res, cfg->allow_private, UINT16_MAX, &f);
 		log_rejections(e->eps.v[i].name, &f, cfg->max_addresses,
-			       private_hint(&e->eps.v[i], &res, cfg->allow_private), &e->hosts[i].logged);
+			       private_hint(&e->eps.v[i], &res, cfg->allow_private, &f),
+			       &e->hosts[i].logged);
 		total += desired_keep_only(h, f.addrs, f.n_addrs);
 		filtered_free(&f);
 		free(res.addrs);
