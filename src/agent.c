@@ -942,9 +942,6 @@ static void watch_sets(struct agent *a)
 			  strerror(-r));
 }
 
-/* SIGHUP: a valid new config replaces the old; hosts both know keep what
- * they hold; dropped hosts' elements are removed; every host is resolved
- * again now. An invalid one changes nothing. */
 /* The hosts waiting for the resolver, by their index in the new
  * engine ne (those it still has), in their order. */
 static size_t *waiting_in(const struct agent *a, const struct engine *ne, size_t *n)
@@ -973,6 +970,9 @@ static void wait_again(struct agent *a, const size_t *idx, size_t n)
 	}
 }
 
+/* SIGHUP: a valid new config replaces the old; hosts both know keep what
+ * they hold; dropped hosts' elements are removed; every host is resolved
+ * again now. An invalid one changes nothing. */
 static void reload(struct agent *a)
 {
 	struct config ncfg;
