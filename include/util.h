@@ -4,6 +4,7 @@
 #define KVF_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
 
@@ -24,5 +25,12 @@ void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
 void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
+
+/* FNV-1a of n bytes, continuing from h (the basis to start; a seed
+ * mixed into it keeps outsiders from aiming collisions). */
+#define FNV1A32_BASIS 2166136261u
+#define FNV1A64_BASIS 0xcbf29ce484222325ULL
+uint32_t fnv1a32(uint32_t h, const void *p, size_t n);
+uint64_t fnv1a64(uint64_t h, const void *p, size_t n);
 
 #endif

@@ -194,11 +194,7 @@ static void merge_duplicates(struct endpoint_list *l)
 /* FNV-1a: names differ in their first label, which it mixes well. */
 static uint32_t name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return fnv1a32(FNV1A32_BASIS, s, strlen(s));
 }
 
 /* An agent looks names up for every record line, element and answer

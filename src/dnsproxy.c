@@ -192,19 +192,12 @@ static void ep_set(struct dnsproxy *px, int fd, uint32_t events, int op)
 
 static uint32_t client_bucket(const struct dnsproxy *px, const struct sockaddr_storage *ss)
 {
-	const uint8_t *b;
-	size_t n, i;
-	uint32_t h = 2166136261u ^ px->seed;	/* FNV-1a, seeded: no aimed collisions */
+	uint32_t h = FNV1A32_BASIS ^ px->seed;	/* seeded: no aimed collisions */
 
-	if (ss->ss_family == AF_INET6) {
-		b = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-		n = 16;
-	} else {
-		b = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
-		n = 4;
-	}
-	for (i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
+	if (ss->ss_family == AF_INET6)
+		h = fnv1a32(h, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	else
+		h = fnv1a32(h, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	return h % CLIENT_BUCKETS;
 }
 

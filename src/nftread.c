@@ -297,23 +297,13 @@ struct digest {
 	uint64_t sum;
 };
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static uint64_t key_hash(const struct kvf_addr *a, uint16_t port, bool end)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, &a->family, 1);
+	uint64_t h = fnv1a64(FNV1A64_BASIS, &a->family, 1);
 
-	h = fnv1a(h, a->bytes, addr_len(a));
-	h = fnv1a(h, &port, sizeof(port));
-	return fnv1a(h, &end, sizeof(end));
+	h = fnv1a64(h, a->bytes, addr_len(a));
+	h = fnv1a64(h, &port, sizeof(port));
+	return fnv1a64(h, &end, sizeof(end));
 }
 
 static struct digest dump_digest(const struct dump *d)

@@ -95,6 +95,26 @@ void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz)
 	*cap = need;
 }
 
+uint32_t fnv1a32(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 bool str_endswith(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
