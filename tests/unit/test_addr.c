@@ -112,6 +112,23 @@ static void a_short_buffer_or_no_family_gives_a_question_mark(void)
 	is_str(addr_format(&a, small, sizeof(small)), "?", "no family: ?");
 }
 
+/* 0 if addr_parse gives text the verdict and bytes inet_pton gives it
+ * in family; else 1 (the first such text is reported). */
+static int parse_differs(int family, const char *s, int *reported)
+{
+	uint8_t want[16];
+	struct kvf_addr got;
+	size_t len = family == AF_INET ? 4 : 16;
+	int ok_want = inet_pton(family, s, want) == 1;
+	int ok_got = addr_parse(s, &got) == 0 && got.family == family;
+
+	if (ok_want == ok_got && (!ok_want || memcmp(got.bytes, want, len) == 0))
+		return 0;
+	if (!(*reported)++)
+		printf("# \"%s\": inet_pton %d, addr_parse %d\n", s, ok_want, ok_got);
+	return 1;
+}
+
 /* addr_parse takes a dotted quad exactly when inet_pton does, with the
  * same bytes: random strings of digits and dots, and the edges. */
 static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
@@ -122,13 +139,9 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 		"1.2.3.2555", "", "1.2.3.4 ", "1.2.3.-4", "0.0.0.00", "192.0.2.1",
 	};
 	char s[24];
-	int bad = 0, i, j, len;
+	int bad = 0, reported = 0, i, j, len;
 
 	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 300000; i++) {
-		struct kvf_addr got;
-		uint8_t want[16];
-		int ok_want, ok_got;
-
 		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
 			snprintf(s, sizeof(s), "%s", edge[i]);
 		} else {
@@ -137,12 +150,7 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 				s[j] = tap_random() % 4 == 0 ? '.' : (char)('0' + tap_random() % (tap_random() % 2 ? 3 : 10));
 			s[len] = '\0';
 		}
-		ok_want = inet_pton(AF_INET, s, want) == 1;
-		ok_got = addr_parse(s, &got) == 0 && got.family == AF_INET;
-		if (ok_want != ok_got || (ok_want && memcmp(got.bytes, want, 4) != 0)) {
-			if (!bad++)
-				printf("# \"%s\": inet_pton %d, addr_parse %d\n", s, ok_want, ok_got);
-		}
+		bad += parse_differs(AF_INET, s, &reported);
 	}
 	is_int(bad, 0, "addr_parse and inet_pton agree on 300k strings of digits and dots");
 }
@@ -160,12 +168,10 @@ static void ipv6_text_is_taken_exactly_as_inet_pton_takes_it(void)
 	};
 	static const char alphabet[] = "0123456789abcdefABCDEF:::::.";
 	char s[64];
-	int bad = 0, i, j, len;
+	int bad = 0, reported = 0, i, j, len;
 
 	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 600000; i++) {
-		struct kvf_addr got;
-		uint8_t want[16], raw[16];
-		int ok_want, ok_got;
+		uint8_t raw[16];
 
 		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
 			snprintf(s, sizeof(s), "%s", edge[i]);
@@ -185,12 +191,7 @@ static void ipv6_text_is_taken_exactly_as_inet_pton_takes_it(void)
 				s[j] = alphabet[tap_random() % (sizeof(alphabet) - 1)];
 			s[len] = '\0';
 		}
-		ok_want = inet_pton(AF_INET6, s, want) == 1;
-		ok_got = addr_parse(s, &got) == 0 && got.family == AF_INET6;
-		if (ok_want != ok_got || (ok_want && memcmp(got.bytes, want, 16) != 0)) {
-			if (!bad++)
-				printf("# \"%s\": inet_pton %d, addr_parse %d\n", s, ok_want, ok_got);
-		}
+		bad += parse_differs(AF_INET6, s, &reported);
 	}
 	is_int(bad, 0, "addr_parse and inet_pton agree on 600k IPv6 strings");
 }
