@@ -11,20 +11,37 @@
 
 #include "addr.h"
 
+static unsigned digit(char c)
+{
+	return (unsigned)(unsigned char)c - '0';
+}
+
 /* Dotted quad as inet_pton(3) takes it: four decimals of 0-255, no
- * leading zero. Anything it refuses goes to inet_pton, which decides. */
+ * leading zero. Anything it refuses goes to inet_pton, which decides.
+ * Digit by digit, unrolled: the state file holds an address a line. */
 static bool quad(const char *s, uint8_t *out)
 {
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		unsigned v = 0, digits = 0;
+		unsigned v = digit(s[0]);
 
-		for (; *s >= '0' && *s <= '9'; s++, digits++) {
-			if ((digits && v == 0) || (v = v * 10 + (unsigned)(*s - '0')) > 255)
+		if (v > 9)
+			return false;
+		if (digit(s[1]) > 9) {
+			s += 1;
+		} else if (v == 0) {
+			return false;
+		} else if (digit(s[2]) > 9) {
+			v = v * 10 + digit(s[1]);
+			s += 2;
+		} else {
+			v = v * 100 + digit(s[1]) * 10 + digit(s[2]);
+			if (v > 255)
 				return false;
+			s += 3;
 		}
-		if (!digits || *s != (i < 3 ? '.' : '\0'))
+		if (*s != (i < 3 ? '.' : '\0'))
 			return false;
 		out[i] = (uint8_t)v;
 		s++;
@@ -32,16 +49,13 @@ static bool quad(const char *s, uint8_t *out)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* A hex digit's value plus one; 0: not a hex digit. */
+static const uint8_t hex_value[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+	['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+	['F'] = 16,
+};
 
 /* IPv6 text of hex groups, as inet_pton(3) takes it: eight groups of 1-4
  * digits, or fewer around one "::" standing for at least one group. A
@@ -60,9 +74,12 @@ static bool groups(const char *s, uint8_t *out)
 	while (*s) {
 		unsigned v = 0, digits = 0;
 
-		for (; digits < 5 && (h = hex_digit(*s)) >= 0; s++, digits++)
-			v = v * 16 + (unsigned)h;
-		if (digits == 0 || digits > 4 || n == 8)
+		for (; (h = hex_value[(unsigned char)*s]) != 0; s++) {
+			if (++digits > 4)
+				return false;
+			v = v * 16 + (unsigned)h - 1;
+		}
+		if (digits == 0 || n == 8)
 			return false;
 		g[n++] = (uint16_t)v;
 		if (*s == '\0')
@@ -100,7 +117,8 @@ int addr_parse(const char *text, struct kvf_addr *out)
 		out->family = AF_INET;
 		return 0;
 	}
-	if (strchr(text, ':') && groups(text, q)) {
+	/* Eight groups, or "::": groups takes no text without a colon. */
+	if (groups(text, q)) {
 		memcpy(out->bytes, q, 16);
 		out->family = AF_INET6;
 		return 0;
