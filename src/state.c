@@ -34,6 +34,7 @@
  * short host lines) is still read. */
 #include "autoconfig.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,6 +58,7 @@
 #define STATE_MAGIC_ANY	"# kvfence state v"
 #define STATE_RANGES_RECORDED	"# ranges recorded"
 #define STATE_READ_BUF		65536
+#define STATE_READ_SLACK	8	/* see word_end */
 /* The longest valid line: an elem line of a 127-character name, or a set
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
@@ -212,6 +214,7 @@ struct loader {
 	struct state_record rec;
 	bool in_host;		/* a host line was read */
 	long host;		/* its index in eps; -1: not configured */
+	size_t next_host;	/* the entry of eps after the last host found */
 	struct owned_set *set;	/* the set of elem lines; NULL before one */
 	bool ended;		/* the end record was read */
 	bool hosts_wanted;	/* hs given: hosts are loaded, not only the record */
@@ -232,19 +235,26 @@ static int __attribute__((format(printf, 2, 3))) lerr(struct loader *l, const ch
 	return -EINVAL;
 }
 
-/* Plain decimal, no sign, no spaces: strtoll would take " +7". */
+/* Plain decimal, no sign, no spaces: strtoll would take " +7". Past
+ * INT64_MAX / 10 one more digit is past INT64_MAX, so that one test per
+ * digit stands for overflow checks; max is checked once at the end, as
+ * a number only grows with its digits. */
 static int parse_i64(const char *s, int64_t max, int64_t *out)
 {
-	int64_t v = 0;
+	uint64_t v = 0;
 
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || __builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, *s - '0', &v) || v > max)
+		unsigned d = (unsigned)(unsigned char)*s - '0';
+
+		if (d > 9 || v > INT64_MAX / 10)
 			return -1;
+		v = v * 10 + d;
 	}
-	*out = v;
+	if (v > (uint64_t)max)
+		return -1;
+	*out = (int64_t)v;
 	return 0;
 }
 
@@ -266,68 +276,125 @@ static void note_time(struct loader *l, int64_t t)
 		l->saved = t;
 }
 
-/* Words apart by spaces and tabs, as strtok_r(line, " \t") would give
- * them. */
-static int split(char *line, char **w)
+/* A line's words, apart by spaces and tabs (as strtok_r(line, " \t")
+ * would give them), each with its length. */
+struct words {
+	char *w[STATE_WORDS_MAX];
+	size_t len[STATE_WORDS_MAX];
+	int n;
+};
+
+/* The end of the word at p: its first space, tab or NUL. Eight bytes
+ * at a time (50k lines at 10k hosts; a strcspn per word, or a loop per
+ * byte, was a fifth of the load): the lowest byte below '!' of a word
+ * read little-endian is flagged exactly (a borrow only flags bytes
+ * above it), and is nearly always the end. It reads up to 7 bytes past
+ * the line's NUL: the buffer has STATE_READ_SLACK bytes more, set. */
+static char *word_end(char *p)
+{
+	for (;;) {
+		uint64_t x, below;
+
+		memcpy(&x, p, sizeof(x));
+		x = le64toh(x);
+		below = (x - 0x2121212121212121u) & ~x & 0x8080808080808080u;
+		if (!below) {
+			p += 8;
+			continue;
+		}
+		p += __builtin_ctzll(below) / 8;
+		if (*p == ' ' || *p == '\t' || *p == '\0')
+			return p;
+		p++;	/* another control byte, inside the word */
+	}
+}
+
+/* Each word's end found by word_end, 0-terminated in place. The count
+ * is kept in a local: through s, each byte stored would reload it. */
+static int split(char *line, struct words *s)
 {
 	char *p = line;
 	int n = 0;
 
 	for (;;) {
+		char *start;
+
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p)
-			return n;
+			break;
 		if (n == STATE_WORDS_MAX)
 			return -1;
-		w[n++] = p;
-		p += strcspn(p, " \t");
+		start = p;
+		p = word_end(p);
+		s->w[n] = start;
+		s->len[n++] = (size_t)(p - start);
 		if (!*p)
-			return n;
+			break;
 		*p++ = '\0';
 	}
+	s->n = n;
+	return n;
+}
+
+/* Word i is the keyword kw: its length, then its bytes. */
+static inline bool word_is(const struct words *s, int i, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	return s->len[i] == n && memcmp(s->w[i], kw, n) == 0;
 }
 
 /* A name of the configuration was checked when it was read; any other
- * name is checked here. Its index in eps, or -1. */
-static int check_name(struct loader *l, const char *name, long *host)
+ * name is checked here. Its index in eps, or -1. hint: an index of eps
+ * to try first (state_save writes the hosts in eps' order; a name is in
+ * eps once), or eps->n. */
+static int check_name(struct loader *l, const char *name, size_t hint, long *host)
 {
 	const char *why;
 
-	*host = catalogue_find(l->eps, name);
+	if (hint < l->eps->n && strcmp(l->eps->v[hint].name, name) == 0)
+		*host = (long)hint;
+	else
+		*host = catalogue_find(l->eps, name);
 	if (*host < 0 && (why = config_check_hostname(name)))
 		return lerr(l, "host name \"%.128s\" %s", name, why);
 	return 0;
 }
 
 /* v2: host NAME ttl T answer T a ST aaaa ST privatelink yes|no */
-static int load_host_v2(struct loader *l, char **w, int n, struct host_state *h)
+static int load_host_v2(struct loader *l, const struct words *s, struct host_state *h)
 {
-	if (n != 12 || strcmp(w[6], "a") != 0 || strcmp(w[8], "aaaa") != 0 ||
-	    strcmp(w[10], "privatelink") != 0)
+	char *const *w = s->w;
+
+	if (s->n != 12 || !word_is(s, 6, "a") || !word_is(s, 8, "aaaa") ||
+	    !word_is(s, 10, "privatelink"))
 		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME a STATUS "
 			    "aaaa STATUS privatelink yes|no\"");
 	if (parse_status(w[7], &h->last4) < 0 || parse_status(w[9], &h->last6) < 0)
 		return lerr(l, "bad status \"%.32s\" or \"%.32s\"", w[7], w[9]);
-	if (strcmp(w[11], "yes") != 0 && strcmp(w[11], "no") != 0)
+	if (!word_is(s, 11, "yes") && !word_is(s, 11, "no"))
 		return lerr(l, "bad privatelink \"%.32s\"", w[11]);
-	h->privatelink = strcmp(w[11], "yes") == 0;
+	h->privatelink = word_is(s, 11, "yes");
 	return 0;
 }
 
-static int load_host(struct loader *l, char **w, int n)
+static int load_host(struct loader *l, const struct words *s)
 {
 	struct host_state scratch = { 0 }, *h = &scratch;
+	char *const *w = s->w;
 	int64_t ttl, answer;
 	long host;
 	int r;
 
-	if (n < 6 || strcmp(w[2], "ttl") != 0 || strcmp(w[4], "answer") != 0 ||
-	    (l->version == 1 && n != 6))
+	if (s->n < 6 || !word_is(s, 2, "ttl") || !word_is(s, 4, "answer") ||
+	    (l->version == 1 && s->n != 6))
 		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME%s\"",
 			    l->version == 1 ? "" : " a STATUS aaaa STATUS privatelink yes|no");
-	if ((r = check_name(l, w[1], &host)) < 0)
+	if ((r = check_name(l, w[1], l->next_host, &host)) < 0)
 		return r;
+	if (host >= 0)
+		l->next_host = (size_t)host + 1;
 	if (parse_i64(w[3], UINT32_MAX, &ttl) < 0)
 		return lerr(l, "bad ttl \"%.32s\"", w[3]);
 	if (parse_i64(w[5], INT64_MAX, &answer) < 0)
@@ -337,7 +404,7 @@ static int load_host(struct loader *l, char **w, int n)
 	l->host = l->hosts_wanted ? host : -1;
 	if (l->host >= 0)
 		h = &l->tmp[l->host].h;
-	if (l->version == 2 && (r = load_host_v2(l, w, n, h)) < 0)
+	if (l->version == 2 && (r = load_host_v2(l, s, h)) < 0)
 		return r;
 	/* A repeated host merges; its last line sets ttl and answer. */
 	h->ttl = (unsigned)ttl;
@@ -348,14 +415,15 @@ static int load_host(struct loader *l, char **w, int n)
 	return 0;
 }
 
-static int load_addr(struct loader *l, char **w, int n)
+static int load_addr(struct loader *l, const struct words *s)
 {
+	char *const *w = s->w;
 	struct kvf_addr a;
 	int64_t seen;
 
 	if (!l->in_host || l->set)
 		return lerr(l, "address outside a host record");
-	if (n != 4 || (strcmp(w[3], "current") != 0 && strcmp(w[3], "grace") != 0))
+	if (s->n != 4 || (!word_is(s, 3, "current") && !word_is(s, 3, "grace")))
 		return lerr(l, "expected \"addr ADDRESS TIME current|grace\"");
 	/* Any address: the caller's filter decides what may enter a set, so
 	 * that a filter made stricter by an upgrade drops an address rather
@@ -366,7 +434,7 @@ static int load_addr(struct loader *l, char **w, int n)
 		return lerr(l, "bad time \"%.32s\"", w[2]);
 	note_time(l, seen);
 	if (l->host >= 0)
-		desired_hold(&l->tmp[l->host].h, &a, seen, strcmp(w[3], "current") == 0);
+		desired_hold(&l->tmp[l->host].h, &a, seen, word_is(s, 3, "current"));
 	return 0;
 }
 
@@ -381,10 +449,11 @@ static int parse_family(const char *s)
 	return -1;
 }
 
-static int load_set(struct loader *l, char **w, int n)
+static int load_set(struct loader *l, const struct words *ws)
 {
+	char *const *w = ws->w;
+	int n = ws->n, fam;
 	struct owned_set *s;
-	int fam;
 
 	bool ranges = n >= 5 && strcmp(w[4], "ranges") == 0;
 	const char *created = n > 4 + ranges ? w[4 + ranges] : NULL;
@@ -411,8 +480,9 @@ static int load_set(struct loader *l, char **w, int n)
 	return 0;
 }
 
-static int load_elem(struct loader *l, char **w, int n)
+static int load_elem(struct loader *l, const struct words *s)
 {
+	char *const *w = s->w;
 	struct elem el = { 0 };
 	int64_t port;
 	long h;
@@ -422,13 +492,13 @@ static int load_elem(struct loader *l, char **w, int n)
 		return lerr(l, "element before any set line");
 	if (l->set->ranges)
 		return lerr(l, "element in a range set");
-	if (n != 4)
+	if (s->n != 4)
 		return lerr(l, "expected \"elem ADDRESS PORT HOST\"");
 	if (addr_parse(w[1], &el.addr) < 0)
 		return lerr(l, "bad address \"%.64s\"", w[1]);
 	if (parse_i64(w[2], 65535, &port) < 0)
 		return lerr(l, "bad port \"%.32s\"", w[2]);
-	if ((r = check_name(l, w[3], &h)) < 0)
+	if ((r = check_name(l, w[3], l->eps->n, &h)) < 0)
 		return r;
 	el.port = (uint16_t)port;
 	el.owned = true;
@@ -440,12 +510,13 @@ static int load_elem(struct loader *l, char **w, int n)
 }
 
 /* range LO HI COMMENT...: the words of the comment, one space apart. */
-static int load_range(struct loader *l, char **w, int n)
+static int load_range(struct loader *l, const struct words *s)
 {
 	struct elem el = { .owned = true };
 	char comment[STATE_LINE_MAX] = "";
+	char *const *w = s->w;
 	const char *why;
-	int i;
+	int n = s->n, i;
 
 	if (l->version == 1)
 		return lerr(l, "unknown record \"range\"");
@@ -468,11 +539,11 @@ static int load_range(struct loader *l, char **w, int n)
 	return 0;
 }
 
-static int load_saved(struct loader *l, char **w, int n)
+static int load_saved(struct loader *l, const struct words *s)
 {
 	if (l->version == 1)
 		return lerr(l, "unknown record \"saved\"");
-	if (n != 2 || parse_i64(w[1], INT64_MAX, &l->saved) < 0)
+	if (s->n != 2 || parse_i64(s->w[1], INT64_MAX, &l->saved) < 0)
 		return lerr(l, "expected \"saved TIME\"");
 	return 0;
 }
@@ -492,25 +563,37 @@ static int load_magic(struct loader *l, const char *line)
 	return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 }
 
-static int load_end(struct loader *l, char **w, int n)
+static int load_end(struct loader *l, const struct words *s)
 {
 	l->ended = true;
-	return n == 1 ? 0 : lerr(l, "expected \"end\"");
+	return s->n == 1 ? 0 : lerr(l, "expected \"end\"");
 }
 
-static const struct {
-	const char *word;
-	int (*load)(struct loader *, char **, int);
-} records[] = {
-	{ "addr", load_addr }, { "elem", load_elem }, { "host", load_host },
-	{ "range", load_range }, { "set", load_set }, { "saved", load_saved },
-	{ "end", load_end },
-};
+typedef int loader_fn(struct loader *, const struct words *);
+
+/* The loader of the record named by the first word, or NULL. By its
+ * first letter, then a compare of known length: 50k lines at 10k hosts. */
+static loader_fn *record_loader(const struct words *s)
+{
+	switch (s->w[0][0]) {
+	case 'a':
+		return word_is(s, 0, "addr") ? load_addr : NULL;
+	case 'e':
+		return word_is(s, 0, "elem") ? load_elem : word_is(s, 0, "end") ? load_end : NULL;
+	case 'h':
+		return word_is(s, 0, "host") ? load_host : NULL;
+	case 'r':
+		return word_is(s, 0, "range") ? load_range : NULL;
+	case 's':
+		return word_is(s, 0, "set") ? load_set : word_is(s, 0, "saved") ? load_saved : NULL;
+	}
+	return NULL;
+}
 
 static int load_line(struct loader *l, char *line)
 {
-	char *w[STATE_WORDS_MAX];
-	size_t i;
+	loader_fn *load;
+	struct words s;
 	int n;
 
 	if (l->line == 1)
@@ -520,18 +603,16 @@ static int load_line(struct loader *l, char *line)
 		l->rec.ranges_recorded = true;
 		return 0;
 	}
-	n = split(line, w);
+	n = split(line, &s);
 	if (n < 0)
 		return lerr(l, "too many fields");
-	if (n == 0 || w[0][0] == '#')
+	if (n == 0 || s.w[0][0] == '#')
 		return 0;
 	if (l->ended)
 		return lerr(l, "data after the end record");
-	/* 50k lines at 10k hosts: the first letter spares most strcmp. */
-	for (i = 0; i < sizeof(records) / sizeof(records[0]); i++)
-		if (w[0][0] == records[i].word[0] && strcmp(w[0], records[i].word) == 0)
-			return records[i].load(l, w, n);
-	return lerr(l, "unknown record \"%.32s\"", w[0]);
+	if ((load = record_loader(&s)))
+		return load(l, &s);
+	return lerr(l, "unknown record \"%.32s\"", s.w[0]);
 }
 
 /* The file in STATE_READ_BUF pieces; lines are cut in place. */
@@ -539,14 +620,15 @@ struct lines {
 	int fd;
 	char *buf;
 	size_t start, end;	/* what is read and not yet taken */
+	size_t nul;		/* the first NUL byte read; SIZE_MAX: none */
 	bool eof;
 };
 
-/* A line of the buffer, n bytes; nl: it ended with a newline. 1, or <0
- * for a damaged line. The first line is judged by its start before
- * anything else: a file that is not a state file at all says so, not
- * that it was cut short. */
-static int take_line(struct loader *l, char *p, size_t n, bool nl)
+/* A line of the buffer, n bytes; nl: it ended with a newline; nul: a
+ * NUL byte may be in it. 1, or <0 for a damaged line. The first line is
+ * judged by its start before anything else: a file that is not a state
+ * file at all says so, not that it was cut short. */
+static int take_line(struct loader *l, char *p, size_t n, bool nl, bool nul)
 {
 	size_t magic = strlen(STATE_MAGIC_ANY);
 
@@ -555,7 +637,7 @@ static int take_line(struct loader *l, char *p, size_t n, bool nl)
 		return lerr(l, "not a kvfence state file (no \"%s\" header)", STATE_MAGIC);
 	/* A NUL byte is damage, as a last line without its newline; a NUL
 	 * is found first within the longest line taken (as fgets did). */
-	if (memchr(p, '\0', n < STATE_LINE_MAX - 1 ? n : STATE_LINE_MAX - 1))
+	if (nul && memchr(p, '\0', n < STATE_LINE_MAX - 1 ? n : STATE_LINE_MAX - 1))
 		return lerr(l, "truncated line");
 	if (n > STATE_LINE_MAX - 2)
 		return lerr(l, "line too long");
@@ -572,7 +654,7 @@ static int next_line(struct loader *l, struct lines *in, char **out)
 	for (;;) {
 		char *p = in->buf + in->start;
 		size_t avail = in->end - in->start;
-		char *nl = memchr(p, '\n', avail);
+		char *nl = memchr(p, '\n', avail), *nul;
 		ssize_t r;
 
 		if (nl || in->eof || avail >= STATE_LINE_MAX - 1) {
@@ -581,7 +663,7 @@ static int next_line(struct loader *l, struct lines *in, char **out)
 
 			if (!nl && n == 0)
 				return 0;
-			ret = take_line(l, p, n, nl != NULL);
+			ret = take_line(l, p, n, nl != NULL, in->nul < in->start + n);
 			in->start += n + 1;
 			*out = p;
 			return ret;
@@ -598,12 +680,17 @@ static int next_line(struct loader *l, struct lines *in, char **out)
 		}
 		in->eof = r == 0;
 		in->end += (size_t)r;
+		/* Once per piece, not per line: only a line that ends past
+		 * the first NUL byte can hold one. */
+		nul = memchr(in->buf, '\0', in->end);
+		in->nul = nul ? (size_t)(nul - in->buf) : SIZE_MAX;
 	}
 }
 
 static int load_file(struct loader *l, int fd)
 {
-	struct lines in = { .fd = fd, .buf = xmalloc(STATE_READ_BUF) };
+	struct lines in = { .fd = fd, .buf = xcalloc(1, STATE_READ_BUF + STATE_READ_SLACK),
+			    .nul = SIZE_MAX };
 	char *line;
 	int r;
 
