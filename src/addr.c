@@ -17,9 +17,10 @@ static unsigned digit(char c)
 }
 
 /* Dotted quad as inet_pton(3) takes it: four decimals of 0-255, no
- * leading zero. Anything it refuses goes to inet_pton, which decides.
- * Digit by digit, unrolled: the state file holds an address a line. */
-static bool quad(const char *s, uint8_t *out)
+ * leading zero, then the byte end. Anything it refuses goes to
+ * inet_pton, which decides. Digit by digit, unrolled: the state file
+ * holds an address a line. The end byte, or NULL. */
+static const char *quad(const char *s, char end, uint8_t *out)
 {
 	int i;
 
@@ -27,26 +28,27 @@ static bool quad(const char *s, uint8_t *out)
 		unsigned v = digit(s[0]);
 
 		if (v > 9)
-			return false;
+			return NULL;
 		if (digit(s[1]) > 9) {
 			s += 1;
 		} else if (v == 0) {
-			return false;
+			return NULL;
 		} else if (digit(s[2]) > 9) {
 			v = v * 10 + digit(s[1]);
 			s += 2;
 		} else {
 			v = v * 100 + digit(s[1]) * 10 + digit(s[2]);
 			if (v > 255)
-				return false;
+				return NULL;
 			s += 3;
 		}
-		if (*s != (i < 3 ? '.' : '\0'))
-			return false;
 		out[i] = (uint8_t)v;
-		s++;
+		if (i == 3)
+			break;
+		if (*s++ != '.')
+			return NULL;
 	}
-	return true;
+	return *s == end ? s : NULL;
 }
 
 /* A hex digit's value plus one; 0: not a hex digit. */
@@ -58,45 +60,46 @@ static const uint8_t hex_value[256] = {
 };
 
 /* IPv6 text of hex groups, as inet_pton(3) takes it: eight groups of 1-4
- * digits, or fewer around one "::" standing for at least one group. A
- * dotted IPv4 tail, and anything else this refuses, goes to inet_pton. */
-static bool groups(const char *s, uint8_t *out)
+ * digits, or fewer around one "::" standing for at least one group, then
+ * the byte end. A dotted IPv4 tail, and anything else this refuses, goes
+ * to inet_pton. The end byte, or NULL. */
+static const char *groups(const char *s, char end, uint8_t *out)
 {
 	uint16_t g[8];
 	int n = 0, gap = -1, i, h;
 
 	if (s[0] == ':') {
 		if (s[1] != ':')
-			return false;
+			return NULL;
 		gap = 0;
 		s += 2;
 	}
-	while (*s) {
+	while (*s != end) {
 		unsigned v = 0, digits = 0;
 
 		for (; (h = hex_value[(unsigned char)*s]) != 0; s++) {
 			if (++digits > 4)
-				return false;
+				return NULL;
 			v = v * 16 + (unsigned)h - 1;
 		}
 		if (digits == 0 || n == 8)
-			return false;
+			return NULL;
 		g[n++] = (uint16_t)v;
-		if (*s == '\0')
+		if (*s == end)
 			break;
 		if (*s++ != ':')
-			return false;
+			return NULL;
 		if (*s == ':') {
 			if (gap >= 0)
-				return false;
+				return NULL;
 			gap = n;
 			s++;
-		} else if (*s == '\0') {
-			return false;
+		} else if (*s == end) {
+			return NULL;
 		}
 	}
 	if (gap < 0 ? n != 8 : n > 7)
-		return false;
+		return NULL;
 	memset(out, 0, 16);
 	for (i = 0; i < n; i++) {
 		int at = gap < 0 || i < gap ? i : 8 - n + i;
@@ -104,25 +107,39 @@ static bool groups(const char *s, uint8_t *out)
 		out[2 * at] = (uint8_t)(g[i] >> 8);
 		out[2 * at + 1] = (uint8_t)g[i];
 	}
-	return true;
+	return s;
+}
+
+/* The two forms read by hand, up to the byte end: the end, or NULL. */
+static const char *by_hand(const char *text, char end, struct kvf_addr *out)
+{
+	uint8_t q[16];
+	const char *e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = quad(text, end, q))) {
+		memcpy(out->bytes, q, 4);
+		out->family = AF_INET;
+		return e;
+	}
+	/* Eight groups, or "::": groups takes no text without a colon. */
+	if ((e = groups(text, end, q))) {
+		memcpy(out->bytes, q, 16);
+		out->family = AF_INET6;
+		return e;
+	}
+	return NULL;
+}
+
+const char *addr_parse_word(const char *text, struct kvf_addr *out)
+{
+	return by_hand(text, ' ', out);
 }
 
 int addr_parse(const char *text, struct kvf_addr *out)
 {
-	uint8_t q[16];
-
-	memset(out, 0, sizeof(*out));
-	if (quad(text, q)) {
-		memcpy(out->bytes, q, 4);
-		out->family = AF_INET;
+	if (by_hand(text, '\0', out))
 		return 0;
-	}
-	/* Eight groups, or "::": groups takes no text without a colon. */
-	if (groups(text, q)) {
-		memcpy(out->bytes, q, 16);
-		out->family = AF_INET6;
-		return 0;
-	}
 	/* A colon is never in IPv4 text: skip that attempt for IPv6. */
 	if (!strchr(text, ':') && inet_pton(AF_INET, text, out->bytes) == 1) {
 		out->family = AF_INET;

@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "addr.h"
@@ -129,6 +130,31 @@ static int parse_differs(int family, const char *s, int *reported)
 	return 1;
 }
 
+/* 0 if addr_parse_word, given text's first word and a space, takes it
+ * exactly when addr_parse takes that word in the forms read by hand
+ * (all but IPv6 with a dotted tail), ending at the space, with the same
+ * result; else 1. */
+static int word_differs(const char *text, int *reported)
+{
+	struct kvf_addr want, got;
+	char s[64], line[96];
+	const char *end;
+	bool ok_want;
+
+	snprintf(s, sizeof(s), "%.*s", (int)strcspn(text, " "), text);
+	ok_want = addr_parse(s, &want) == 0 && (want.family == AF_INET || !strchr(s, '.'));
+	snprintf(line, sizeof(line), "%s 1764400000 current", s);
+	memset(&got, 0xa5, sizeof(got));
+	end = addr_parse_word(line, &got);
+	if (ok_want ? end == line + strlen(s) && memcmp(&got, &want, sizeof(got)) == 0 :
+		      end == NULL)
+		return 0;
+	if (!(*reported)++)
+		printf("# \"%s\": addr_parse %d, addr_parse_word %s\n", s, ok_want,
+		       end ? "took it" : "refused it");
+	return 1;
+}
+
 /* addr_parse takes a dotted quad exactly when inet_pton does, with the
  * same bytes: random strings of digits and dots, and the edges. */
 static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
@@ -136,10 +162,10 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 	static const char *const edge[] = {
 		"0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3.04", "01.2.3.4",
 		"1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1.2.3.999",
-		"1.2.3.2555", "", "1.2.3.4 ", "1.2.3.-4", "0.0.0.00", "192.0.2.1",
+		"1.2.3.2555", "", "1.2.3.4 ", "1.2.3.-4", "0.0.0.00", "192.0.2.1", "1.2.3.4\t5",
 	};
 	char s[24];
-	int bad = 0, reported = 0, i, j, len;
+	int bad = 0, reported = 0, bad_word = 0, reported_word = 0, i, j, len;
 
 	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 300000; i++) {
 		if (i < (int)(sizeof(edge) / sizeof(edge[0]))) {
@@ -151,8 +177,10 @@ static void ipv4_text_is_taken_exactly_as_inet_pton_takes_it(void)
 			s[len] = '\0';
 		}
 		bad += parse_differs(AF_INET, s, &reported);
+		bad_word += word_differs(s, &reported_word);
 	}
 	is_int(bad, 0, "addr_parse and inet_pton agree on 300k strings of digits and dots");
+	is_int(bad_word, 0, "addr_parse_word takes each before a space as addr_parse takes it");
 }
 
 /* And IPv6 text: the same verdict and bytes as inet_pton, for random
@@ -165,10 +193,11 @@ static void ipv6_text_is_taken_exactly_as_inet_pton_takes_it(void)
 		"1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7", "1::2::3",
 		":1::", "1:", ":", ":::", "1:::2", "12345::", "0000:0000::", "ABCD:ef01::",
 		"::ffff:192.0.2.1", "2001:db8::192.0.2.1", "1:2:3:4:5:6:7:8:9", "g::", "",
+		"2001:db8::1\t1",
 	};
 	static const char alphabet[] = "0123456789abcdefABCDEF:::::.";
 	char s[64];
-	int bad = 0, reported = 0, i, j, len;
+	int bad = 0, reported = 0, bad_word = 0, reported_word = 0, i, j, len;
 
 	for (i = 0; i < (int)(sizeof(edge) / sizeof(edge[0])) + 600000; i++) {
 		uint8_t raw[16];
@@ -192,8 +221,10 @@ static void ipv6_text_is_taken_exactly_as_inet_pton_takes_it(void)
 			s[len] = '\0';
 		}
 		bad += parse_differs(AF_INET6, s, &reported);
+		bad_word += word_differs(s, &reported_word);
 	}
 	is_int(bad, 0, "addr_parse and inet_pton agree on 600k IPv6 strings");
+	is_int(bad_word, 0, "addr_parse_word takes each before a space as addr_parse takes it");
 }
 
 int main(void)
