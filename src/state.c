@@ -58,7 +58,7 @@
 #define STATE_MAGIC_ANY	"# kvfence state v"
 #define STATE_RANGES_RECORDED	"# ranges recorded"
 #define STATE_READ_BUF		65536
-#define STATE_READ_SLACK	8	/* see word_end */
+#define STATE_READ_SLACK	8	/* see word_len */
 /* The longest valid line: an elem line of a 127-character name, or a set
  * line of two 256-character nftables names. */
 #define STATE_LINE_MAX	640
@@ -235,27 +235,59 @@ static int __attribute__((format(printf, 2, 3))) lerr(struct loader *l, const ch
 	return -EINVAL;
 }
 
-/* Plain decimal, no sign, no spaces: strtoll would take " +7". Past
- * INT64_MAX / 10 one more digit is past INT64_MAX, so that one test per
- * digit stands for overflow checks; max is checked once at the end, as
- * a number only grows with its digits. */
-static int parse_i64(const char *s, int64_t max, int64_t *out)
+/* 8 bytes read little-endian (the first the lowest) that are all
+ * decimal digits: their value; else -1. A byte is a digit if its high
+ * nibble is 3 and stays 3 with 6 added (no carry crosses bytes that
+ * pass the first test). Then pairs, fours and eights are summed in
+ * place, each lane wide enough for its sum. */
+static int64_t eight_digits(uint64_t x)
 {
-	uint64_t v = 0;
+	const uint64_t hi = 0xf0f0f0f0f0f0f0f0u;
 
-	if (!*s)
+	if (((x & hi) | ((x + 0x0606060606060606u) & hi) >> 4) != 0x3333333333333333u)
 		return -1;
-	for (; *s; s++) {
+	x -= 0x3030303030303030u;
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
+	return (int64_t)((x * 10000 + (x >> 32)) & 0xffffffffu);
+}
+
+/* Plain decimal, no sign, no spaces (strtoll would take " +7"), up to
+ * the byte end: a pointer to it, or NULL. Past INT64_MAX / 10 one more
+ * digit is past INT64_MAX, so that one test per digit stands for
+ * overflow checks; max is checked once at the end, as a number only
+ * grows with its digits. Eight digits at a time while there are eight
+ * (a time has ten): s is in the read buffer, which has the slack. */
+static const char *scan_i64(const char *s, char end, int64_t max, int64_t *out)
+{
+	const char *start = s;
+	uint64_t v = 0, x;
+	int64_t eight;
+
+	for (;; s += 8) {
+		memcpy(&x, s, sizeof(x));
+		if ((eight = eight_digits(le64toh(x))) < 0)
+			break;
+		if (v > INT64_MAX / 100000000)
+			return NULL;
+		v = v * 100000000 + (uint64_t)eight;
+	}
+	for (; *s != end; s++) {
 		unsigned d = (unsigned)(unsigned char)*s - '0';
 
 		if (d > 9 || v > INT64_MAX / 10)
-			return -1;
+			return NULL;
 		v = v * 10 + d;
 	}
-	if (v > (uint64_t)max)
-		return -1;
+	if (s == start || v > (uint64_t)max)
+		return NULL;
 	*out = (int64_t)v;
-	return 0;
+	return s;
+}
+
+static int parse_i64(const char *s, int64_t max, int64_t *out)
+{
+	return scan_i64(s, '\0', max, out) ? 0 : -1;
 }
 
 static int parse_status(const char *s, enum resolve_status *out)
@@ -284,14 +316,16 @@ struct words {
 	int n;
 };
 
-/* The end of the word at p: its first space, tab or NUL. Eight bytes
+/* The length of the word at p: up to its first space, tab or NUL. Eight bytes
  * at a time (50k lines at 10k hosts; a strcspn per word, or a loop per
  * byte, was a fifth of the load): the lowest byte below '!' of a word
  * read little-endian is flagged exactly (a borrow only flags bytes
  * above it), and is nearly always the end. It reads up to 7 bytes past
  * the line's NUL: the buffer has STATE_READ_SLACK bytes more, set. */
-static char *word_end(char *p)
+static size_t word_len(const char *word)
 {
+	const char *p = word;
+
 	for (;;) {
 		uint64_t x, below;
 
@@ -304,12 +338,12 @@ static char *word_end(char *p)
 		}
 		p += __builtin_ctzll(below) / 8;
 		if (*p == ' ' || *p == '\t' || *p == '\0')
-			return p;
+			return (size_t)(p - word);
 		p++;	/* another control byte, inside the word */
 	}
 }
 
-/* Each word's end found by word_end, 0-terminated in place. The count
+/* Each word's end found by word_len, 0-terminated in place. The count
  * is kept in a local: through s, each byte stored would reload it. */
 static int split(char *line, struct words *s)
 {
@@ -326,7 +360,7 @@ static int split(char *line, struct words *s)
 		if (n == STATE_WORDS_MAX)
 			return -1;
 		start = p;
-		p = word_end(p);
+		p += word_len(p);
 		s->w[n] = start;
 		s->len[n++] = (size_t)(p - start);
 		if (!*p)
@@ -362,8 +396,41 @@ static int check_name(struct loader *l, const char *name, size_t hint, long *hos
 	return 0;
 }
 
+/* A host line's values, read whole before any is applied. */
+struct host_line {
+	int64_t ttl, answer;
+	enum resolve_status last4, last6;	/* v2 */
+	bool privatelink;			/* v2 */
+};
+
+/* The host line of eps entry host (-1: not configured) read: the addr
+ * lines that follow are its. A repeated host merges; its last line
+ * sets ttl and answer. */
+static void set_host(struct loader *l, long host, const struct host_line *v)
+{
+	struct host_state scratch = { 0 }, *h = &scratch;
+
+	if (host >= 0)
+		l->next_host = (size_t)host + 1;
+	l->in_host = true;
+	l->set = NULL;
+	l->host = l->hosts_wanted ? host : -1;
+	if (l->host >= 0)
+		h = &l->tmp[l->host].h;
+	if (l->version == 2) {
+		h->last4 = v->last4;
+		h->last6 = v->last6;
+		h->privatelink = v->privatelink;
+	}
+	h->ttl = (unsigned)v->ttl;
+	h->last_answer = v->answer;
+	note_time(l, v->answer);
+	if (l->host >= 0)
+		l->tmp[l->host].seen = true;
+}
+
 /* v2: host NAME ttl T answer T a ST aaaa ST privatelink yes|no */
-static int load_host_v2(struct loader *l, const struct words *s, struct host_state *h)
+static int load_host_v2(struct loader *l, const struct words *s, struct host_line *v)
 {
 	char *const *w = s->w;
 
@@ -371,19 +438,18 @@ static int load_host_v2(struct loader *l, const struct words *s, struct host_sta
 	    !word_is(s, 10, "privatelink"))
 		return lerr(l, "expected \"host NAME ttl SECONDS answer TIME a STATUS "
 			    "aaaa STATUS privatelink yes|no\"");
-	if (parse_status(w[7], &h->last4) < 0 || parse_status(w[9], &h->last6) < 0)
+	if (parse_status(w[7], &v->last4) < 0 || parse_status(w[9], &v->last6) < 0)
 		return lerr(l, "bad status \"%.32s\" or \"%.32s\"", w[7], w[9]);
 	if (!word_is(s, 11, "yes") && !word_is(s, 11, "no"))
 		return lerr(l, "bad privatelink \"%.32s\"", w[11]);
-	h->privatelink = word_is(s, 11, "yes");
+	v->privatelink = word_is(s, 11, "yes");
 	return 0;
 }
 
 static int load_host(struct loader *l, const struct words *s)
 {
-	struct host_state scratch = { 0 }, *h = &scratch;
+	struct host_line v = { 0 };
 	char *const *w = s->w;
-	int64_t ttl, answer;
 	long host;
 	int r;
 
@@ -393,26 +459,22 @@ static int load_host(struct loader *l, const struct words *s)
 			    l->version == 1 ? "" : " a STATUS aaaa STATUS privatelink yes|no");
 	if ((r = check_name(l, w[1], l->next_host, &host)) < 0)
 		return r;
-	if (host >= 0)
-		l->next_host = (size_t)host + 1;
-	if (parse_i64(w[3], UINT32_MAX, &ttl) < 0)
+	if (parse_i64(w[3], UINT32_MAX, &v.ttl) < 0)
 		return lerr(l, "bad ttl \"%.32s\"", w[3]);
-	if (parse_i64(w[5], INT64_MAX, &answer) < 0)
+	if (parse_i64(w[5], INT64_MAX, &v.answer) < 0)
 		return lerr(l, "bad answer time \"%.32s\"", w[5]);
-	l->in_host = true;
-	l->set = NULL;
-	l->host = l->hosts_wanted ? host : -1;
-	if (l->host >= 0)
-		h = &l->tmp[l->host].h;
-	if (l->version == 2 && (r = load_host_v2(l, s, h)) < 0)
+	if (l->version == 2 && (r = load_host_v2(l, s, &v)) < 0)
 		return r;
-	/* A repeated host merges; its last line sets ttl and answer. */
-	h->ttl = (unsigned)ttl;
-	h->last_answer = answer;
-	note_time(l, answer);
-	if (l->host >= 0)
-		l->tmp[l->host].seen = true;
+	set_host(l, host, &v);
 	return 0;
+}
+
+/* An address of the current host, held as the file says. */
+static void hold_addr(struct loader *l, const struct kvf_addr *a, int64_t seen, bool current)
+{
+	note_time(l, seen);
+	if (l->host >= 0)
+		desired_hold(&l->tmp[l->host].h, a, seen, current);
 }
 
 static int load_addr(struct loader *l, const struct words *s)
@@ -432,9 +494,7 @@ static int load_addr(struct loader *l, const struct words *s)
 		return lerr(l, "bad address \"%.64s\"", w[1]);
 	if (parse_i64(w[2], INT64_MAX, &seen) < 0)
 		return lerr(l, "bad time \"%.32s\"", w[2]);
-	note_time(l, seen);
-	if (l->host >= 0)
-		desired_hold(&l->tmp[l->host].h, &a, seen, word_is(s, 3, "current"));
+	hold_addr(l, &a, seen, word_is(s, 3, "current"));
 	return 0;
 }
 
@@ -480,13 +540,28 @@ static int load_set(struct loader *l, const struct words *ws)
 	return 0;
 }
 
+/* An element of the current set, written for host name; the last step
+ * of an elem line, so a bad name is its last error. */
+static int add_elem(struct loader *l, const struct kvf_addr *a, int64_t port, const char *name)
+{
+	struct elem el = { .addr = *a, .port = (uint16_t)port, .owned = true };
+	long h;
+	int r;
+
+	if ((r = check_name(l, name, l->eps->n, &h)) < 0)
+		return r;
+	/* A configured host's name lives in eps, which outlives the record:
+	 * one string per element would cost a 10k-host agent 10k copies. */
+	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, name);
+	elem_list_push(&l->set->elems, &el);
+	return 0;
+}
+
 static int load_elem(struct loader *l, const struct words *s)
 {
 	char *const *w = s->w;
-	struct elem el = { 0 };
+	struct kvf_addr a;
 	int64_t port;
-	long h;
-	int r;
 
 	if (!l->set)
 		return lerr(l, "element before any set line");
@@ -494,19 +569,11 @@ static int load_elem(struct loader *l, const struct words *s)
 		return lerr(l, "element in a range set");
 	if (s->n != 4)
 		return lerr(l, "expected \"elem ADDRESS PORT HOST\"");
-	if (addr_parse(w[1], &el.addr) < 0)
+	if (addr_parse(w[1], &a) < 0)
 		return lerr(l, "bad address \"%.64s\"", w[1]);
 	if (parse_i64(w[2], 65535, &port) < 0)
 		return lerr(l, "bad port \"%.32s\"", w[2]);
-	if ((r = check_name(l, w[3], l->eps->n, &h)) < 0)
-		return r;
-	el.port = (uint16_t)port;
-	el.owned = true;
-	/* A configured host's name lives in eps, which outlives the record:
-	 * one string per element would cost a 10k-host agent 10k copies. */
-	el.comment = h >= 0 ? l->eps->v[h].name : elem_list_intern(&l->set->elems, w[3]);
-	elem_list_push(&l->set->elems, &el);
-	return 0;
+	return add_elem(l, &a, port, w[3]);
 }
 
 /* range LO HI COMMENT...: the words of the comment, one space apart. */
@@ -590,11 +657,135 @@ static loader_fn *record_loader(const struct words *s)
 	return NULL;
 }
 
-static int load_line(struct loader *l, char *line)
+/* The text at p, before end, starts with lit. */
+static inline bool starts(const char *p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* A status name at p (before end), then the byte after: a pointer to
+ * that byte, or NULL. */
+static const char *scan_status(const char *p, const char *end, char after,
+			       enum resolve_status *out)
+{
+	enum resolve_status st;
+
+	for (st = RES_OK; st <= RES_ERROR; st++) {
+		const char *name = resolve_status_name(st);
+		size_t i;
+
+		/* By hand: the names are short, a strlen and memcmp cost more. */
+		for (i = 0; name[i] && p + i < end && p[i] == name[i]; i++)
+			;
+		if (!name[i] && p + i < end && p[i] == after) {
+			*out = st;
+			return p + i;
+		}
+	}
+	return NULL;
+}
+
+/* The records below, as state_save writes them (one space apart, every
+ * field good), are read straight from the line, not split into words
+ * and then parsed: 50k lines at 10k hosts. Each returns 1 when it has
+ * loaded the line; 0 when the line is not of that form, having changed
+ * nothing: the general way then reads it and says what is wrong; or
+ * the error of its host name, the last check either way. The line
+ * ends at end, and holds no other NUL byte. */
+
+/* addr ADDRESS TIME current|grace (p: after "addr ") */
+static int fast_addr(struct loader *l, const char *p, const char *end)
+{
+	struct kvf_addr a;
+	int64_t seen;
+	bool current;
+
+	if (!l->in_host || l->set || !(p = addr_parse_word(p, &a)) ||
+	    !(p = scan_i64(p + 1, ' ', INT64_MAX, &seen)))
+		return 0;
+	p++;
+	if (end - p == 7 && memcmp(p, "current", 7) == 0)
+		current = true;
+	else if (end - p == 5 && memcmp(p, "grace", 5) == 0)
+		current = false;
+	else
+		return 0;
+	hold_addr(l, &a, seen, current);
+	return 1;
+}
+
+/* elem ADDRESS PORT HOST (p: after "elem ") */
+static int fast_elem(struct loader *l, const char *p, const char *end)
+{
+	struct kvf_addr a;
+	int64_t port;
+	int r;
+
+	if (!l->set || l->set->ranges || !(p = addr_parse_word(p, &a)) ||
+	    !(p = scan_i64(p + 1, ' ', 65535, &port)) || ++p == end || p + word_len(p) != end)
+		return 0;
+	r = add_elem(l, &a, port, p);
+	return r < 0 ? r : 1;
+}
+
+/* host NAME ttl T answer T, and in v2 a ST aaaa ST privatelink yes|no
+ * (name: after "host "). The name is cut from the line only once the
+ * rest is known good. */
+static int fast_host(struct loader *l, char *name, const char *end)
+{
+	struct host_line v = { 0 };
+	char *cut = name + word_len(name);
+	const char *p = cut + 1;
+	long host;
+	int r;
+
+	if (cut == name || *cut != ' ' || !starts(p, end, "ttl ") ||
+	    !(p = scan_i64(p + 4, ' ', UINT32_MAX, &v.ttl)) || !starts(p + 1, end, "answer ") ||
+	    !(p = scan_i64(p + 8, l->version == 2 ? ' ' : '\0', INT64_MAX, &v.answer)))
+		return 0;
+	if (l->version == 2) {
+		if (!starts(p + 1, end, "a ") ||
+		    !(p = scan_status(p + 3, end, ' ', &v.last4)) || !starts(p + 1, end, "aaaa ") ||
+		    !(p = scan_status(p + 6, end, ' ', &v.last6)) ||
+		    !starts(p + 1, end, "privatelink "))
+			return 0;
+		p += 13;
+		if (end - p == 3 && memcmp(p, "yes", 3) == 0)
+			v.privatelink = true;
+		else if (end - p != 2 || memcmp(p, "no", 2) != 0)
+			return 0;
+	}
+	*cut = '\0';
+	if ((r = check_name(l, name, l->next_host, &host)) < 0)
+		return r;
+	set_host(l, host, &v);
+	return 1;
+}
+
+static int load_fast(struct loader *l, char *line, size_t n)
+{
+	char *end = line + n;
+
+	if (l->ended)
+		return 0;
+	if (starts(line, end, "addr "))
+		return fast_addr(l, line + 5, end);
+	if (starts(line, end, "elem "))
+		return fast_elem(l, line + 5, end);
+	if (starts(line, end, "host "))
+		return fast_host(l, line + 5, end);
+	return 0;
+}
+
+/* A line of len bytes, NUL-terminated. */
+static int load_line(struct loader *l, char *line, size_t len)
 {
 	loader_fn *load;
 	struct words s;
 	int n;
+
 
 	if (l->line == 1)
 		return load_magic(l, line);
@@ -603,6 +794,8 @@ static int load_line(struct loader *l, char *line)
 		l->rec.ranges_recorded = true;
 		return 0;
 	}
+	if ((n = load_fast(l, line, len)) != 0)
+		return n < 0 ? n : 0;
 	n = split(line, &s);
 	if (n < 0)
 		return lerr(l, "too many fields");
@@ -647,9 +840,10 @@ static int take_line(struct loader *l, char *p, size_t n, bool nl, bool nul)
 	return 1;
 }
 
-/* The next line, without its newline, in *out. 1: a line; 0: end of
- * file; <0: error (a line too long, or damaged, or a read error). */
-static int next_line(struct loader *l, struct lines *in, char **out)
+/* The next line, without its newline, in *out, *len bytes. 1: a line;
+ * 0: end of file; <0: error (a line too long, or damaged, or a read
+ * error). */
+static int next_line(struct loader *l, struct lines *in, char **out, size_t *len)
 {
 	for (;;) {
 		char *p = in->buf + in->start;
@@ -666,6 +860,7 @@ static int next_line(struct loader *l, struct lines *in, char **out)
 			ret = take_line(l, p, n, nl != NULL, in->nul < in->start + n);
 			in->start += n + 1;
 			*out = p;
+			*len = n;
 			return ret;
 		}
 		memmove(in->buf, p, avail);
@@ -692,10 +887,11 @@ static int load_file(struct loader *l, int fd)
 	struct lines in = { .fd = fd, .buf = xcalloc(1, STATE_READ_BUF + STATE_READ_SLACK),
 			    .nul = SIZE_MAX };
 	char *line;
+	size_t len;
 	int r;
 
-	while ((r = next_line(l, &in, &line)) > 0)
-		if ((r = load_line(l, line)) < 0)
+	while ((r = next_line(l, &in, &line, &len)) > 0)
+		if ((r = load_line(l, line, len)) < 0)
 			break;
 	free(in.buf);
 	if (r < 0)

@@ -4,6 +4,8 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -591,6 +593,166 @@ static void lines_across_read_pieces_and_the_longest_line(void)
 	free(text);
 }
 
+/* What a load gave, as text: the result or error, each host's state,
+ * and the record. */
+static const char *describe(int r, const char *err, const struct host_state *hs,
+			    const struct state_loaded *sl, char *buf, size_t len)
+{
+	char a[KVF_ADDRSTRLEN], b[KVF_ADDRSTRLEN];
+	size_t i, j, at = 0;
+
+#define PUT(...) (at += (size_t)snprintf(buf + at, at < len ? len - at : 0, __VA_ARGS__))
+	PUT("%d %s|", r, r ? err : "");
+	for (i = 0; i < eps.n; i++) {
+		const struct host_state *h = &hs[i];
+
+		PUT("h%zu %u %" PRId64 " %d %d %d %d %d:", i, h->ttl, h->last_answer, h->last4,
+		    h->last6, h->definite4, h->definite6, h->privatelink);
+		for (j = 0; j < h->n_addrs; j++)
+			PUT(" %s %" PRId64 " %d", addr_format(&h->addrs[j].addr, a, sizeof(a)),
+			    h->addrs[j].last_seen, h->addrs[j].current);
+		PUT("|");
+	}
+	for (i = 0; r == 0 && i < sl->record.n; i++) {
+		const struct owned_set *o = &sl->record.v[i];
+
+		PUT("set %d %s %s %d %d %d:", o->family, o->table, o->name, o->ranges, o->created,
+		    o->table_created);
+		for (j = 0; j < o->elems.n; j++)
+			PUT(" %s-%s %u %d %s", addr_format(&o->elems.v[j].addr, a, sizeof(a)),
+			    addr_format(&o->elems.v[j].hi, b, sizeof(b)), o->elems.v[j].port,
+			    o->elems.v[j].owned, o->elems.v[j].comment);
+		PUT("|");
+	}
+	if (r == 0)
+		PUT("v%d %d %d", sl->version, sl->has_record, sl->record.ranges_recorded);
+#undef PUT
+	return buf;
+}
+
+/* text with the data lines respelled: 1, two spaces for one; 2, tabs
+ * for spaces; 3, a tab before and a space after each. Header and
+ * comment lines are left as they are. */
+static void respell(const char *text, int how, char *out, size_t len)
+{
+	size_t at = 0;
+	bool comment = false, start = true;
+
+	for (; *text && at + 3 < len; text++) {
+		if (start) {
+			comment = *text == '#';
+			if (how == 3 && !comment)
+				out[at++] = '\t';
+		}
+		start = *text == '\n';
+		if (!comment && how == 3 && *text == '\n')
+			out[at++] = ' ';
+		if (!comment && *text == ' ' && how != 3) {
+			out[at++] = how == 1 ? ' ' : '\t';
+			if (how == 2)
+				continue;
+		}
+		out[at++] = *text;
+	}
+	out[at] = '\0';
+}
+
+static const char *load_described(const char *text, char *buf, size_t len)
+{
+	struct host_state hs[3] = { { 0 } };
+	char err[KVF_ERRLEN];
+	struct state_loaded sl;
+	int r = load_text(text, hs, &sl, err);
+
+	describe(r, err, hs, &sl, buf, len);
+	if (r == 0)
+		state_loaded_free(&sl);
+	free_all(hs);
+	return buf;
+}
+
+#define WRITTEN_V2 "# kvfence state v2\n# ranges recorded\nsaved 1764400000\n"
+#define CONTOSO "host contoso-prod.vault.azure.net ttl 60 answer 1764399000 a ok aaaa ok " \
+	"privatelink no\n"
+
+static const char *const spellings[] = {
+	WRITTEN_V2
+	"host contoso-prod.vault.azure.net ttl 60 answer 1764399000 a ok aaaa timeout "
+	"privatelink yes\n"
+	"addr 192.0.2.10 1764399000 current\naddr 192.0.2.9 1764398000 grace\n"
+	"addr 2001:db8::10 1764399000 current\naddr ::ffff:192.0.2.7 1764399000 grace\n"
+	"host other.example.com ttl 30 answer 1764399000 a nxdomain aaaa "
+	"servfail/refused/unreachable privatelink no\naddr 192.0.2.50 1764399000 current\n"
+	"host management.azure.com ttl 300 answer 1764399900 a nodata aaaa ok privatelink yes\n"
+	"addr 2001:db8:a::1f40 1764399900 current\n"
+	"host contoso-prod.vault.azure.net ttl 61 answer 1764399001 a error aaaa refused "
+	"privatelink no\naddr 198.51.100.1 1764399001 current\n"
+	"set inet filter kvfence4\nelem 192.0.2.10 443 contoso-prod.vault.azure.net\n"
+	"elem 192.0.2.50 0 other.example.com\nset ip6 filter kvfence6 created\n"
+	"elem 2001:db8::10 443 contoso-prod.vault.azure.net\n"
+	"elem ::ffff:192.0.2.7 8443 management.azure.com\nend\n",
+	"# kvfence state v1\nhost contoso-prod.vault.azure.net ttl 60 answer 1764399000\n"
+	"addr 192.0.2.10 1764399000 current\nhost login.microsoftonline.com ttl 5 answer 0\n"
+	"addr 2001:db8::1 1764399000 grace\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 0000000000000004294967295 answer "
+	"01764399000 a ok aaaa ok privatelink no\naddr 192.0.2.1 000000001764399999 current\n"
+	"addr 0.0.0.0 9223372036854775807 grace\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 4294967296 answer 1 a ok aaaa ok "
+	"privatelink no\nend\n",
+	WRITTEN_V2 "host bad!name.example ttl 60 answer 1 a ok aaaa ok privatelink no\nend\n",
+	WRITTEN_V2 "host bad!name.example ttl x answer 1 a ok aaaa ok privatelink no\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 60 answer 1 a okay aaaa ok "
+	"privatelink no\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 60 answer 1 a ok aaaa ok "
+	"privatelink maybe\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 60 answer 1 a okXaaaa ok "
+	"privatelink no\nend\n",
+	WRITTEN_V2 "host contoso-prod.vault.azure.net ttl 60 answer 1\nend\n",
+	"# kvfence state v1\nhost contoso-prod.vault.azure.net ttl 60 answer 1 a ok\nend\n",
+	WRITTEN_V2 CONTOSO "addr 192.0.2.300 1 current\nend\n",
+	WRITTEN_V2 CONTOSO "addr 192.0.2.1 1 currently\nend\n",
+	WRITTEN_V2 CONTOSO "addr 192.0.2.1 99999999999999999999 current\nend\n",
+	WRITTEN_V2 CONTOSO "addr 192.0.2.1 9223372036854775808 current\nend\n",
+	WRITTEN_V2 "set inet filter s\naddr 192.0.2.1 1 current\nend\n",
+	WRITTEN_V2 "set inet filter s\nelem 192.0.2.1 65536 contoso-prod.vault.azure.net\nend\n",
+	WRITTEN_V2 "set inet filter s\nelem 192.0.2.1 443 bad!name\nend\n",
+	WRITTEN_V2 "set inet filter s\nelem 192.0.2.1 443\nend\n",
+	WRITTEN_V2 "set inet filter s\nelem 192.0.2.1 443 a.example.com b\nend\n",
+	WRITTEN_V2 "set inet filter s ranges\nelem 192.0.2.1 443 a.example.com\nend\n",
+	WRITTEN_V2 CONTOSO "elem 192.0.2.1 443 a.example.com\nend\n",
+	WRITTEN_V2 "end\n" CONTOSO,
+};
+
+/* The lines state_save writes are read without splitting them into
+ * words; any other spelling of the same records (more spaces, tabs)
+ * goes the general way. Both must load the same, or fail with the same
+ * message. */
+static void every_spelling_of_a_record_loads_the_same(void)
+{
+	static char text[4096], want[4096], got[4096];
+	size_t i;
+	int how, same;
+
+	for (i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		load_described(spellings[i], want, sizeof(want));
+		if (i < 3)
+			ok(strncmp(want, "0 |", 3) == 0, "file %zu as written loads: %.80s", i, want);
+		else
+			ok(strncmp(want, "-22 ", 4) == 0, "file %zu as written is refused: %.80s", i,
+			   want);
+		for (same = 0, how = 1; how <= 3; how++) {
+			respell(spellings[i], how, text, sizeof(text));
+			load_described(text, got, sizeof(got));
+			if (strcmp(got, want) == 0)
+				same++;
+			else
+				printf("# file %zu respelled %d:\n#  %s\n# as written:\n#  %s\n", i, how,
+				       got, want);
+		}
+		is_int(same, 3, "file %zu loads the same in three other spellings", i);
+	}
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -615,6 +777,7 @@ int main(void)
 	test_a_file_without_range_sets_says_it_records_ranges();
 	test_a_damaged_range_record_is_refused();
 	lines_across_read_pieces_and_the_longest_line();
+	every_spelling_of_a_record_loads_the_same();
 	unlink(path);
 	rmdir(dir);
 	return done_testing();
