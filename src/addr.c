@@ -59,6 +59,32 @@ static const uint8_t hex_value[256] = {
 	['F'] = 16,
 };
 
+/* One group of 1-4 hex digits at s, unrolled as quad is: the byte after
+ * it, or NULL. */
+static const char *hex_group(const char *s, unsigned *v)
+{
+	unsigned a = hex_value[(unsigned char)s[0]], b, c, d;
+
+	if (!a)
+		return NULL;
+	if (!(b = hex_value[(unsigned char)s[1]])) {
+		*v = a - 1;
+		return s + 1;
+	}
+	if (!(c = hex_value[(unsigned char)s[2]])) {
+		*v = (a - 1) << 4 | (b - 1);
+		return s + 2;
+	}
+	if (!(d = hex_value[(unsigned char)s[3]])) {
+		*v = (a - 1) << 8 | (b - 1) << 4 | (c - 1);
+		return s + 3;
+	}
+	if (hex_value[(unsigned char)s[4]])
+		return NULL;
+	*v = (a - 1) << 12 | (b - 1) << 8 | (c - 1) << 4 | (d - 1);
+	return s + 4;
+}
+
 /* IPv6 text of hex groups, as inet_pton(3) takes it: eight groups of 1-4
  * digits, or fewer around one "::" standing for at least one group, then
  * the byte end. A dotted IPv4 tail, and anything else this refuses, goes
@@ -66,7 +92,7 @@ static const uint8_t hex_value[256] = {
 static const char *groups(const char *s, char end, uint8_t *out)
 {
 	uint16_t g[8];
-	int n = 0, gap = -1, i, h;
+	int n = 0, gap = -1, i;
 
 	if (s[0] == ':') {
 		if (s[1] != ':')
@@ -75,14 +101,9 @@ static const char *groups(const char *s, char end, uint8_t *out)
 		s += 2;
 	}
 	while (*s != end) {
-		unsigned v = 0, digits = 0;
+		unsigned v;
 
-		for (; (h = hex_value[(unsigned char)*s]) != 0; s++) {
-			if (++digits > 4)
-				return NULL;
-			v = v * 16 + (unsigned)h - 1;
-		}
-		if (digits == 0 || n == 8)
+		if (n == 8 || !(s = hex_group(s, &v)))
 			return NULL;
 		g[n++] = (uint16_t)v;
 		if (*s == end)
