@@ -988,18 +988,24 @@ static void set_diff_free(struct set_diff *d)
 	elem_list_free(&d->held);
 }
 
-/* After a commit the record is exactly what of ours the set holds. */
-static bool same_record(const struct elem_list *a, const struct elem_list *b)
+/* After a commit the record is exactly what of ours the set holds.
+ * Whether it says so already (a sync that added what it had claimed):
+ * then it stays as it is, not built again. */
+static bool record_holds_exactly(const struct elem_list *kernel, const struct elem_list *rec)
 {
-	size_t i;
+	size_t i, j = 0;
 
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (elem_key_cmp(&a->v[i], &b->v[i]) != 0 ||
-		    strcmp(a->v[i].comment, b->v[i].comment) != 0)
+	for (i = 0; i < kernel->n; i++) {
+		const struct elem *k = &kernel->v[i];
+
+		if (!k->owned)
+			continue;
+		if (j == rec->n || elem_key_cmp(k, &rec->v[j]) != 0 ||
+		    (k->comment != rec->v[j].comment && strcmp(k->comment, rec->v[j].comment) != 0))
 			return false;
-	return true;
+		j++;
+	}
+	return j == rec->n;
 }
 
 static void rebuild_record(struct engine *e, struct engine_set *s)
@@ -1007,6 +1013,8 @@ static void rebuild_record(struct engine *e, struct engine_set *s)
 	struct elem_list next = { 0 };
 	size_t i, n = 0;
 
+	if (record_holds_exactly(&s->kernel, &s->record))
+		return;
 	for (i = 0; i < s->kernel.n; i++)
 		n += s->kernel.v[i].owned;
 	elem_list_reserve(&next, n);
@@ -1017,8 +1025,7 @@ static void rebuild_record(struct engine *e, struct engine_set *s)
 			el.comment = record_name(e, &next, el.comment);
 			elem_list_push(&next, &el);
 		}
-	if (!same_record(&next, &s->record))
-		e->record_changed = true;
+	e->record_changed = true;
 	elem_list_free(&s->record);
 	s->record = next;
 }
