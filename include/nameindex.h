@@ -1,6 +1,6 @@
 /* kvfence: an index of names kept in the caller's array (the catalogue's
- * endpoints, the config's hosts): open addressing on 4-byte slots, FNV-1a
- * and linear probing, at most two thirds full. A slot holds an element's
+ * endpoints, the config's hosts): open addressing on 4-byte slots, a hash
+ * of 8 bytes at a time and linear probing, at most two thirds full. A slot holds an element's
  * index + 1, 0 when free. The array is of elements of `stride` bytes whose
  * first member is the name (a char *); it is passed at each call, as it
  * may move between calls. Pure. */
@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "util.h"
 
 struct name_index {
 	uint32_t *slot;		/* NULL: no room reserved yet */
@@ -33,9 +32,12 @@ static inline const char *name_index_name(const void *v, size_t stride, uint32_t
 	return *(char *const *)(const void *)((const char *)v + (size_t)i * stride);
 }
 
+/* A name's hash, every byte of it mixed into the low bits. */
+uint32_t name_index_hash(const char *name);
+
 static inline size_t name_index_home(const struct name_index *ix, const char *name)
 {
-	return fnv1a32(FNV1A32_BASIS, name, strlen(name)) & ix->mask;
+	return name_index_hash(name) & ix->mask;
 }
 
 /* The slot of name, in an index with room reserved: *slot - 1 is the

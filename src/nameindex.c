@@ -1,7 +1,7 @@
 /* kvfence: an index of names kept in the caller's array (see nameindex.h).
  * glibc's hsearch_r hashes only a name's first eight characters and its
  * length: 10,000 hosts named "contoso-...", one table chain, took 0.4 s
- * to read. FNV-1a mixes every byte. */
+ * to read. This hash mixes every byte. */
 #include "autoconfig.h"
 
 #include <stdlib.h>
@@ -9,6 +9,39 @@
 
 #include "nameindex.h"
 #include "util.h"
+
+/* 8 bytes at a time, each word multiplied in and folded, the last word
+ * read as the name's last 8 bytes (overlapping the one before), then
+ * MurmurHash3's finaliser, so that the low bits (the slot) depend on
+ * every byte. FNV-1a took 6 instructions a byte, 150 for a vault's name,
+ * in 50k look-ups of a 10k-host cold sync; this takes about 50. Not for
+ * names an outsider may choose to collide: only the config's names are
+ * entered. */
+uint32_t name_index_hash(const char *name)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	size_t len = strlen(name), i;
+	uint64_t h = len * k, w = 0;
+
+	if (len < 8) {
+		for (i = 0; i < len; i++)
+			w |= (uint64_t)(unsigned char)name[i] << (8 * i);
+	} else {
+		for (i = 0; i + 8 < len; i += 8) {
+			memcpy(&w, name + i, 8);
+			h = (h ^ w) * k;
+			h ^= h >> 32;
+		}
+		memcpy(&w, name + len - 8, 8);
+	}
+	h = (h ^ w) * k;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
 
 /* Enter value at the first free slot from name's home. */
 static void put(struct name_index *ix, const char *name, uint32_t value)
