@@ -157,24 +157,28 @@ static bool hostname_is_address(const char *name)
  * kvfence keeps. */
 #define HOST_CHAR	1
 #define HOST_DIGIT	2
+#define HOST_UPPER	4
 static const unsigned char host_chars[256] = {
 	['0' ... '9'] = HOST_CHAR | HOST_DIGIT,
-	['a' ... 'z'] = HOST_CHAR, ['A' ... 'Z'] = HOST_CHAR,
+	['a' ... 'z'] = HOST_CHAR, ['A' ... 'Z'] = HOST_CHAR | HOST_UPPER,
 	['-'] = HOST_CHAR, ['_'] = HOST_CHAR,
 };
 
-/* The first fault of a label, from the left, or NULL; then *len, *dot
- * and *numeric: the name's length, whether it has a dot, whether its
- * last label is all digits. A label at a time, each a run of the
- * characters a label may have. */
-static const char *label_fault(const char *name, size_t *len, bool *dot, bool *numeric)
+/* The first fault of a label, from the left, or NULL; then *len, *dot,
+ * *numeric and *upper: the name's length, whether it has a dot, whether
+ * its last label is all digits, whether it has an upper-case letter. A
+ * label at a time, each a run of the characters a label may have. */
+static const char *label_fault(const char *name, size_t *len, bool *dot, bool *numeric,
+			       bool *upper)
 {
 	const char *s = name, *label;
-	unsigned all, k;
+	unsigned all, any = 0, k;
 
 	for (*dot = false;; s++) {
-		for (label = s, all = HOST_DIGIT; (k = host_chars[(unsigned char)*s]) & HOST_CHAR; s++)
+		for (label = s, all = HOST_DIGIT; (k = host_chars[(unsigned char)*s]) & HOST_CHAR; s++) {
 			all &= k;
+			any |= k;
+		}
 		if (s > label && label[0] == '-')
 			return "has a label starting with a hyphen";
 		if (s - label > 63)
@@ -191,18 +195,21 @@ static const char *label_fault(const char *name, size_t *len, bool *dot, bool *n
 	}
 	*len = (size_t)(s - name);
 	*numeric = all != 0;
+	*upper = any & HOST_UPPER;
 	return NULL;
 }
 
 /* The rules in the order they are reported: empty, an address, too
- * long, one label only, then the first fault of a label. */
-const char *config_check_hostname(const char *name)
+ * long, one label only, then the first fault of a label. No rule tells
+ * upper case from lower; *upper: whether a valid name has upper-case
+ * letters. */
+static const char *check_hostname(const char *name, bool *upper)
 {
 	const char *fault;
 	size_t len;
 	bool dot, address;
 
-	fault = label_fault(name, &len, &dot, &address);
+	fault = label_fault(name, &len, &dot, &address, upper);
 	/* A fault may hide one reported before it: look again, the slow way. */
 	if (fault) {
 		len = strlen(name);
@@ -219,6 +226,13 @@ const char *config_check_hostname(const char *name)
 	if (!dot)
 		return "is not a fully qualified name";
 	return fault;
+}
+
+const char *config_check_hostname(const char *name)
+{
+	bool upper;
+
+	return check_hostname(name, &upper);
 }
 
 static bool nft_name_ok(const char *s)
@@ -252,8 +266,8 @@ const char *config_family_name(int nfproto)
 	}
 }
 
-/* The first len bytes of s in lower case into d, a string (the C
- * locale's tolower, by hand). */
+/* The first len bytes of s in lower case into d (which may be s), a
+ * string (the C locale's tolower, by hand). */
 static void lower_copy(char *d, const char *s, size_t len)
 {
 	size_t i;
@@ -546,25 +560,33 @@ static int d_host(struct parser *p, int argc, char **argv)
 	unsigned long port;
 	const char *why;
 	uint32_t *slot;
+	bool upper;
 
 	if (cfg->n_hosts >= CONFIG_MAX_HOSTS)
 		return perr(p, "host: more than %d hosts", CONFIG_MAX_HOSTS);
 	if (len > 1 && argv[1][len - 1] == '.')
 		len--;
-	lower_copy(name, argv[1], len);
-	why = config_check_hostname(name);
+	memcpy(name, argv[1], len);
+	name[len] = '\0';
+	/* Checked as written (case changes no verdict), lower-cased after. */
+	why = check_hostname(name, &upper);
 	if (why)
 		return perr(p, "host \"%s\": name %s", argv[1], why);
 	if (!number_in(argv[2], 1, 65535, &port))
 		return perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1],
 			    argv[2]);
+	if (upper)
+		lower_copy(name, name, len);
 	name_index_reserve(&p->hosts_seen, p->hosts_seen.n + 1, cfg->hosts, sizeof(*cfg->hosts));
 	slot = name_index_slot(&p->hosts_seen, name, cfg->hosts, sizeof(*cfg->hosts));
 	newest = *slot;
 	if (hosts_seen_port(p, newest, (uint16_t)port))
 		return perr(p, "host %s %lu is given twice", name, port);
-	array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
-	array_reserve(&p->same_name, &p->cap_same, cfg->n_hosts + 1, sizeof(*p->same_name));
+	if (cfg->n_hosts == p->cap_hosts || cfg->n_hosts == p->cap_same) {
+		array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
+		array_reserve(&p->same_name, &p->cap_same, cfg->n_hosts + 1,
+			      sizeof(*p->same_name));
+	}
 	cfg->hosts[cfg->n_hosts].name = keep_host_name(p, name, len);
 	cfg->hosts[cfg->n_hosts].port = (uint16_t)port;
 	p->same_name[cfg->n_hosts] = newest;

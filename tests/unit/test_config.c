@@ -388,6 +388,22 @@ static void test_a_host_name_is_judged_by_the_rules_as_written(void)
 	       tried, valid);
 }
 
+static void test_host_names_are_kept_in_lower_case(void)
+{
+	struct config cfg;
+	char err[KVF_ERRLEN] = "";
+
+	if (!ok(parse("host Www.Example.COM. 443\nhost a.b.C 80\nhost x.y 1\nhost Q.z 2\n",
+		      &cfg, err) == 0, "four host lines: %s", err))
+		return;
+	ok(strcmp(cfg.hosts[0].name, "www.example.com") == 0 &&
+	   strcmp(cfg.hosts[1].name, "a.b.c") == 0 && strcmp(cfg.hosts[2].name, "x.y") == 0 &&
+	   strcmp(cfg.hosts[3].name, "q.z") == 0,
+	   "each name in lower case, without its trailing dot: %s %s %s %s", cfg.hosts[0].name,
+	   cfg.hosts[1].name, cfg.hosts[2].name, cfg.hosts[3].name);
+	config_free(&cfg);
+}
+
 /* A number of a host line's port or of max-addresses-per-host is taken
  * exactly when strtoul took it (all of it, from a digit) in its range. */
 static void test_a_number_is_taken_as_strtoul_took_it(void)
@@ -630,6 +646,7 @@ int main(void)
 	test_durations_parse_with_their_units();
 	test_vault_and_host_names_are_checked();
 	test_a_host_name_is_judged_by_the_rules_as_written();
+	test_host_names_are_kept_in_lower_case();
 	test_a_number_is_taken_as_strtoul_took_it();
 	test_a_duplicate_host_is_found_among_thousands();
 	test_files_and_includes_are_read_and_checked();
