@@ -7,11 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "nameindex.h"
 
 #define HOST_MAX_PORTS 8
 
 struct endpoint {
-	char *name;			/* lower case, no trailing dot */
+	char *name;			/* lower case, no trailing dot; first */
 	uint16_t ports[HOST_MAX_PORTS];	/* ascending */
 	unsigned n_ports;
 	const char *why;		/* "auth", "vault", "host", ... (static) */
@@ -25,10 +26,10 @@ struct endpoint {
 struct endpoint_list {
 	struct endpoint *v;
 	size_t n, cap;
-	/* catalogue_build's name index: slots of (index + 1), 0 free. A
-	 * list made by hand has none and is searched by bisection. */
-	uint32_t *slot;
-	size_t slot_mask;
+	/* catalogue_build's name index. A list made by hand has none and
+	 * is searched by bisection. */
+	struct name_index index;
+	char *names;		/* catalogue_build's names, one block */
 };
 
 /* Fills list (sorted by name, one entry per name, ports merged).

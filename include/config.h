@@ -69,6 +69,7 @@ struct config {
 	bool graph_legacy;
 	bool instance_discovery;	/* usgov, china: + login.microsoftonline.com */
 	struct config_host *hosts;	size_t n_hosts;
+	char *host_names;	/* the blocks the hosts' names are in */
 	int table_family;	/* NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6 */
 	char *table;
 	char *set4;		/* NULL: "none", no IPv4 set */

@@ -88,11 +88,16 @@ size_t desired_expire_stale(struct host_state *h, int64_t now, unsigned max_stal
 
 /* Append to out the elements for a set of keytype from every host: each
  * held address of the set's family, once per port of the endpoint (once
- * in all for a plain set), commented with the host name. out is sorted
- * afterwards; a key several hosts share appears once per host, in host
- * order. */
+ * in all for a plain set), commented with the host name. Each key once:
+ * a key several hosts share, or one out held already, keeps the first
+ * comment (host order). out is sorted afterwards. */
 void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,
 		      enum set_keytype key, struct elem_list *out);
+
+/* Whether the host ep (its state h) wants el's key in a set of keytype:
+ * it holds the address, and the port is one of its own. */
+bool desired_host_wants(const struct endpoint *ep, const struct host_state *h,
+			enum set_keytype key, const struct elem *el);
 
 void host_state_free(struct host_state *h);
 

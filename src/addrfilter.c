@@ -55,12 +55,7 @@ static const struct prefix v6_prefixes[] = {
 static bool prefix_match(const uint8_t *a, const struct prefix *p)
 {
 	unsigned full = p->len / 8, rest = p->len % 8;
-	unsigned first = p->len >= 8 ? 0xffu : 0xffu << (8 - p->len);
 
-	/* The first byte rules out nearly every prefix: look at it before
-	 * the call (each answer's addresses go through every prefix). */
-	if (((a[0] ^ p->bytes[0]) & first & 0xffu) != 0)
-		return false;
 	if (memcmp(a, p->bytes, full) != 0)
 		return false;
 	if (rest == 0)
@@ -68,18 +63,49 @@ static bool prefix_match(const uint8_t *a, const struct prefix *p)
 	return ((a[full] ^ p->bytes[full]) & (0xff << (8 - rest))) == 0;
 }
 
+#define N_V4	(sizeof(v4_prefixes) / sizeof(v4_prefixes[0]))
+#define N_V6	(sizeof(v6_prefixes) / sizeof(v6_prefixes[0]))
+
+/* Per first byte, the prefixes (bit k: the k-th of the table) that
+ * byte leaves possible: most addresses an answer holds are ruled out
+ * of every prefix by one look-up, and the others tried in table order. */
+static uint16_t first_byte4[256], first_byte6[256];
+
+static void first_byte_table(uint16_t *t, const struct prefix *v, size_t n)
+{
+	unsigned b;
+	size_t k;
+
+	for (b = 0; b < 256; b++)
+		for (k = 0; k < n; k++) {
+			unsigned mask = v[k].len >= 8 ? 0xffu : (0xffu << (8 - v[k].len)) & 0xffu;
+
+			if (((b ^ v[k].bytes[0]) & mask) == 0)
+				t[b] |= (uint16_t)(1u << k);
+		}
+}
+
 enum addr_class addrfilter_classify(const struct kvf_addr *a)
 {
+	static bool tables;
 	const struct prefix *v = a->family == AF_INET ? v4_prefixes : v6_prefixes;
-	size_t i, n = a->family == AF_INET ?
-		sizeof(v4_prefixes) / sizeof(v4_prefixes[0]) :
-		sizeof(v6_prefixes) / sizeof(v6_prefixes[0]);
+	unsigned cand;
 
+	_Static_assert(N_V4 <= 16 && N_V6 <= 16, "first_byte4/6 hold 16 prefixes");
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return ADDR_RESERVED;
-	for (i = 0; i < n; i++)
-		if (prefix_match(a->bytes, &v[i]))
-			return v[i].class;
+	if (!tables) {
+		first_byte_table(first_byte4, v4_prefixes, N_V4);
+		first_byte_table(first_byte6, v6_prefixes, N_V6);
+		tables = true;
+	}
+	cand = (a->family == AF_INET ? first_byte4 : first_byte6)[a->bytes[0]];
+	for (; cand; cand &= cand - 1) {
+		unsigned k = (unsigned)__builtin_ctz(cand);
+
+		if (prefix_match(a->bytes, &v[k]))
+			return v[k].class;
+	}
 	/* Outside 2000::/3 nothing is global unicast today. */
 	if (a->family == AF_INET6 && (a->bytes[0] & 0xe0) != 0x20)
 		return ADDR_RESERVED;

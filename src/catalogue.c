@@ -2,6 +2,7 @@
  * the host names a Key Vault client needs, each with its TCP ports. */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,14 @@ static const char *const crl_hosts[] = {
 	"ocsp.digicert.com", "ocsp.digicert.cn", "oneocsp.microsoft.com",
 };
 
+/* While a list is built its names are borrowed: from the config, from the
+ * tables above, and from made (the vault names); own_names copies them
+ * into one block at the end. */
+struct made {
+	char **v;
+	size_t n, cap;
+};
+
 static void add(struct endpoint_list *l, const char *name, uint16_t port, const char *why)
 {
 	struct endpoint *e;
@@ -86,28 +95,27 @@ static void add(struct endpoint_list *l, const char *name, uint16_t port, const 
 	array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
-	e->name = xstrdup(name);
+	e->name = (char *)name;
 	e->ports[0] = port;
 	e->n_ports = 1;
 	e->why = why;
 }
 
-static void add_suffixed(struct endpoint_list *l, char **names, const bool *priv,
-			 size_t n, const char *suffix, const char *why)
+static void add_suffixed(struct endpoint_list *l, struct made *made, char **names,
+			 const bool *priv, size_t n, const char *suffix, const char *why)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char *name = xasprintf("%s.%s", names[i], suffix);
-
-		add(l, name, HTTPS, why);
+		array_reserve(&made->v, &made->cap, made->n + 1, sizeof(*made->v));
+		made->v[made->n] = xasprintf("%s.%s", names[i], suffix);
+		add(l, made->v[made->n++], HTTPS, why);
 		l->v[l->n - 1].private_link = priv && priv[i];
 		l->v[l->n - 1].keyvault = true;
-		free(name);
 	}
 }
 
-static void add_cloud(const struct config *cfg, struct endpoint_list *l)
+static void add_cloud(const struct config *cfg, struct endpoint_list *l, struct made *made)
 {
 	const struct cloud_hosts *c = &clouds[cfg->cloud];
 	size_t i;
@@ -132,10 +140,10 @@ static void add_cloud(const struct config *cfg, struct endpoint_list *l)
 			add(l, c->graph_seed, HTTPS, "graph");
 	}
 	if (cfg->functions & FN_VAULT) {
-		add_suffixed(l, cfg->vaults, cfg->vaults_private, cfg->n_vaults,
+		add_suffixed(l, made, cfg->vaults, cfg->vaults_private, cfg->n_vaults,
 			     c->vault_suffix, "vault");
 		if (c->hsm_suffix)
-			add_suffixed(l, cfg->hsms, cfg->hsms_private, cfg->n_hsms,
+			add_suffixed(l, made, cfg->hsms, cfg->hsms_private, cfg->n_hsms,
 				     c->hsm_suffix, "managed-hsm");
 	}
 	if (cfg->functions & FN_CRL) {
@@ -167,15 +175,39 @@ static void merge_port(struct endpoint *into, uint16_t port)
 	into->n_ports++;
 }
 
+/* By name, stably (of the entries of one name, the first added comes
+ * first and keeps its why and its ports), as qsort of the whole list did.
+ * The list is the catalogue's own hosts, then the k.. host lines: those
+ * are sorted apart, and not at all when the file has them in order (a
+ * generated one), then merged, the catalogue's first on a tie. */
+static void sort_by_name(struct endpoint_list *l, size_t k)
+{
+	struct endpoint *own;
+	size_t i, j, w;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, k, sizeof(*l->v), cmp_endpoint);
+	for (j = k + 1; j < l->n && cmp_endpoint(&l->v[j - 1], &l->v[j]) <= 0; j++)
+		;
+	if (j < l->n)
+		qsort(l->v + k, l->n - k, sizeof(*l->v), cmp_endpoint);
+	if (k == 0 || k == l->n)
+		return;
+	own = xreallocarray(NULL, k, sizeof(*own));
+	memcpy(own, l->v, k * sizeof(*own));
+	/* w = i + (j - k) <= j: the merge never writes over an unread line. */
+	for (i = 0, j = k, w = 0; i < k; w++)
+		l->v[w] = j < l->n && cmp_endpoint(&l->v[j], &own[i]) < 0 ? l->v[j++] : own[i++];
+	free(own);
+}
+
 /* One entry per name: a host named by two functions (or by the catalogue
  * and a "host" line) is resolved once, with all its ports. */
 static void merge_duplicates(struct endpoint_list *l)
 {
 	size_t i, w = 0;
 
-	if (l->n == 0)
-		return;
-	qsort(l->v, l->n, sizeof(*l->v), cmp_endpoint);
 	for (i = 0; i < l->n; i++) {
 		if (w && strcmp(l->v[w - 1].name, l->v[i].name) == 0) {
 			merge_port(&l->v[w - 1], l->v[i].ports[0]);
@@ -183,7 +215,6 @@ static void merge_duplicates(struct endpoint_list *l)
 			/* The vault's name stays a vault's when a host line adds
 			 * a port to it. */
 			l->v[w - 1].keyvault |= l->v[i].keyvault;
-			free(l->v[i].name);
 			continue;
 		}
 		l->v[w++] = l->v[i];
@@ -191,55 +222,58 @@ static void merge_duplicates(struct endpoint_list *l)
 	l->n = w;
 }
 
-/* FNV-1a: names differ in their first label, which it mixes well. */
-static uint32_t name_hash(const char *s)
+/* The borrowed names into one block of the list's own (one allocation
+ * instead of one per name), and the index of them: an agent looks names
+ * up for every record line, element and answer (40k look-ups in a
+ * 10k-host cold sync); bisection walked 14 names scattered over the heap
+ * each time. */
+static void own_names(struct endpoint_list *l)
 {
-	return fnv1a32(FNV1A32_BASIS, s, strlen(s));
-}
+	size_t total = 0, i, len;
+	char *p;
 
-/* An agent looks names up for every record line, element and answer
- * (40k lookups in a 10k-host cold sync); bisection walked 14 names
- * scattered over the heap each time. Open addressing on 4-byte slots,
- * at most two thirds full: 64 KiB at 10k hosts. */
-static void index_names(struct endpoint_list *l)
-{
-	size_t size = 16, i, s;
-
-	while (size < l->n + l->n / 2)
-		size *= 2;
-	l->slot = xcalloc(size, sizeof(*l->slot));
-	l->slot_mask = size - 1;
+	for (i = 0; i < l->n; i++)
+		total += strlen(l->v[i].name) + 1;
+	p = l->names = xmalloc(total ? total : 1);
 	for (i = 0; i < l->n; i++) {
-		for (s = name_hash(l->v[i].name) & l->slot_mask; l->slot[s];
-		     s = (s + 1) & l->slot_mask)
-			;
-		l->slot[s] = (uint32_t)(i + 1);
+		len = strlen(l->v[i].name) + 1;
+		memcpy(p, l->v[i].name, len);
+		l->v[i].name = p;
+		p += len;
 	}
+	name_index_reserve(&l->index, l->n, l->v, sizeof(*l->v));
+	for (i = 0; i < l->n; i++)
+		name_index_add(&l->index, i, l->v, sizeof(*l->v));
 }
+
+_Static_assert(offsetof(struct endpoint, name) == 0, "nameindex.h: the name comes first");
 
 void catalogue_build(const struct config *cfg, struct endpoint_list *list)
 {
-	size_t i;
+	struct made made = { 0 };
+	size_t i, own;
 
 	memset(list, 0, sizeof(*list));
-	add_cloud(cfg, list);
+	add_cloud(cfg, list, &made);
+	own = list->n;
 	/* Room for the hosts at once: a 10k-host list doubled from 8 would
 	 * leave a third of it unused. */
 	array_reserve_exact(&list->v, &list->cap, list->n + cfg->n_hosts, sizeof(*list->v));
 	for (i = 0; i < cfg->n_hosts; i++)
 		add(list, cfg->hosts[i].name, cfg->hosts[i].port, "host");
+	sort_by_name(list, own);
 	merge_duplicates(list);
-	index_names(list);
+	own_names(list);
+	for (i = 0; i < made.n; i++)
+		free(made.v[i]);
+	free(made.v);
 }
 
 void catalogue_free(struct endpoint_list *list)
 {
-	size_t i;
-
-	for (i = 0; i < list->n; i++)
-		free(list->v[i].name);
+	free(list->names);
 	free(list->v);
-	free(list->slot);
+	name_index_free(&list->index);
 	memset(list, 0, sizeof(*list));
 }
 
@@ -247,14 +281,11 @@ long catalogue_find(const struct endpoint_list *list, const char *name)
 {
 	struct endpoint key = { .name = (char *)name };
 	const struct endpoint *e;
-	size_t s;
+	uint32_t *slot;
 
-	if (list->slot) {
-		for (s = name_hash(name) & list->slot_mask; list->slot[s];
-		     s = (s + 1) & list->slot_mask)
-			if (strcmp(list->v[list->slot[s] - 1].name, name) == 0)
-				return (long)list->slot[s] - 1;
-		return -1;
+	if (list->index.slot) {
+		slot = name_index_slot(&list->index, name, list->v, sizeof(*list->v));
+		return (long)*slot - 1;
 	}
 	if (list->n == 0)
 		return -1;

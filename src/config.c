@@ -7,8 +7,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/netfilter.h>
-#include <search.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "config.h"
 #include "kvfence.h"
 #include "log.h"
+#include "nameindex.h"
 #include "util.h"
 
 #define CONFIG_MAX_LINE		4096
@@ -45,13 +46,13 @@ struct parser {
 	size_t n_files, cap_files;
 	bool set6_explicit, set4_explicit;
 	struct where table_at, set_at, hsm_at, endpoints_at, refresh_at, listen_at;
-	/* The host names, for the duplicate check (see hosts_seen_add). */
-	struct hsearch_data hosts_seen;
-	size_t n_slots;			/* the table's size; 0: none yet */
-	size_t n_names;			/* distinct names in it */
+	/* The host names, for the duplicate check (see d_host): each
+	 * name's newest host. */
+	struct name_index hosts_seen;
 	size_t *same_name;		/* per host: the previous one of its name + 1 */
 	size_t cap_same;
 	size_t cap_hosts;
+	size_t names_free, names_block;	/* in cfg->host_names */
 };
 
 static int perr(struct parser *p, const char *fmt, ...)
@@ -152,41 +153,86 @@ static bool hostname_is_address(const char *name)
 	return *last && strspn(last, "0123456789") == strlen(last);
 }
 
-const char *config_check_hostname(const char *name)
-{
-	size_t len = strlen(name), label = 0, i;
+/* The characters of a label: ASCII by hand, as isalnum is in the C locale
+ * kvfence keeps. */
+#define HOST_CHAR	1
+#define HOST_DIGIT	2
+#define HOST_UPPER	4
+static const unsigned char host_chars[256] = {
+	['0' ... '9'] = HOST_CHAR | HOST_DIGIT,
+	['a' ... 'z'] = HOST_CHAR, ['A' ... 'Z'] = HOST_CHAR | HOST_UPPER,
+	['-'] = HOST_CHAR, ['_'] = HOST_CHAR,
+};
 
+/* The first fault of a label, from the left, or NULL; then *len, *dot,
+ * *numeric and *upper: the name's length, whether it has a dot, whether
+ * its last label is all digits, whether it has an upper-case letter. A
+ * label at a time, each a run of the characters a label may have. */
+static const char *label_fault(const char *name, size_t *len, bool *dot, bool *numeric,
+			       bool *upper)
+{
+	const char *s = name, *label;
+	unsigned all, any = 0, k;
+
+	for (*dot = false;; s++) {
+		for (label = s, all = HOST_DIGIT; (k = host_chars[(unsigned char)*s]) & HOST_CHAR; s++) {
+			all &= k;
+			any |= k;
+		}
+		if (s > label && label[0] == '-')
+			return "has a label starting with a hyphen";
+		if (s - label > 63)
+			return "has a label longer than 63 characters";
+		if (*s != '.' && *s != '\0')
+			return "may contain only letters, digits, hyphens, underscores and dots";
+		if (s == label)
+			return "has an empty label";
+		if (s[-1] == '-')
+			return "has a label ending with a hyphen";
+		if (*s == '\0')
+			break;
+		*dot = true;
+	}
+	*len = (size_t)(s - name);
+	*numeric = all != 0;
+	*upper = any & HOST_UPPER;
+	return NULL;
+}
+
+/* The rules in the order they are reported: empty, an address, too
+ * long, one label only, then the first fault of a label. No rule tells
+ * upper case from lower; *upper: whether a valid name has upper-case
+ * letters. */
+static const char *check_hostname(const char *name, bool *upper)
+{
+	const char *fault;
+	size_t len;
+	bool dot, address;
+
+	fault = label_fault(name, &len, &dot, &address, upper);
+	/* A fault may hide one reported before it: look again, the slow way. */
+	if (fault) {
+		len = strlen(name);
+		dot = strchr(name, '.') != NULL;
+		address = hostname_is_address(name);
+	}
 	if (len == 0)
 		return "is empty";
-	if (hostname_is_address(name))
+	if (address)
 		return "is an address, not a host name: kvfence resolves names; "
 		       "put addresses in your own nftables rules";
 	if (len > HOSTNAME_MAX)
 		return "is longer than 127 characters (the limit of an nftables element comment)";
-	if (!strchr(name, '.'))
+	if (!dot)
 		return "is not a fully qualified name";
-	for (i = 0; i <= len; i++) {
-		unsigned char c = (unsigned char)name[i];
+	return fault;
+}
 
-		if (c == '.' || c == '\0') {
-			if (label == 0)
-				return "has an empty label";
-			if (name[i - 1] == '-')
-				return "has a label ending with a hyphen";
-			label = 0;
-			continue;
-		}
-		/* ASCII by hand, as isalnum is in the C locale kvfence
-		 * keeps, without a call per character. */
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return "may contain only letters, digits, hyphens, underscores and dots";
-		if (label == 0 && c == '-')
-			return "has a label starting with a hyphen";
-		if (++label > 63)
-			return "has a label longer than 63 characters";
-	}
-	return NULL;
+const char *config_check_hostname(const char *name)
+{
+	bool upper;
+
+	return check_hostname(name, &upper);
 }
 
 static bool nft_name_ok(const char *s)
@@ -220,10 +266,34 @@ const char *config_family_name(int nfproto)
 	}
 }
 
-static void str_lower(char *s)
+/* The first len bytes of s in lower case into d (which may be s), a
+ * string (the C locale's tolower, by hand). */
+static void lower_copy(char *d, const char *s, size_t len)
 {
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	d[len] = '\0';
+}
+
+/* A number in digits only (strtoul would also take a sign and spaces)
+ * from lo to hi. */
+static bool number_in(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	unsigned long n = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > hi)
+			return false;
+	}
+	*out = n;
+	return n >= lo;
 }
 
 static int parse_bool(struct parser *p, char **argv, bool *out)
@@ -262,8 +332,8 @@ static int push_name(struct parser *p, char ***v, bool **priv, size_t *n,
 		return perr(p, "%s \"%s\": name %s", what, name, why);
 	if (*n >= CONFIG_MAX_NAMES)
 		return perr(p, "%s: more than %d names", what, CONFIG_MAX_NAMES);
-	lower = xstrdup(name);
-	str_lower(lower);
+	lower = xmalloc(strlen(name) + 1);
+	lower_copy(lower, name, strlen(name));
 	for (i = 0; i < *n; i++) {
 		if (strcmp((*v)[i], lower) == 0) {
 			free(lower);
@@ -422,43 +492,11 @@ static int d_create_sets(struct parser *p, int argc, char **argv)
 	return parse_bool(p, argv, &p->cfg->create_sets);
 }
 
-/* The duplicate check of d_host: the host names in a glibc hsearch_r
- * table, each entry the newest host of that name (index + 1), the older
- * ones chained through same_name[] (a name is rarely on more than a few
- * ports). The table is rebuilt twice as large whenever it would pass half
- * full, so each host costs O(1) and a 10k-host config stays linear. The
+/* The duplicate check of d_host: the host names in a name index, each
+ * slot the newest host of that name (index + 1), the older ones chained
+ * through same_name[] (a name is rarely on more than a few ports). The
  * keys are the names in cfg->hosts: nothing is copied. */
-static void hosts_seen_resize(struct parser *p, size_t names)
-{
-	ENTRY e = { 0 }, *ep;
-	size_t i, slots = p->n_slots ? p->n_slots : 64;
-
-	while (2 * names > slots)
-		slots *= 2;
-	if (p->n_slots)
-		hdestroy_r(&p->hosts_seen);
-	memset(&p->hosts_seen, 0, sizeof(p->hosts_seen));
-	p->n_slots = slots;
-	if (!hcreate_r(p->n_slots, &p->hosts_seen))
-		fatalx("out of memory");
-	/* In order, so each name ends up on its newest host. */
-	for (i = 0; i < p->cfg->n_hosts; i++) {
-		e.key = p->cfg->hosts[i].name;
-		if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
-			fatalx("out of memory");
-		ep->data = (void *)(i + 1);
-	}
-}
-
-/* The newest host named name (index + 1), or 0. */
-static size_t hosts_seen_find(struct parser *p, const char *name)
-{
-	ENTRY e = { .key = (char *)name }, *ep;
-
-	if (!p->n_slots || !hsearch_r(e, FIND, &ep, &p->hosts_seen))
-		return 0;
-	return (size_t)ep->data;
-}
+_Static_assert(offsetof(struct config_host, name) == 0, "nameindex.h: the name comes first");
 
 /* Whether a host of that name (newest first: newest + 1) has port. */
 static bool hosts_seen_port(const struct parser *p, size_t newest, uint16_t port)
@@ -471,30 +509,8 @@ static bool hosts_seen_port(const struct parser *p, size_t newest, uint16_t port
 	return false;
 }
 
-/* Record cfg->hosts[idx], the newest host; newest: the one before it of
- * that name (index + 1) or 0, as hosts_seen_find gave it. */
-static void hosts_seen_add(struct parser *p, size_t idx, size_t newest)
-{
-	ENTRY e = { .key = p->cfg->hosts[idx].name }, *ep;
-
-	array_reserve(&p->same_name, &p->cap_same, idx + 1, sizeof(*p->same_name));
-	p->same_name[idx] = newest;
-	if (!newest && 2 * (p->n_names + 1) > p->n_slots) {
-		hosts_seen_resize(p, p->n_names + 1);	/* enters idx too */
-		p->n_names++;
-		return;
-	}
-	/* At most half full: ENTER fails only for want of memory, and finds
-	 * the entry of a name already there. */
-	if (!hsearch_r(e, ENTER, &ep, &p->hosts_seen))
-		fatalx("out of memory");
-	p->n_names += !newest;
-	ep->data = (void *)(idx + 1);
-}
-
 /* Room for a host on every line of a file about to be read, so that a
- * 10k-host file builds its table once instead of doubling it from 64
- * (the tables of every doubling were 1.5 MiB of fresh pages). */
+ * 10k-host file builds its index once instead of doubling it from 16. */
 static void hosts_seen_expect(struct parser *p, const char *buf, size_t len)
 {
 	const char *end = buf + len;
@@ -505,49 +521,78 @@ static void hosts_seen_expect(struct parser *p, const char *buf, size_t len)
 	/* A file of blank lines needs no room: no more than the hosts allowed. */
 	if (lines > CONFIG_MAX_HOSTS - p->cfg->n_hosts)
 		lines = CONFIG_MAX_HOSTS - p->cfg->n_hosts;
-	if (lines > 64 && 2 * (p->n_names + lines) > p->n_slots)
-		hosts_seen_resize(p, p->n_names + lines);
+	name_index_reserve(&p->hosts_seen, p->hosts_seen.n + lines, p->cfg->hosts,
+			   sizeof(*p->cfg->hosts));
+}
+
+/* Host names are kept in blocks (cfg->host_names, each block starting
+ * with a pointer to the one before, for config_free): one allocation
+ * for hundreds of names, not one each. A checked name fits in the
+ * smallest block. */
+#define NAME_BLOCK_MIN	512
+#define NAME_BLOCK_MAX	65536
+_Static_assert(sizeof(char *) + HOSTNAME_MAX + 1 <= NAME_BLOCK_MIN, "a name fits a block");
+
+static char *keep_host_name(struct parser *p, const char *name, size_t len)
+{
+	char *block;
+
+	if (len + 1 > p->names_free) {
+		p->names_block = p->names_block ? 2 * p->names_block : NAME_BLOCK_MIN;
+		if (p->names_block > NAME_BLOCK_MAX)
+			p->names_block = NAME_BLOCK_MAX;
+		block = xmalloc(p->names_block);
+		memcpy(block, &p->cfg->host_names, sizeof(char *));
+		p->cfg->host_names = block;
+		p->names_free = p->names_block - sizeof(char *);
+	}
+	block = p->cfg->host_names + (p->names_block - p->names_free);
+	memcpy(block, name, len + 1);
+	p->names_free -= len + 1;
+	return block;
 }
 
 static int d_host(struct parser *p, int argc, char **argv)
 {
 	struct config *cfg = p->cfg;
-	const char *why;
-	char *name, *end;
+	size_t len = strlen(argv[1]), newest;
+	char name[CONFIG_MAX_LINE + 1];
 	unsigned long port;
-	size_t len, newest;
+	const char *why;
+	uint32_t *slot;
+	bool upper;
 
 	if (cfg->n_hosts >= CONFIG_MAX_HOSTS)
 		return perr(p, "host: more than %d hosts", CONFIG_MAX_HOSTS);
-	name = xstrdup(argv[1]);
-	len = strlen(name);
-	if (len > 1 && name[len - 1] == '.')
-		name[len - 1] = '\0';
-	str_lower(name);
-	why = config_check_hostname(name);
-	if (why) {
-		perr(p, "host \"%s\": name %s", argv[1], why);
-		goto fail;
+	if (len > 1 && argv[1][len - 1] == '.')
+		len--;
+	memcpy(name, argv[1], len);
+	name[len] = '\0';
+	/* Checked as written (case changes no verdict), lower-cased after. */
+	why = check_hostname(name, &upper);
+	if (why)
+		return perr(p, "host \"%s\": name %s", argv[1], why);
+	if (!number_in(argv[2], 1, 65535, &port))
+		return perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1],
+			    argv[2]);
+	if (upper)
+		lower_copy(name, name, len);
+	name_index_reserve(&p->hosts_seen, p->hosts_seen.n + 1, cfg->hosts, sizeof(*cfg->hosts));
+	slot = name_index_slot(&p->hosts_seen, name, cfg->hosts, sizeof(*cfg->hosts));
+	newest = *slot;
+	if (hosts_seen_port(p, newest, (uint16_t)port))
+		return perr(p, "host %s %lu is given twice", name, port);
+	if (cfg->n_hosts == p->cap_hosts || cfg->n_hosts == p->cap_same) {
+		array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
+		array_reserve(&p->same_name, &p->cap_same, cfg->n_hosts + 1,
+			      sizeof(*p->same_name));
 	}
-	errno = 0;
-	port = strtoul(argv[2], &end, 10);
-	if (errno || *end || !isdigit((unsigned char)argv[2][0]) || port < 1 || port > 65535) {
-		perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1], argv[2]);
-		goto fail;
-	}
-	newest = hosts_seen_find(p, name);
-	if (hosts_seen_port(p, newest, (uint16_t)port)) {
-		perr(p, "host %s %lu is given twice", name, port);
-		goto fail;
-	}
-	array_reserve(&cfg->hosts, &p->cap_hosts, cfg->n_hosts + 1, sizeof(*cfg->hosts));
-	cfg->hosts[cfg->n_hosts].name = name;
+	cfg->hosts[cfg->n_hosts].name = keep_host_name(p, name, len);
 	cfg->hosts[cfg->n_hosts].port = (uint16_t)port;
-	hosts_seen_add(p, cfg->n_hosts++, newest);
+	p->same_name[cfg->n_hosts] = newest;
+	p->hosts_seen.n += !newest;
+	*slot = (uint32_t)++cfg->n_hosts;
 	return 0;
-fail:
-	free(name);
-	return -1;
 }
 
 static int d_table(struct parser *p, int argc, char **argv)
@@ -682,11 +727,8 @@ static int d_allow_private(struct parser *p, int argc, char **argv)
 static int d_max_addresses(struct parser *p, int argc, char **argv)
 {
 	unsigned long n;
-	char *end;
 
-	errno = 0;
-	n = strtoul(argv[1], &end, 10);
-	if (errno || *end || !isdigit((unsigned char)argv[1][0]) || n < 1 || n > 4096)
+	if (!number_in(argv[1], 1, 4096, &n))
 		return perr(p, "max-addresses-per-host: \"%s\" is not a number from 1 to 4096", argv[1]);
 	p->cfg->max_addresses = (unsigned)n;
 	return 0;
@@ -752,12 +794,8 @@ int config_parse_listen(const char *text, struct config_listen *out)
 	}
 	if (addr_parse(host, &out->addr) < 0)
 		return -EINVAL;
-	if (port) {
-		errno = 0;
-		n = strtoul(port, &end, 10);
-		if (errno || *end || !isdigit((unsigned char)port[0]) || n < 1 || n > 65535)
-			return -EINVAL;
-	}
+	if (port && !number_in(port, 1, 65535, &n))
+		return -EINVAL;
 	out->port = (uint16_t)n;
 	return 0;
 }
@@ -925,8 +963,7 @@ static int tokenize(char *line, char **argv)
 		if (argc == CONFIG_MAX_ARGS)
 			return -1;
 		argv[argc++] = s;
-		while (*s && *s != ' ' && *s != '\t' && *s != '\r' && *s != '#')
-			s++;
+		s += strcspn(s, " \t\r#");
 		if (*s == '#') {
 			*s = '\0';
 			return argc;
@@ -962,8 +999,9 @@ static int dispatch(struct parser *p, int argc, char **argv)
 {
 	size_t i;
 
+	/* The first letter first: a 10k-host file is 10k host lines. */
 	for (i = 0; i < N_DIRECTIVES; i++)
-		if (strcmp(argv[0], directives[i].name) == 0)
+		if (argv[0][0] == directives[i].name[0] && strcmp(argv[0], directives[i].name) == 0)
 			break;
 	if (i == N_DIRECTIVES)
 		return unknown_directive(p, argv[0]);
@@ -1171,8 +1209,7 @@ static void parser_free(struct parser *p)
 {
 	size_t i;
 
-	if (p->n_slots)
-		hdestroy_r(&p->hosts_seen);
+	name_index_free(&p->hosts_seen);
 	free(p->same_name);
 	for (i = 0; i < p->n_files; i++)
 		free(p->files[i]);
@@ -1237,8 +1274,12 @@ void config_free(struct config *cfg)
 	free_strv(cfg->imds_groups, cfg->n_imds_groups);
 	free(cfg->imds_users_at);
 	free(cfg->imds_groups_at);
-	for (i = 0; i < cfg->n_hosts; i++)
-		free(cfg->hosts[i].name);
+	while (cfg->host_names) {
+		char *block = cfg->host_names;
+
+		memcpy(&cfg->host_names, block, sizeof(char *));
+		free(block);
+	}
 	free(cfg->hosts);
 	free(cfg->table);
 	free(cfg->set4);

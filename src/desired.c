@@ -4,6 +4,7 @@
  * NXDOMAIN) can age an address out, and then only after grace. */
 #include "autoconfig.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,20 +261,67 @@ size_t desired_expire_stale(struct host_state *h, int64_t now, unsigned max_stal
 	return drop_old(h, AF_UNSPEC, now - (int64_t)max_stale, true);
 }
 
+/* Keys seen while desired_elements builds its list: open addressing over
+ * indices into the list (0: empty slot, else index + 1). Hosts that share
+ * addresses (every vault of a region behind the same front ends) then
+ * cost one element per key, and the sort sees only distinct keys. */
+struct key_index {
+	uint32_t *slot;
+	size_t mask;
+};
+
+/* The address a 32-bit word at a time, the port first: a multiplicative
+ * mix is enough for keys that differ in a few bits. */
+static uint32_t key_hash(const struct elem *e)
+{
+	size_t k, len = addr_len(&e->addr);
+	uint64_t h = e->port;
+	uint32_t w;
+
+	for (k = 0; k < len; k += 4) {
+		memcpy(&w, e->addr.bytes + k, 4);
+		h = (h ^ w) * 0x9e3779b97f4a7c15u;
+	}
+	return (uint32_t)(h >> 32);
+}
+
+/* Whether out already holds e's key; if not, it is pushed. */
+static bool push_new_key(struct key_index *x, struct elem_list *out, const struct elem *e)
+{
+	size_t i;
+
+	for (i = key_hash(e) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
+		if (elem_key_cmp(&out->v[x->slot[i] - 1], e) == 0)
+			return false;
+	elem_list_push(out, e);
+	x->slot[i] = (uint32_t)out->n;
+	return true;
+}
+
 void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,
 		      enum set_keytype key, struct elem_list *out)
 {
 	int family = keytype_family(key);
 	bool ports = keytype_has_port(key);
-	size_t i, j, need = out->n;
+	struct key_index x = { 0 };
+	size_t i, j, need = out->n, slots = 16;
 	unsigned p;
 
-	/* Counted first: the list is built once at its final size. */
+	/* Counted first: the list and the index are made once, for the
+	 * most the hosts could ask (at most 2/3 full). */
 	for (i = 0; i < eps->n; i++)
 		for (j = 0; j < hs[i].n_addrs; j++)
 			if (hs[i].addrs[j].addr.family == family)
 				need += ports ? eps->v[i].n_ports : 1;
+	if (need > UINT32_MAX - 1)
+		abort();
 	elem_list_reserve(out, need);
+	while (slots < need + need / 2)
+		slots *= 2;
+	x.slot = xcalloc(slots, sizeof(*x.slot));
+	x.mask = slots - 1;
+	for (i = 0, j = out->n, out->n = 0; i < j; i++)
+		push_new_key(&x, out, &out->v[i]);
 	for (i = 0; i < eps->n; i++) {
 		const struct endpoint *e = &eps->v[i];
 
@@ -285,17 +333,31 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 
 			if (el.addr.family != family)
 				continue;
-			if (!ports) {
-				elem_list_push(out, &el);
-				continue;
-			}
-			for (p = 0; p < e->n_ports; p++) {
-				el.port = e->ports[p];
-				elem_list_push(out, &el);
+			for (p = 0; p < (ports ? e->n_ports : 1); p++) {
+				el.port = ports ? e->ports[p] : 0;
+				push_new_key(&x, out, &el);
 			}
 		}
 	}
+	free(x.slot);
 	elem_list_sort(out);
+}
+
+bool desired_host_wants(const struct endpoint *ep, const struct host_state *h,
+			enum set_keytype key, const struct elem *el)
+{
+	bool found;
+	unsigned p;
+
+	if (el->addr.family != keytype_family(key))
+		return false;
+	find_addr(h, &el->addr, &found);
+	if (!found || !keytype_has_port(key))
+		return found;
+	for (p = 0; p < ep->n_ports; p++)
+		if (ep->ports[p] == el->port)
+			return true;
+	return false;
 }
 
 void host_state_free(struct host_state *h)

@@ -14,8 +14,8 @@ static bool same_comment(const struct elem *a, const struct elem *b)
 	return strcmp(a->comment, b->comment) == 0;
 }
 
-/* The desired entries for one key: several hosts may share an address.
- * Returns the index past the group. */
+/* The desired entries for one key (a list may hold one per host that
+ * wants it). Returns the index past the group. */
 static size_t group_end(const struct elem_list *l, size_t i)
 {
 	size_t j = i + 1;
@@ -30,7 +30,7 @@ static size_t group_end(const struct elem_list *l, size_t i)
  * missing) to name one that does. While its host still wants it, it
  * stays as it is: no flapping between two hosts' comments. */
 static bool needs_rename(const struct elem_list *desired, size_t from, size_t to,
-			 const struct elem *k)
+			 const struct elem *k, const struct diff_wants *w)
 {
 	size_t i;
 
@@ -39,11 +39,12 @@ static bool needs_rename(const struct elem_list *desired, size_t from, size_t to
 	for (i = from; i < to; i++)
 		if (same_comment(&desired->v[i], k))
 			return false;
-	return true;
+	return !(w && k->comment && w->wants(w->ctx, k));
 }
 
 static void walk(const struct elem_list *desired, const struct elem_list *kernel,
-		 struct elem_list *add, struct elem_list *del, bool rename)
+		 struct elem_list *add, struct elem_list *del, bool rename,
+		 const struct diff_wants *w)
 {
 	size_t i = 0, j = 0;
 
@@ -69,7 +70,7 @@ static void walk(const struct elem_list *desired, const struct elem_list *kernel
 		if (c < 0) {
 			elem_list_push(add, &desired->v[i]);
 		} else {
-			if (rename && needs_rename(desired, i, end, &kernel->v[j])) {
+			if (rename && needs_rename(desired, i, end, &kernel->v[j], w)) {
 				elem_list_push(del, &kernel->v[j]);
 				elem_list_push(add, &desired->v[i]);
 			}
@@ -80,9 +81,9 @@ static void walk(const struct elem_list *desired, const struct elem_list *kernel
 }
 
 void diff_compute(const struct elem_list *desired, const struct elem_list *kernel,
-		  struct elem_list *add, struct elem_list *del)
+		  struct elem_list *add, struct elem_list *del, const struct diff_wants *w)
 {
-	walk(desired, kernel, add, del, true);
+	walk(desired, kernel, add, del, true, w);
 }
 
 /* Moves out of add the ranges that overlap a kernel range not ours: the
@@ -112,6 +113,6 @@ static void hold_overlapping(const struct elem_list *kernel, struct elem_list *a
 void diff_compute_ranges(const struct elem_list *desired, const struct elem_list *kernel,
 			 struct elem_list *add, struct elem_list *del, struct elem_list *held)
 {
-	walk(desired, kernel, add, del, false);
+	walk(desired, kernel, add, del, false, NULL);
 	hold_overlapping(kernel, add, held);
 }

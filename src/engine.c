@@ -924,6 +924,22 @@ static void note_held(struct engine *e, struct engine_set *s, struct elem_list *
 	memset(held, 0, sizeof(*held));
 }
 
+/* The desired list holds a shared key once, under the first host that
+ * wants it: whether the host a kernel element of ours names wants it too
+ * is asked of that host's state. */
+struct wants_ctx {
+	const struct engine *e;
+	enum set_keytype key;
+};
+
+static bool host_wants(void *ctx, const struct elem *el)
+{
+	const struct wants_ctx *w = ctx;
+	long i = catalogue_find(&w->e->eps, el->comment);
+
+	return i >= 0 && desired_host_wants(&w->e->eps.v[i], &w->e->hs[i], w->key, el);
+}
+
 /* dry_run: the held ranges stay in d for the plan, and change nothing. */
 static void compute(struct engine *e, struct engine_set *s, struct set_diff *d, bool dry_run)
 {
@@ -934,8 +950,11 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d, 
 	if (!writable(e, s))
 		return;
 	if (s->kind == ENGINE_ELEMS) {
+		struct wants_ctx ctx = { e, s->key };
+
 		desired_elements(&e->eps, e->hs, s->key, &desired);
-		diff_compute(&desired, &s->kernel, &d->add, &d->del);
+		diff_compute(&desired, &s->kernel, &d->add, &d->del,
+			     &(struct diff_wants){ host_wants, &ctx });
 	} else {
 		ranges_as_elems(keytype_family(s->key) == AF_INET ? &e->tags->v4 :
 				    &e->tags->v6, &desired, false);
@@ -947,9 +966,8 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d, 
 		if (!dry_run)
 			note_held(e, s, &d->held);
 	}
-	/* add and del hold copies: the desired list (every host's every
-	 * address, duplicates included) goes now, before the batch, the
-	 * other set's list and the new view make the peak. */
+	/* add and del hold copies: the desired list goes now, before the
+	 * batch, the other set's list and the new view make the peak. */
 	elem_list_free(&desired);
 }
 
@@ -970,18 +988,24 @@ static void set_diff_free(struct set_diff *d)
 	elem_list_free(&d->held);
 }
 
-/* After a commit the record is exactly what of ours the set holds. */
-static bool same_record(const struct elem_list *a, const struct elem_list *b)
+/* After a commit the record is exactly what of ours the set holds.
+ * Whether it says so already (a sync that added what it had claimed):
+ * then it stays as it is, not built again. */
+static bool record_holds_exactly(const struct elem_list *kernel, const struct elem_list *rec)
 {
-	size_t i;
+	size_t i, j = 0;
 
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (elem_key_cmp(&a->v[i], &b->v[i]) != 0 ||
-		    strcmp(a->v[i].comment, b->v[i].comment) != 0)
+	for (i = 0; i < kernel->n; i++) {
+		const struct elem *k = &kernel->v[i];
+
+		if (!k->owned)
+			continue;
+		if (j == rec->n || elem_key_cmp(k, &rec->v[j]) != 0 ||
+		    (k->comment != rec->v[j].comment && strcmp(k->comment, rec->v[j].comment) != 0))
 			return false;
-	return true;
+		j++;
+	}
+	return j == rec->n;
 }
 
 static void rebuild_record(struct engine *e, struct engine_set *s)
@@ -989,6 +1013,8 @@ static void rebuild_record(struct engine *e, struct engine_set *s)
 	struct elem_list next = { 0 };
 	size_t i, n = 0;
 
+	if (record_holds_exactly(&s->kernel, &s->record))
+		return;
 	for (i = 0; i < s->kernel.n; i++)
 		n += s->kernel.v[i].owned;
 	elem_list_reserve(&next, n);
@@ -999,32 +1025,34 @@ static void rebuild_record(struct engine *e, struct engine_set *s)
 			el.comment = record_name(e, &next, el.comment);
 			elem_list_push(&next, &el);
 		}
-	if (!same_record(&next, &s->record))
-		e->record_changed = true;
+	e->record_changed = true;
 	elem_list_free(&s->record);
 	s->record = next;
 }
 
 /* Before a batch: the record must hold every element the batch adds
- * before the kernel does. True if it had to grow. */
+ * before the kernel does. True if it had to grow. Both lists are sorted
+ * (add is the diff's, in key order): one walk. */
 static bool claim(struct engine *e, struct engine_set *s, const struct elem_list *add)
 {
-	size_t i, n = s->record.n;
+	size_t i, j = 0, n = s->record.n;
 	bool grew = false;
 
 	for (i = 0; i < add->n; i++) {
 		struct elem el = add->v[i];
-		struct elem *r;
+		int c = 1;
 
-		if (record_claims(&s->record, &el))
+		while (j < n && (c = elem_key_cmp(&s->record.v[j], &el)) < 0)
+			j++;
+		if (j < n && c == 0 && el.comment &&
+		    strcmp(s->record.v[j].comment, el.comment) == 0)
 			continue;
 		grew = true;
 		el.comment = record_name(e, &s->record, el.comment);
 		/* A key re-written for another host: the new comment is the
 		 * one the kernel will hold. Entries past n are unsorted yet. */
-		r = (struct elem *)find_key(&(struct elem_list){ .v = s->record.v, .n = n }, &el);
-		if (r)
-			r->comment = el.comment;
+		if (j < n && c == 0)
+			s->record.v[j].comment = el.comment;
 		else
 			elem_list_push(&s->record, &el);
 	}

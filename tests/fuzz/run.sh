@@ -54,7 +54,7 @@ FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 # shellcheck disable=SC2207,SC2086
 LIBS=($(pkg-config --libs $PKGS))
 
-CORE="util log addr config conffile addrfilter result"
+CORE="util log addr config conffile nameindex addrfilter result"
 # build TARGET MODULE...: tests/fuzz/TARGET.c with src/MODULE.c.
 build() {
 	local target=$1 srcs=() m

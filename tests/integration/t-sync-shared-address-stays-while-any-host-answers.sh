@@ -4,7 +4,8 @@
 # `address . 443` element. `kvfence sync` writes it once with a comment
 # naming one of them, does not rewrite it on the next sync (no flapping
 # between the two comments), keeps it while either vault still answers it,
-# then names the vault that still does, and removes it when neither does.
+# then names the vault that still does (and keeps naming it when the
+# other comes back), and removes it when neither does.
 # shellcheck source=../lib/preamble.sh
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" -- "$@"
 
@@ -64,6 +65,21 @@ assert_grep "$KVF_TMP/sync4.err" 'netlink-messages=0([^0-9]|$)' \
 # The element explains itself: it names the vault that answers it.
 assert_set_has inet filter kvfence4 '192.0.2.10 . 443 comment "fabrikam-kv.vault.azure.net"'
 assert_set_has inet filter kvfence4 '192.0.2.11 . 443 comment "fabrikam-kv.vault.azure.net"'
+
+# contoso-prod comes back to the shared front end: the elements name
+# fabrikam-kv, which still answers them, and stay as they are, although
+# contoso-prod comes first in kvfence's list of hosts.
+write_zone data-prod-weu.vaultcore.azure.net data-prod-weu.vaultcore.azure.net
+dns_reload
+kvf_run sync4b -c "$conf" sync
+expect_rc 0 "sync after contoso-prod came back"
+assert_set_has inet filter kvfence4 '192.0.2.10 . 443 comment "fabrikam-kv.vault.azure.net"'
+assert_set_has inet filter kvfence4 '192.0.2.11 . 443 comment "fabrikam-kv.vault.azure.net"'
+kvf_run sync4c -c "$conf" sync
+expect_rc 0 "second sync after contoso-prod came back"
+assert_grep "$KVF_TMP/sync4c.err" 'netlink-messages=0([^0-9]|$)' \
+	"a shared element naming a vault that still answers it was rewritten for another"
+assert_set_has inet filter kvfence4 '192.0.2.10 . 443 comment "fabrikam-kv.vault.azure.net"'
 
 # fabrikam-kv moves too: nobody answers the shared addresses any more.
 write_zone data-prod-neu.vaultcore.azure.net data-prod-eus.vaultcore.azure.net

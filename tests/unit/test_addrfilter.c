@@ -231,9 +231,89 @@ static void test_the_cap_holds_per_family(void)
 	filtered_free(&f);
 }
 
+/* The ranges of DESIGN §5 written out again, most specific first, and
+ * matched bit by bit: the classifier's fast path (a table by first byte)
+ * must agree on random addresses of every first byte. */
+static const struct { const char *prefix; unsigned len; enum addr_class c; } ranges[] = {
+	{ "0.0.0.0", 32, ADDR_UNSPECIFIED }, { "255.255.255.255", 32, ADDR_BROADCAST },
+	{ "0.0.0.0", 8, ADDR_RESERVED }, { "127.0.0.0", 8, ADDR_LOOPBACK },
+	{ "169.254.0.0", 16, ADDR_LINKLOCAL }, { "224.0.0.0", 4, ADDR_MULTICAST },
+	{ "240.0.0.0", 4, ADDR_RESERVED }, { "10.0.0.0", 8, ADDR_PRIVATE },
+	{ "172.16.0.0", 12, ADDR_PRIVATE }, { "192.168.0.0", 16, ADDR_PRIVATE },
+	{ "100.64.0.0", 10, ADDR_PRIVATE }, { "192.0.0.0", 24, ADDR_RESERVED },
+	{ "198.18.0.0", 15, ADDR_RESERVED },
+	{ "::", 128, ADDR_UNSPECIFIED }, { "::1", 128, ADDR_LOOPBACK },
+	{ "::ffff:0.0.0.0", 96, ADDR_MAPPED }, { "::", 96, ADDR_MAPPED },
+	{ "64:ff9b::", 96, ADDR_MAPPED }, { "2002::", 16, ADDR_MAPPED },
+	{ "2001::", 32, ADDR_MAPPED }, { "::", 8, ADDR_RESERVED },
+	{ "100::", 64, ADDR_RESERVED }, { "fe80::", 10, ADDR_LINKLOCAL },
+	{ "fec0::", 10, ADDR_RESERVED }, { "ff00::", 8, ADDR_MULTICAST },
+	{ "fc00::", 7, ADDR_PRIVATE },
+};
+
+static enum addr_class reference_class(const struct kvf_addr *a)
+{
+	size_t i;
+	unsigned b;
+
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		struct kvf_addr p;
+
+		addr_parse(ranges[i].prefix, &p);
+		if (p.family != a->family)
+			continue;
+		for (b = 0; b < ranges[i].len; b++)
+			if (((p.bytes[b / 8] ^ a->bytes[b / 8]) >> (7 - b % 8)) & 1)
+				break;
+		if (b == ranges[i].len)
+			return ranges[i].c;
+	}
+	if (a->family == AF_INET6 && (a->bytes[0] & 0xe0) != 0x20)
+		return ADDR_RESERVED;
+	return ADDR_PUBLIC;
+}
+
+static void test_the_classifier_agrees_with_the_ranges_bit_by_bit(void)
+{
+	size_t i, n = 0, bad = 0;
+	unsigned k;
+
+	tap_seed(11);
+	for (i = 0; i < 200000; i++) {
+		struct kvf_addr a = { .family = i % 2 ? AF_INET6 : AF_INET };
+
+		for (k = 0; k < 16; k++)
+			a.bytes[k] = (uint8_t)tap_random();
+		if (a.family == AF_INET)
+			memset(a.bytes + 4, 0, 12);
+		a.bytes[0] = (uint8_t)(i / 2 % 256);	/* every first byte */
+		/* Now and then a range's own start, then bits flipped after
+		 * its prefix: the edges of the 96- and 128-bit ones too. */
+		if (i % 7 == 0) {
+			size_t r = tap_random() % (sizeof(ranges) / sizeof(ranges[0]));
+			struct kvf_addr p;
+
+			addr_parse(ranges[r].prefix, &p);
+			if (p.family == a.family) {
+				unsigned bit = ranges[r].len + tap_random() % 8;
+
+				a = p;
+				if (bit < (a.family == AF_INET ? 32u : 128u))
+					a.bytes[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+			}
+		}
+		n++;
+		if (addrfilter_classify(&a) != reference_class(&a))
+			bad++;
+	}
+	ok(bad == 0, "%zu random addresses, every first byte: %zu classified otherwise "
+	   "than bit by bit", n, bad);
+}
+
 int main(void)
 {
 	test_each_address_falls_in_its_class();
+	test_the_classifier_agrees_with_the_ranges_bit_by_bit();
 	test_privatelink_zones_are_known_in_any_case_and_cloud();
 	test_private_and_special_addresses_are_rejected_unless_allowed();
 	test_only_vaults_take_private_link_addresses();

@@ -262,12 +262,12 @@ static void every_name_is_found_at_its_index_and_no_other_name(void)
 	for (i = 0; i < n; i++)
 		len += (size_t)sprintf(text + len, "host h%zu.example.net 443\n", i * 7919 % 100003);
 	build(text, &cfg, &eps);
-	ok(eps.slot != NULL, "catalogue_build indexes the names");
+	ok(eps.index.slot != NULL, "catalogue_build indexes the names");
 	for (i = 0; i < eps.n; i++)
 		wrong += catalogue_find(&eps, eps.v[i].name) != (long)i;
 	is_int(wrong, 0, "each of %zu names is found at its index", eps.n);
 	plain = eps;
-	plain.slot = NULL;
+	plain.index.slot = NULL;
 	for (i = 0; i < eps.n; i++)
 		wrong += catalogue_find(&plain, eps.v[i].name) != (long)i;
 	is_int(wrong, 0, "and by bisection without the index");
@@ -286,6 +286,88 @@ static void every_name_is_found_at_its_index_and_no_other_name(void)
 	free(text);
 }
 
+static void describe(const struct endpoint_list *eps, char *out, size_t len)
+{
+	size_t i, n = 0;
+	unsigned k;
+
+	out[0] = '\0';
+	for (i = 0; i < eps->n && n < len; i++) {
+		n += (size_t)snprintf(out + n, len - n, "%s %s%s%s", eps->v[i].name, eps->v[i].why,
+				      eps->v[i].keyvault ? " kv" : "",
+				      eps->v[i].private_link ? " pl" : "");
+		for (k = 0; k < eps->v[i].n_ports && n < len; k++)
+			n += (size_t)snprintf(out + n, len - n, " %u", eps->v[i].ports[k]);
+		if (n < len)
+			n += (size_t)snprintf(out + n, len - n, "\n");
+	}
+}
+
+/* The list is sorted by name as a stable sort of everything added would
+ * sort it: of a name the catalogue has and a host line repeats, the
+ * catalogue's comes first (its why stays), and of more than 8 ports the
+ * first 8 added stay; host lines in order, reversed or shuffled give
+ * the same list. */
+static void test_the_list_is_the_same_whatever_the_order_of_host_lines(void)
+{
+	static const char head[] = "vault contoso-prod private\nmicrosoft-account yes\n";
+	static const char *const lines[] = {
+		"host a.example.com 443", "host contoso-prod.vault.azure.net 8443",
+		"host login.microsoftonline.com 1", "host login.microsoftonline.com 2",
+		"host login.microsoftonline.com 3", "host login.microsoftonline.com 4",
+		"host login.microsoftonline.com 5", "host login.microsoftonline.com 6",
+		"host login.microsoftonline.com 7",
+		"host www.microsoft.com 443", "host zz.example.com 443", "host a.example.com 80",
+	};
+	enum { N = sizeof(lines) / sizeof(lines[0]) };
+	char text[2048], first[4096], again[4096];
+	size_t order[N], i, k, len, differ = 0;
+	struct endpoint_list eps;
+	struct config cfg;
+	long j;
+
+	for (k = 0; k < 40; k++) {
+		for (i = 0; i < N; i++)
+			order[i] = k == 1 ? N - 1 - i : i;
+		for (i = N - 1; k > 1 && i > 0; i--) {
+			size_t r = tap_random() % (i + 1), t = order[i];
+
+			order[i] = order[r];
+			order[r] = t;
+		}
+		len = (size_t)snprintf(text, sizeof(text), "%s", head);
+		for (i = 0; i < N; i++)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s\n",
+						lines[order[i]]);
+		build(text, &cfg, &eps);
+		describe(&eps, k ? again : first, sizeof(first));
+		differ += k && strcmp(first, again) != 0;
+		if (k == 0) {
+			j = catalogue_find(&eps, "login.microsoftonline.com");
+			ok(j >= 0 && strcmp(eps.v[j].why, "auth") == 0 && eps.v[j].n_ports == 8,
+			   "a catalogue host that host lines repeat stays the catalogue's, with 8 ports");
+			j = catalogue_find(&eps, "contoso-prod.vault.azure.net");
+			ok(j >= 0 && strcmp(eps.v[j].why, "vault") == 0 && eps.v[j].keyvault &&
+			   eps.v[j].private_link && eps.v[j].n_ports == 2, "so does a vault's");
+		}
+		catalogue_free(&eps);
+		config_free(&cfg);
+	}
+	is_int(differ, 0, "host lines in order, reversed and shuffled 38 times: the same list");
+
+	/* Past 8 ports, which stay depends on the order: the first 8. */
+	len = (size_t)snprintf(text, sizeof(text), "endpoints auth\n");
+	for (i = 9; i >= 1; i--)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"host login.microsoftonline.com %zu\n", i * 1000);
+	build(text, &cfg, &eps);
+	is_int(eps.v[0].n_ports, 8, "9 host lines add 7 ports to the catalogue's 443");
+	ok(eps.v[0].ports[0] == 443 && eps.v[0].ports[1] == 3000 && eps.v[0].ports[7] == 9000,
+	   "the first 7 in the file: 443 3000 ... 9000");
+	catalogue_free(&eps);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	test_each_cloud_has_its_own_hosts();
@@ -295,5 +377,6 @@ int main(void)
 	test_check_names_each_host_left_out_and_why();
 	test_private_marks_only_the_vaults_of_its_line();
 	every_name_is_found_at_its_index_and_no_other_name();
+	test_the_list_is_the_same_whatever_the_order_of_host_lines();
 	return done_testing();
 }

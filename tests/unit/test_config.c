@@ -2,8 +2,10 @@
  * be refused with file:line and a reason. */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <linux/netfilter.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +294,171 @@ static void test_vault_and_host_names_are_checked(void)
 	ok(config_check_hostname("x.example.123") != NULL, "an all-digit TLD is no name");
 }
 
+/* The host name rules as written before config_check_hostname went to
+ * one pass: each rule over the whole name, in the order reported. */
+static const char *hostname_rules(const char *name)
+{
+	const char *last = strrchr(name, '.'), *label, *end;
+	size_t len = strlen(name), i, n;
+
+	if (len == 0)
+		return "is empty";
+	last = last ? last + 1 : name;
+	if (strpbrk(name, ":[]") || (*last && strspn(last, "0123456789") == strlen(last)))
+		return "is an address, not a host name: kvfence resolves names; "
+		       "put addresses in your own nftables rules";
+	if (len > 127)
+		return "is longer than 127 characters (the limit of an nftables element comment)";
+	if (!strchr(name, '.'))
+		return "is not a fully qualified name";
+	for (label = name;; label = end + 1) {
+		end = label + strcspn(label, ".");
+		n = (size_t)(end - label);
+		for (i = 0; i < n; i++) {
+			if (!isalnum((unsigned char)label[i]) && label[i] != '-' && label[i] != '_')
+				return "may contain only letters, digits, hyphens, underscores and dots";
+			if (i == 0 && label[i] == '-')
+				return "has a label starting with a hyphen";
+			if (i >= 63)
+				return "has a label longer than 63 characters";
+		}
+		if (n == 0)
+			return "has an empty label";
+		if (label[n - 1] == '-')
+			return "has a label ending with a hyphen";
+		if (!*end)
+			return NULL;
+	}
+}
+
+static bool same_reason(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Random names from the characters the rules tell apart, of every length
+ * up to past the limits (labels of 63 and 64, names of 127 and 128), and
+ * the shapes the unit tests above name. */
+static void test_a_host_name_is_judged_by_the_rules_as_written(void)
+{
+	static const char alphabet[] = "aZ09-_.:[]! \x80\xff";
+	static const char *const edge[] = {
+		"", ".", "..", "a", "a.", ".a", "a..b", "-a.b", "a-.b", "a.b-", "a.-b", "a_b.c",
+		"1.2", "1.2.3.4", "a.1", "a.1b", "0x7f.1", "::1", "[::1]", "a.b:1", "a.b]",
+		"x.example.123", "198.51.100.7.nip.io", "a.b!", "!a.b", "a.b.", "a b.c",
+		"\x80.com", "a.\xff", "_.a", "a.-", "-", "1", "a-b-c.d-e",
+	};
+	char name[160];
+	size_t i, k, len, wrong = 0, tried = 0, valid = 0;
+
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++, tried++)
+		if (!same_reason(config_check_hostname(edge[i]), hostname_rules(edge[i])))
+			wrong++, printf("# \"%s\": %s, not %s\n", edge[i],
+					config_check_hostname(edge[i]), hostname_rules(edge[i]));
+	/* Labels and names around their limits, with a fault at the end,
+	 * in the middle or none. */
+	for (len = 60; len <= 130; len++) {
+		for (k = 0; k < 4; k++, tried++) {
+			memset(name, 'a', len);
+			name[len] = '\0';
+			if (k >= 1 && len > 70)
+				name[64] = '.';
+			if (k == 2)
+				name[len - 1] = '-';
+			if (k == 3)
+				name[len / 2] = '!';
+			if (!same_reason(config_check_hostname(name), hostname_rules(name)))
+				wrong++, printf("# \"%s\": %s, not %s\n", name,
+						config_check_hostname(name), hostname_rules(name));
+		}
+	}
+	tap_seed(14);
+	for (i = 0; i < 200000; i++, tried++) {
+		len = tap_random() % (tap_random() % 8 ? 12 : 140);
+		/* Mostly the characters of a name, so that many pass. */
+		for (k = 0; k < len; k++)
+			name[k] = alphabet[tap_random() % (tap_random() % 16 ? 7 : sizeof(alphabet) - 1)];
+		name[len] = '\0';
+		valid += config_check_hostname(name) == NULL;
+		if (!same_reason(config_check_hostname(name), hostname_rules(name)) && wrong++ < 5)
+			printf("# \"%s\": %s, not %s\n", name, config_check_hostname(name),
+			       hostname_rules(name));
+	}
+	is_int(wrong, 0, "%zu names (%zu valid): each judged as the rules as written judge it",
+	       tried, valid);
+}
+
+static void test_host_names_are_kept_in_lower_case(void)
+{
+	struct config cfg;
+	char err[KVF_ERRLEN] = "";
+
+	if (!ok(parse("host Www.Example.COM. 443\nhost a.b.C 80\nhost x.y 1\nhost Q.z 2\n",
+		      &cfg, err) == 0, "four host lines: %s", err))
+		return;
+	ok(strcmp(cfg.hosts[0].name, "www.example.com") == 0 &&
+	   strcmp(cfg.hosts[1].name, "a.b.c") == 0 && strcmp(cfg.hosts[2].name, "x.y") == 0 &&
+	   strcmp(cfg.hosts[3].name, "q.z") == 0,
+	   "each name in lower case, without its trailing dot: %s %s %s %s", cfg.hosts[0].name,
+	   cfg.hosts[1].name, cfg.hosts[2].name, cfg.hosts[3].name);
+	config_free(&cfg);
+}
+
+/* A number of a host line's port or of max-addresses-per-host is taken
+ * exactly when strtoul took it (all of it, from a digit) in its range. */
+static void test_a_number_is_taken_as_strtoul_took_it(void)
+{
+	static const char digits[] = "0123456789+- x";
+	static const char *const edge[] = {
+		"0", "1", "443", "4096", "4097", "65535", "65536", "00065535", "0000000000000001",
+		"4294967296", "4294967297", "18446744073709551615", "18446744073709551616",
+		"18446744073709552059",	/* 2^64 + 443 */
+		"99999999999999999999999", "", "+1", "-1", " 1", "1 ", "0x10", "1e3",
+	};
+	char text[128], err[KVF_ERRLEN], word[32], *end;
+	struct config cfg;
+	size_t i, k, len, wrong = 0, tried = 0;
+
+	tap_seed(1414);
+	for (i = 0; i < 40000; i++) {
+		const char *w = word;
+		unsigned long n;
+		bool want_port, want_max;
+
+		if (i < sizeof(edge) / sizeof(edge[0])) {
+			w = edge[i];
+		} else {
+			len = 1 + tap_random() % 12;
+			for (k = 0; k < len; k++)
+				word[k] = digits[tap_random() % (tap_random() % 4 ? 10 : sizeof(digits) - 1)];
+			word[len] = '\0';
+		}
+		if (!*w || strpbrk(w, " "))
+			continue;	/* not one word of a line */
+		errno = 0;
+		n = strtoul(w, &end, 10);
+		want_port = !errno && !*end && isdigit((unsigned char)w[0]) && n >= 1 && n <= 65535;
+		want_max = !errno && !*end && isdigit((unsigned char)w[0]) && n >= 1 && n <= 4096;
+		snprintf(text, sizeof(text), "host a.example.com %s\n", w);
+		tried++;
+		if ((parse(text, &cfg, err) == 0) != want_port && wrong++ < 5)
+			printf("# port \"%s\": %s\n", w, want_port ? err : "taken");
+		if (want_port && cfg.hosts[0].port != n && wrong++ < 5)
+			printf("# port \"%s\": %u\n", w, cfg.hosts[0].port);
+		if (want_port)
+			config_free(&cfg);
+		snprintf(text, sizeof(text), "max-addresses-per-host %s\n", w);
+		if ((parse(text, &cfg, err) == 0) != want_max && wrong++ < 5)
+			printf("# max \"%s\": %s\n", w, want_max ? err : "taken");
+		if (want_max && cfg.max_addresses != n && wrong++ < 5)
+			printf("# max \"%s\": %u\n", w, cfg.max_addresses);
+		if (want_max)
+			config_free(&cfg);
+	}
+	is_int(wrong, 0, "%zu words: each taken as a port and as a count exactly as strtoul's "
+	       "rules took it", tried);
+}
+
 static char tmpdir[] = "/tmp/kvf-test-config-XXXXXX";
 
 /* 5,000 names on 3 ports each, in an order that mixes them, cross
@@ -478,6 +645,9 @@ int main(void)
 	test_binary_garbage_is_refused_clearly();
 	test_durations_parse_with_their_units();
 	test_vault_and_host_names_are_checked();
+	test_a_host_name_is_judged_by_the_rules_as_written();
+	test_host_names_are_kept_in_lower_case();
+	test_a_number_is_taken_as_strtoul_took_it();
 	test_a_duplicate_host_is_found_among_thousands();
 	test_files_and_includes_are_read_and_checked();
 	return done_testing();

@@ -3,6 +3,7 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "desired.h"
@@ -147,15 +148,15 @@ static void test_each_address_becomes_one_element_per_port(void)
 	answer(&hs[0], RES_OK, RES_OK, a1, 2, 1, 60);
 	answer(&hs[1], RES_OK, RES_OK, a2, 1, 1, 60);
 	desired_elements(&eps, hs, KEY_IPV4_PORT, &l);
-	is_int(l.n, 3, "v4 concat: . 80 for a, . 443 for a and for b");
+	is_int(l.n, 2, "v4 concat: . 80 and . 443, the key a and b share once");
 	is_str(elem_format(&l.v[0], buf, sizeof(buf)), "192.0.2.1 . 80", "first element");
-	ok(strcmp(l.v[1].comment, "a.example.com") == 0 &&
-	   strcmp(l.v[2].comment, "b.example.com") == 0, "a shared key: one entry per host, in order");
-	elem_list_sort_unique(&l);
-	is_int(l.n, 2, "two distinct keys");
+	is_str(elem_format(&l.v[1], buf, sizeof(buf)), "192.0.2.1 . 443", "second element");
+	ok(strcmp(l.v[1].comment, "a.example.com") == 0,
+	   "a shared key: the first host's comment (host order)");
 	elem_list_free(&l);
 	desired_elements(&eps, hs, KEY_IPV4, &l);
-	is_int(l.n, 2, "plain v4 set: addresses only, one entry per host");
+	ok(l.n == 1 && strcmp(l.v[0].comment, "a.example.com") == 0,
+	   "plain v4 set: the shared address once, under the first host");
 	elem_list_free(&l);
 	desired_elements(&eps, hs, KEY_IPV6_PORT, &l);
 	ok(l.n == 2 && l.v[0].port == 80, "v6 concat: two ports");
@@ -223,6 +224,102 @@ static void test_the_cap_keeps_the_latest_answer_then_the_newest(void)
 	host_state_free(&h);
 }
 
+/* The list desired_elements makes is the one every host's every key
+ * would make, sorted, each key once under the first host that wants it:
+ * 3,000 hosts over a small pool of addresses and ports. */
+static void test_shared_keys_come_once_under_the_first_host(void)
+{
+	enum { HOSTS = 3000 };
+	static const enum set_keytype keys[] = { KEY_IPV4_PORT, KEY_IPV6, KEY_IPV6_PORT,
+						  KEY_IPV4 };
+	struct endpoint *ep = calloc(HOSTS, sizeof(*ep));
+	struct host_state *hs = calloc(HOSTS, sizeof(*hs));
+	struct endpoint_list eps = { .v = ep, .n = HOSTS };
+	char (*names)[32] = calloc(HOSTS, sizeof(*names));
+	size_t i, k, bad = 0, n = 0;
+	char text[64];
+
+	tap_seed(7);
+	for (i = 0; i < HOSTS; i++) {
+		unsigned j, na = 1 + tap_random() % 4;
+
+		snprintf(names[i], sizeof(names[i]), "h%zu.example.com", i);
+		ep[i].name = names[i];
+		ep[i].n_ports = 1 + tap_random() % 2;
+		ep[i].ports[0] = 443;
+		ep[i].ports[1] = 80;
+		for (j = 0; j < na; j++) {
+			struct kvf_addr a;
+
+			if (tap_random() % 2)
+				snprintf(text, sizeof(text), "198.51.100.%u", tap_random() % 200);
+			else
+				snprintf(text, sizeof(text), "2001:db8::%x", tap_random() % 300);
+			a = A(text);
+			desired_hold(&hs[i], &a, 1, true);
+		}
+	}
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		struct elem_list got = { 0 }, want = { 0 };
+		bool ports = keytype_has_port(keys[k]);
+
+		for (i = 0; i < HOSTS; i++) {
+			size_t j;
+			unsigned p;
+
+			for (j = 0; j < hs[i].n_addrs; j++)
+				for (p = 0; p < (ports ? ep[i].n_ports : 1); p++) {
+					struct elem el = { .addr = hs[i].addrs[j].addr,
+							   .port = ports ? ep[i].ports[p] : 0,
+							   .comment = ep[i].name };
+
+					if (el.addr.family == keytype_family(keys[k]))
+						elem_list_push(&want, &el);
+				}
+		}
+		elem_list_sort_unique(&want);
+		desired_elements(&eps, hs, keys[k], &got);
+		n += got.n;
+		if (got.n != want.n)
+			bad++;
+		for (i = 0; i < got.n && i < want.n; i++)
+			if (elem_key_cmp(&got.v[i], &want.v[i]) != 0 ||
+			    got.v[i].comment != want.v[i].comment)
+				bad++;
+		elem_list_free(&got);
+		elem_list_free(&want);
+	}
+	ok(n > 1000 && bad == 0, "%zu elements of 4 set types: each key once, the first "
+	   "host's, sorted (%zu differ)", n, bad);
+	for (i = 0; i < HOSTS; i++)
+		host_state_free(&hs[i]);
+	free(hs);
+	free(ep);
+	free(names);
+}
+
+static void test_a_host_wants_its_addresses_with_its_own_ports(void)
+{
+	static const char *const addrs[] = { "192.0.2.1", "2001:db8::1" };
+	struct endpoint ep = { .name = "a.example.com", .ports = { 443 }, .n_ports = 1 };
+	struct host_state h = { 0 };
+	struct elem el = { .addr = A("192.0.2.1"), .port = 443 };
+
+	answer(&h, RES_OK, RES_OK, addrs, 2, 1, 60);
+	ok(desired_host_wants(&ep, &h, KEY_IPV4_PORT, &el), "its address with its port");
+	el.port = 80;
+	ok(!desired_host_wants(&ep, &h, KEY_IPV4_PORT, &el), "not with another port");
+	el.port = 0;
+	ok(desired_host_wants(&ep, &h, KEY_IPV4, &el), "in a plain set, the address alone");
+	ok(!desired_host_wants(&ep, &h, KEY_IPV6, &el), "not in a set of the other family");
+	el.addr = A("192.0.2.2");
+	ok(!desired_host_wants(&ep, &h, KEY_IPV4, &el), "not an address it does not hold");
+	el.addr = A("2001:db8::1");
+	el.port = 443;
+	ok(desired_host_wants(&ep, &h, KEY_IPV6_PORT, &el), "its IPv6 address with its port");
+	host_state_free(&h);
+}
+
 int main(void)
 {
 	test_the_cap_keeps_the_latest_answer_then_the_newest();
@@ -233,5 +330,7 @@ int main(void)
 	test_nodata_ages_out_only_its_family();
 	test_seeded_addresses_expire_by_max_stale_unless_confirmed();
 	test_each_address_becomes_one_element_per_port();
+	test_shared_keys_come_once_under_the_first_host();
+	test_a_host_wants_its_addresses_with_its_own_ports();
 	return done_testing();
 }

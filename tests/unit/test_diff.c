@@ -76,7 +76,7 @@ static void test_missing_elements_are_added_and_stale_ones_deleted(void)
 	push(&kern, "198.51.100.10", 443, false, NULL);		/* foreign, no comment */
 	elem_list_sort_unique(&want);
 	elem_list_sort_unique(&kern);
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	is_int(add.n, 2, "two to add");
 	is_str(elem_format(&add.v[0], buf, sizeof(buf)), "192.0.2.1 . 443", "first add");
 	is_str(elem_format(&add.v[1], buf, sizeof(buf)), "192.0.2.2 . 80", "port differs: add");
@@ -92,15 +92,15 @@ static void test_unchanged_and_empty_sets_need_nothing(void)
 {
 	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
 
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "empty vs empty: nothing");
 	push(&want, "2001:db8::1", 443, true, "h");
 	push(&kern, "2001:db8::1", 443, true, "h");
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "same element: nothing");
 	push(&kern, "2001:db8::1", 0, false, "plain");	/* different key */
 	elem_list_sort_unique(&kern);
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "foreign extra element: nothing");
 	elem_list_free(&want);
 	elem_list_free(&kern);
@@ -114,10 +114,10 @@ static void test_an_element_held_by_the_administrator_is_kept(void)
 	 * it is still not ours to delete later. */
 	push(&want, "192.0.2.5", 443, true, "h");
 	push(&kern, "192.0.2.5", 443, false, "admin");
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "same key held by the administrator: nothing");
 	want.n = 0;
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "not desired any more, but foreign: kept");
 	elem_list_free(&want);
 	elem_list_free(&kern);
@@ -139,7 +139,7 @@ static void test_a_100k_element_diff_counts_its_churn_exactly(void)
 	}
 	elem_list_sort_unique(&want);
 	elem_list_sort_unique(&kern);
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 10000 && del.n == 10000, "100k elements, 10%% churn: 10000 add, 10000 delete");
 	elem_list_free(&want);
 	elem_list_free(&kern);
@@ -169,13 +169,46 @@ static void test_a_shared_key_stays_while_any_host_wants_it(void)
 	push(&want, "192.0.2.10", 443, true, "b.example.com");
 	push(&kern, "192.0.2.10", 443, true, "b.example.com");
 	elem_list_sort(&want);
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(add.n == 0 && del.n == 0, "shared key named by a host that still wants it: kept");
 	/* b stops wanting it: renamed to a in one batch. */
 	want.n = 1;
-	diff_compute(&want, &kern, &add, &del);
+	diff_compute(&want, &kern, &add, &del, NULL);
 	ok(del.n == 1 && add.n == 1 && strcmp(add.v[0].comment, "a.example.com") == 0,
 	   "named by a host that no longer wants it: deleted and re-added under the other");
+	elem_list_free(&want);
+	elem_list_free(&kern);
+	elem_list_free(&add);
+	elem_list_free(&del);
+}
+
+static bool wants_b(void *ctx, const struct elem *el)
+{
+	return *(bool *)ctx && strcmp(el->comment, "b.example.com") == 0;
+}
+
+/* The engine's desired list holds a shared key once, under the first
+ * host; whether another host the kernel names still wants it, the
+ * caller says. */
+static void test_a_shared_key_named_by_another_host_stays_while_the_caller_says_it_wants_it(void)
+{
+	struct elem_list want = { 0 }, kern = { 0 }, add = { 0 }, del = { 0 };
+	bool b_wants = true;
+	struct diff_wants w = { wants_b, &b_wants };
+
+	push(&want, "192.0.2.10", 443, true, "a.example.com");
+	push(&kern, "192.0.2.10", 443, true, "b.example.com");
+	diff_compute(&want, &kern, &add, &del, &w);
+	ok(add.n == 0 && del.n == 0, "named by a host that still wants it: kept");
+	b_wants = false;
+	diff_compute(&want, &kern, &add, &del, &w);
+	ok(del.n == 1 && add.n == 1 && strcmp(add.v[0].comment, "a.example.com") == 0,
+	   "named by a host that no longer wants it: renamed");
+	elem_list_clear(&add);
+	elem_list_clear(&del);
+	kern.v[0].owned = false;
+	diff_compute(&want, &kern, &add, &del, &w);
+	ok(add.n == 0 && del.n == 0, "not ours: left as it is");
 	elem_list_free(&want);
 	elem_list_free(&kern);
 	elem_list_free(&add);
@@ -202,6 +235,7 @@ int main(void)
 {
 	test_kernel_key_types_are_named_as_nft_names_them();
 	test_a_shared_key_stays_while_any_host_wants_it();
+	test_a_shared_key_named_by_another_host_stays_while_the_caller_says_it_wants_it();
 	test_a_range_overlapping_one_not_ours_is_held_back();
 	test_missing_elements_are_added_and_stale_ones_deleted();
 	test_unchanged_and_empty_sets_need_nothing();
