@@ -1782,6 +1782,9 @@ static int start_once(struct agent *a)
 	engine_filter_held(&a->e);
 	if (new_resolver(a, &a->cfg, &a->res) < 0)
 		return KVF_EX_UNAVAILABLE;
+	/* The servers as they are now: not a change to follow (that would
+	 * open the DNS proxy, which is the agent's, not sync's). */
+	a->res_generation = resolver_generation(a->res);
 	alloc_hosts(a);
 	ask_all(a);
 	a->dirty = true;	/* with no hosts, the reconcile is due at once */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "desired.h"
+#include "log.h"
 #include "util.h"
 
 static long find_addr(const struct host_state *h, const struct kvf_addr *a, bool *found)
@@ -314,7 +315,7 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 			if (hs[i].addrs[j].addr.family == family)
 				need += ports ? eps->v[i].n_ports : 1;
 	if (need > UINT32_MAX - 1)
-		abort();
+		fatalx("allocation overflow");
 	elem_list_reserve(out, need);
 	while (slots < need + need / 2)
 		slots *= 2;
