@@ -953,6 +953,12 @@ static void compute(struct engine *e, struct engine_set *s, struct set_diff *d, 
 		struct wants_ctx ctx = { e, s->key };
 
 		desired_elements(&e->eps, e->hs, s->key, &desired);
+		/* An empty set (a first fill): all of it is added, as the
+		 * diff would copy it (each key once, in order). */
+		if (s->kernel.n == 0) {
+			d->add = desired;
+			return;
+		}
 		diff_compute(&desired, &s->kernel, &d->add, &d->del,
 			     &(struct diff_wants){ host_wants, &ctx });
 	} else {
@@ -1070,6 +1076,14 @@ static void commit_view(struct engine *e, struct engine_set *s, struct set_diff 
 	struct elem_list next = { 0 };
 	size_t i, j = 0;
 
+	/* A first fill of a host set: the view is what was added, taken
+	 * as it is (sorted, its comments the endpoint names). */
+	if (s->kernel.n == 0 && s->kind == ENGINE_ELEMS) {
+		next = d->add;
+		memset(&d->add, 0, sizeof(d->add));
+		for (i = 0; i < next.n; i++)
+			next.v[i].owned = true;
+	}
 	for (i = 0; i < s->kernel.n; i++) {
 		struct elem el = s->kernel.v[i];
 
@@ -1253,10 +1267,12 @@ int engine_reconcile(struct engine *e, bool dry_run, struct reconcile_stats *st,
 		if (r == 0 && !dry_run && writable(e, s)) {
 			if (!s->exists)
 				note_created(s, table_new, &created);
+			size_t added = d[i].add.n;
+
 			commit_view(e, s, &d[i]);
-			if (d[i].add.n || d[i].del.n || e->log_unchanged)
+			if (added || d[i].del.n || e->log_unchanged)
 				log_info("set=%s added=%zu removed=%zu size=%zu",
-					 s->ref.name, d[i].add.n, d[i].del.n, s->size);
+					 s->ref.name, added, d[i].del.n, s->size);
 		}
 		set_diff_free(&d[i]);
 	}
