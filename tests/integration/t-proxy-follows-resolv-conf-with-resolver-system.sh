@@ -8,10 +8,7 @@
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
-mkdir -p /run/kvf-etc/upper /run/kvf-etc/work || hard_error "mkdir under /run"
-mount -t overlay kvf-etc -o lowerdir=/etc,upperdir=/run/kvf-etc/upper,workdir=/run/kvf-etc/work /etc ||
-	skip "cannot mount an overlay over /etc"
-rm -f /etc/resolv.conf
+kvf_own_etc
 echo "nameserver 127.0.0.1" > /etc/resolv.conf
 
 # 127.0.0.1: Knot (198.51.100.10); 127.0.0.2: fakedns (198.51.100.20).

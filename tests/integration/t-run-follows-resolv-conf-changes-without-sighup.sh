@@ -18,13 +18,8 @@
 . "${TESTDIR:-$(dirname "$0")/..}/lib/preamble.sh" agent fakedns -- "$@"
 fakedns_require
 
-# /etc of this namespace only: writes land in a tmpfs under /run (the
-# namespace's own), the host's /etc stays as it is.
-mkdir -p /run/kvf-etc/upper /run/kvf-etc/work /run/kvf-resolved ||
-	hard_error "mkdir under /run"
-mount -t overlay kvf-etc -o lowerdir=/etc,upperdir=/run/kvf-etc/upper,workdir=/run/kvf-etc/work /etc ||
-	skip "cannot mount an overlay over /etc"
-rm -f /etc/resolv.conf
+kvf_own_etc
+mkdir -p /run/kvf-resolved || hard_error "mkdir under /run"
 
 # 192.0.2.53: a dead server (a fixed neighbour behind a veth that never
 # answers). 127.0.0.1: Knot, 198.51.100.10. 127.0.0.2: fakedns, 198.51.100.20.

@@ -186,6 +186,16 @@ kvf_tmpdir() {
 # Remember a background process for the cleanup.
 kvf_bg_register() { KVF_PIDS+=("$1"); }
 
+# The test's own /etc: an overlay whose writes land in a tmpfs under /run
+# (the mount namespace's own); the host's /etc stays as it is. It starts
+# without resolv.conf: the test writes the one it needs.
+kvf_own_etc() {
+	mkdir -p /run/kvf-etc/upper /run/kvf-etc/work || hard_error "mkdir under /run"
+	mount -t overlay kvf-etc -o lowerdir=/etc,upperdir=/run/kvf-etc/upper,workdir=/run/kvf-etc/work \
+		/etc || skip "cannot mount an overlay over /etc"
+	rm -f /etc/resolv.conf
+}
+
 # kvf_watch_netns FILE: processes left in the network namespace FILE
 # (/run/netns/NAME, /proc/PID/ns/net) fail the test too: what runs there
 # outlives the namespace's name. A function run in the background (`f &`)
