@@ -286,17 +286,16 @@ static uint32_t key_hash(const struct elem *e)
 	return (uint32_t)(h >> 32);
 }
 
-/* Whether out already holds e's key; if not, it is pushed. */
-static bool push_new_key(struct key_index *x, struct elem_list *out, const struct elem *e)
+/* e is pushed unless out holds its key already. */
+static void push_new_key(struct key_index *x, struct elem_list *out, const struct elem *e)
 {
 	size_t i;
 
 	for (i = key_hash(e) & x->mask; x->slot[i]; i = (i + 1) & x->mask)
 		if (elem_key_cmp(&out->v[x->slot[i] - 1], e) == 0)
-			return false;
+			return;
 	elem_list_push(out, e);
 	x->slot[i] = (uint32_t)out->n;
-	return true;
 }
 
 void desired_elements(const struct endpoint_list *eps, const struct host_state *hs,
@@ -321,6 +320,8 @@ void desired_elements(const struct endpoint_list *eps, const struct host_state *
 		slots *= 2;
 	x.slot = xcalloc(slots, sizeof(*x.slot));
 	x.mask = slots - 1;
+	/* What out held goes through the index first, pushed back in
+	 * place (the room reserved above: nothing moves). */
 	for (i = 0, j = out->n, out->n = 0; i < j; i++)
 		push_new_key(&x, out, &out->v[i]);
 	for (i = 0; i < eps->n; i++) {
