@@ -38,5 +38,8 @@ struct host_result {
 };
 
 void result_free(struct host_result *r);
+/* Empty r (statuses RES_OK, no records) for another answer; the room of
+ * its arrays stays. */
+void result_clear(struct host_result *r);
 
 #endif

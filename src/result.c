@@ -19,6 +19,17 @@ void result_free(struct host_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void result_clear(struct host_result *r)
+{
+	struct host_result keep = { .addrs = r->addrs, .cap_addrs = r->cap_addrs,
+				    .cnames = r->cnames, .cap_cnames = r->cap_cnames };
+	size_t i;
+
+	for (i = 0; i < r->n_cnames; i++)
+		free(r->cnames[i]);
+	*r = keep;
+}
+
 const char *resolve_status_name(enum resolve_status s)
 {
 	switch (s) {
