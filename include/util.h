@@ -25,6 +25,9 @@ void array_reserve(void *arrp, size_t *cap, size_t need, size_t elsz);
 void array_reserve_exact(void *arrp, size_t *cap, size_t need, size_t elsz);
 
 bool str_endswith(const char *s, const char *suffix);
+/* The first len bytes of s, ASCII upper case lowered (the C locale's
+ * tolower; DNS names fold only ASCII), into d, then a NUL; d may be s. */
+void ascii_lower(char *d, const char *s, size_t len);
 
 /* FNV-1a of n bytes, continuing from h (the basis to start; a seed
  * mixed into it keeps outsiders from aiming collisions). */

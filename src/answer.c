@@ -4,7 +4,6 @@
  * functions, so it sits in the core and is unit-tested and fuzzed alone. */
 #include "autoconfig.h"
 
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,11 +131,8 @@ static bool holds_cname(const struct host_result *res, const char *name, size_t 
 static char *lower_copy(const char *name, size_t len)
 {
 	char *s = xmalloc(len + 1);
-	size_t i;
 
-	for (i = 0; i < len; i++)
-		s[i] = (char)tolower((unsigned char)name[i]);
-	s[len] = '\0';
+	ascii_lower(s, name, len);
 	return s;
 }
 

@@ -266,17 +266,6 @@ const char *config_family_name(int nfproto)
 	}
 }
 
-/* The first len bytes of s in lower case into d (which may be s), a
- * string (the C locale's tolower, by hand). */
-static void lower_copy(char *d, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
-	d[len] = '\0';
-}
-
 /* A number in digits only (strtoul would also take a sign and spaces)
  * from lo to hi. */
 static bool number_in(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -333,7 +322,7 @@ static int push_name(struct parser *p, char ***v, bool **priv, size_t *n,
 	if (*n >= CONFIG_MAX_NAMES)
 		return perr(p, "%s: more than %d names", what, CONFIG_MAX_NAMES);
 	lower = xmalloc(strlen(name) + 1);
-	lower_copy(lower, name, strlen(name));
+	ascii_lower(lower, name, strlen(name));
 	for (i = 0; i < *n; i++) {
 		if (strcmp((*v)[i], lower) == 0) {
 			free(lower);
@@ -576,7 +565,7 @@ static int d_host(struct parser *p, int argc, char **argv)
 		return perr(p, "host %s: port \"%s\" is not a number from 1 to 65535", argv[1],
 			    argv[2]);
 	if (upper)
-		lower_copy(name, name, len);
+		ascii_lower(name, name, len);
 	name_index_reserve(&p->hosts_seen, p->hosts_seen.n + 1, cfg->hosts, sizeof(*cfg->hosts));
 	slot = name_index_slot(&p->hosts_seen, name, cfg->hosts, sizeof(*cfg->hosts));
 	newest = *slot;

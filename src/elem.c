@@ -174,6 +174,12 @@ void elem_list_sort_unique(struct elem_list *l)
 {
 	size_t i, w = 0;
 
+	/* Each key after the one before (a record read back, a first
+	 * fill's view): nothing to sort or drop, one pass. */
+	for (i = 1; i < l->n && elem_key_cmp(&l->v[i - 1], &l->v[i]) < 0; i++)
+		;
+	if (i >= l->n)
+		return;
 	elem_list_sort(l);
 	for (i = 0; i < l->n; i++) {
 		if (w && elem_key_cmp(&l->v[w - 1], &l->v[i]) == 0)

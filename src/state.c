@@ -968,26 +968,14 @@ static void apply_host(const struct loader *l, struct host_state *h, const struc
 	}
 }
 
-/* Each element's key after the one before: nothing to sort or drop. */
-static bool ascending(const struct elem_list *l)
-{
-	size_t i;
-
-	for (i = 1; i < l->n; i++)
-		if (elem_key_cmp(&l->v[i - 1], &l->v[i]) >= 0)
-			return false;
-	return true;
-}
-
-/* state_save writes each set's record sorted, unique: checked in one
- * pass, not sorted again (10k elements at 10k hosts). */
+/* state_save writes each set's record sorted, unique: then the sort
+ * is one pass (elem_list_sort_unique). */
 static void finish_record(struct state_record *rec)
 {
 	size_t i;
 
 	for (i = 0; i < rec->n; i++)
-		if (!ascending(&rec->v[i].elems))
-			elem_list_sort_unique(&rec->v[i].elems);
+		elem_list_sort_unique(&rec->v[i].elems);
 }
 
 void state_record_free(struct state_record *r)

@@ -115,6 +115,15 @@ uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+void ascii_lower(char *d, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	d[len] = '\0';
+}
+
 bool str_endswith(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
